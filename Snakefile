@@ -1,0 +1,25 @@
+# scaledyn: one DAG from simulations to the report of three papers on gradient noise, weight decay and scale.
+#
+#   snakemake --cores all                                      # everything in config/config.yaml
+#   snakemake --cores all --configfile config/smoke.yaml       # the whole DAG in about a minute
+#   snakemake results/figures/gsnr/fig1_gsnr_vs_adaptation.pdf # one figure and only what it needs
+#
+# Config is validated against workflow/schemas/config.schema.yaml before any job runs.
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/gsnr.smk"
+include: "workflow/rules/report.smk"
+
+
+onstart:
+    announce_pdf()
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

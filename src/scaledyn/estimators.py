@@ -1,0 +1,78 @@
+"""Gradient signal-to-noise estimators shared by all studies.
+
+Every estimator takes ``K`` independent stochastic-gradient draws stacked along ``dim`` (default 0)
+and reduces over that axis and over the parameter entries of one tensor. Shapes: ``g`` is
+``(K, *batch, *param)`` with ``param_dims`` trailing dimensions forming the parameter; the result has shape
+``batch``. All formulas use the unbiased per-entry sample variance ``s_j^2`` (ddof = 1).
+
+GSNR (paper 000, eq. 1)
+    GSNR = ||E g||^2 / E ||g - E g||^2 = ||mu||^2 / tr(Sigma).
+
+``gsnr_plugin``
+    ||mean_k g||^2 / sum_j s_j^2. Because E||mean g||^2 = ||mu||^2 + tr(Sigma)/K, its expectation is
+    about GSNR + 1/K: the estimate has a floor near 1/K when the signal vanishes.
+
+``gsnr_bias_corrected``
+    (||mean_k g||^2 - sum_j s_j^2 / K) / sum_j s_j^2. The numerator is an unbiased estimate of ||mu||^2,
+    so the floor is removed; the estimate can be negative when the signal is below the noise of the mean.
+
+Per-parameter SNR (paper 001)
+    ``snr_per_parameter``: for each entry j, |mean_k g_j| / s_j, averaged over entries.
+    ``snr2_per_parameter``: the squared form mean_j^2 / s_j^2, averaged over entries.
+    With zero signal, |mean| / s is about |N(0,1)| / sqrt(K) so the first has a floor of
+    sqrt(2 / pi) / sqrt(K) (``snr_floor``) and the squared form a floor of 1 / K.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def _moments(g: torch.Tensor, param_dims: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    if g.shape[0] < 2:
+        raise ValueError(f"need at least 2 gradient draws along dim 0, got {g.shape[0]}")
+    mean = g.mean(dim=0)
+    var = g.var(dim=0, unbiased=True)
+    return mean, var, g.shape[0]
+
+
+def _sum_params(x: torch.Tensor, param_dims: int) -> torch.Tensor:
+    return x.sum(dim=tuple(range(x.ndim - param_dims, x.ndim))) if param_dims else x
+
+
+def gsnr_plugin(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
+    """Plug-in GSNR ||mean g||^2 / sum var (floor near 1/K)."""
+    mean, var, _ = _moments(g, param_dims)
+    return _sum_params(mean.square(), param_dims) / _sum_params(var, param_dims)
+
+
+def gsnr_bias_corrected(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
+    """Bias-corrected GSNR (||mean g||^2 - sum s^2 / K) / sum s^2 (may be negative)."""
+    mean, var, k = _moments(g, param_dims)
+    total_var = _sum_params(var, param_dims)
+    return (_sum_params(mean.square(), param_dims) - total_var / k) / total_var
+
+
+def snr_per_parameter(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
+    """Mean over entries of |mean_k g_j| / std_k g_j (ddof = 1)."""
+    mean, var, _ = _moments(g, param_dims)
+    n = math.prod(mean.shape[mean.ndim - param_dims :])
+    return _sum_params(mean.abs() / var.sqrt(), param_dims) / n
+
+
+def snr2_per_parameter(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
+    """Mean over entries of mean_j^2 / var_j (ddof = 1)."""
+    mean, var, _ = _moments(g, param_dims)
+    n = math.prod(mean.shape[mean.ndim - param_dims :])
+    return _sum_params(mean.square() / var, param_dims) / n
+
+
+def snr_floor(k: int, squared: bool = False) -> float:
+    """Expected per-parameter SNR estimate at zero signal with Gaussian noise and K draws.
+
+    |mean|/s is approximately |t_{K-1}| / sqrt(K); we quote the Gaussian value sqrt(2/pi)/sqrt(K)
+    (and 1/K for the squared form, exact in expectation for mean^2 / sigma^2).
+    """
+    return 1.0 / k if squared else math.sqrt(2.0 / math.pi) / math.sqrt(k)

@@ -1,0 +1,82 @@
+"""From the per-job run tables to the study's result tables (tidy, one CSV each).
+
+* ``summary``: per (noise model, optimiser, shape, sigma): mean and seed-bootstrap CI of log10 GSNR for each
+  estimate, of the scale adaptation, and the fraction of runs that adapt.
+* ``classifier``: per (noise model, optimiser, GSNR estimate, scope = each shape and ``pooled``): number of
+  runs, best threshold on log10 GSNR, in-sample accuracy, leave-one-seed-out accuracy with CI, ROC AUC.
+* ``curves``: pooled accuracy vs threshold (Fig 3); ``confusion``: pooled leave-one-seed-out confusion counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scaledyn.gsnr import classify
+from scaledyn.stats import cluster_mean_ci
+
+ESTIMATES = {"plugin": "gsnr_plugin", "bias_corrected": "gsnr_bias_corrected", "exact": "gsnr_exact"}
+JOB_KEYS = ["noise_model", "optimizer"]
+
+
+def _ci_kwargs(stats: dict) -> dict:
+    return {
+        "resamples": stats["bootstrap_resamples"],
+        "level": stats["ci_level"],
+        "rng_seed": stats["bootstrap_seed"],
+    }
+
+
+def summary_table(runs: pd.DataFrame, stats: dict) -> pd.DataFrame:
+    rows = []
+    for key, g in runs.groupby([*JOB_KEYS, "shape", "sigma"], sort=True):
+        row = dict(zip([*JOB_KEYS, "shape", "sigma"], key, strict=True))
+        measures = {f"log10_{k}": classify.log10_gsnr(g[c]) for k, c in ESTIMATES.items()}
+        measures["scale_adaptation"] = g["scale_adaptation"].to_numpy()
+        for name, v in measures.items():
+            finite = np.isfinite(v)
+            mean, lo, hi = (
+                cluster_mean_ci(v[finite], g["seed"].to_numpy()[finite], **_ci_kwargs(stats))
+                if finite.any()
+                else (np.nan,) * 3
+            )
+            row |= {name: mean, f"{name}_low": lo, f"{name}_high": hi}
+        row["adapts_fraction"] = g["adapts"].mean()
+        row["n_seeds"] = g["seed"].nunique()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _scopes(job: pd.DataFrame):
+    yield "pooled", job
+    yield from job.groupby("shape", sort=True)
+
+
+def classifier_tables(runs: pd.DataFrame, stats: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(classifier, curves, confusion) tables."""
+    table, curves, confusions = [], [], []
+    for (noise, opt), job in runs.groupby(JOB_KEYS, sort=True):
+        for est, col in ESTIMATES.items():
+            for scope, g in _scopes(job):
+                x, y, seeds = classify.log10_gsnr(g[col]), g["adapts"].to_numpy(), g["seed"].to_numpy()
+                thr, train_acc = classify.best_threshold(x, y)
+                pred = classify.loso_predictions(x, y, seeds)
+                cv, lo, hi = cluster_mean_ci(pred == y, seeds, **_ci_kwargs(stats))
+                base = {"noise_model": noise, "optimizer": opt, "estimate": est, "scope": scope}
+                table.append(
+                    base
+                    | {
+                        "n_runs": len(g),
+                        "n_adapts": int(y.sum()),
+                        "threshold_log10": thr,
+                        "train_accuracy": train_acc,
+                        "cv_accuracy": cv,
+                        "cv_accuracy_low": lo,
+                        "cv_accuracy_high": hi,
+                        "roc_auc": classify.roc_auc(x, y),
+                    }
+                )
+                if scope == "pooled":
+                    curves.append(classify.accuracy_curve(x, y).assign(**base))
+                    confusions.append(base | classify.confusion(y, pred))
+    return pd.DataFrame(table), pd.concat(curves, ignore_index=True), pd.DataFrame(confusions)

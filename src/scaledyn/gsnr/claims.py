@@ -1,0 +1,136 @@
+"""The checkable claims of paper 000, each a function from results to ``ClaimResult`` rows.
+
+Every claim is checked per (noise model, optimiser) on the GSNR estimate named by ``claims.estimate``
+(default: the plug-in estimate, the paper's eq. 1 computed from mini-batch draws). Confidence intervals are
+seed-cluster bootstrap intervals; a verdict is ``supported`` when the whole interval meets the criterion,
+``not supported`` when the whole interval misses it, and ``inconclusive`` otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scaledyn.gsnr import classify
+from scaledyn.gsnr.aggregate import ESTIMATES, JOB_KEYS, _ci_kwargs
+from scaledyn.stats import INCONCLUSIVE, ClaimResult, cluster_mean_ci, seed_bootstrap, verdict
+
+STUDY = "000"
+
+
+def _spearman(df: pd.DataFrame, col: str) -> float:
+    x = pd.Series(classify.log10_gsnr(df[col])).rank()
+    return float(x.corr(df["scale_adaptation"].reset_index(drop=True).rank()))
+
+
+def correlation(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> ClaimResult:
+    """GSNR strongly correlates with scale adaptation.
+
+    Measure: Spearman rank correlation between log10 GSNR at init and the scale adaptation over all runs of the
+    job (all shapes and noise levels). Criterion: rho >= ``claims.strong_correlation``.
+    """
+    col, thr = ESTIMATES[params["claims"]["estimate"]], params["claims"]["strong_correlation"]
+    est, lo, hi = seed_bootstrap(job, lambda d: _spearman(d, col), **_ci_kwargs(stats))
+    return ClaimResult(
+        STUDY,
+        "GSNR strongly correlates with scale adaptation",
+        scope,
+        "Spearman rho",
+        est,
+        lo,
+        hi,
+        f"rho >= {thr:g}",
+        verdict(lo, hi, thr, ">="),
+    )
+
+
+def classifier_accuracy(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> ClaimResult:
+    """A GSNR threshold classifier predicts ``adapts`` with high accuracy.
+
+    Measure: leave-one-seed-out accuracy of the threshold rule, pooled over shapes.
+    Criterion: accuracy >= ``claims.high_accuracy``.
+    """
+    col, thr = ESTIMATES[params["claims"]["estimate"]], params["claims"]["high_accuracy"]
+    x, y, seeds = classify.log10_gsnr(job[col]), job["adapts"].to_numpy(), job["seed"].to_numpy()
+    pred = classify.loso_predictions(x, y, seeds)
+    est, lo, hi = cluster_mean_ci(pred == y, seeds, **_ci_kwargs(stats))
+    return ClaimResult(
+        STUDY,
+        "A GSNR threshold classifier has high accuracy",
+        scope,
+        "LOSO accuracy",
+        est,
+        lo,
+        hi,
+        f"accuracy >= {thr:g}",
+        verdict(lo, hi, thr, ">="),
+    )
+
+
+def matrix_gsnr_gap(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> ClaimResult:
+    """Matrices keep a higher GSNR than vectors and scalars at moderate noise.
+
+    Measure: over runs with sigma in ``claims.moderate_noise`` = [lo, hi], the smallest gap
+    median(log10 GSNR | matrix) - median(log10 GSNR | shape) over the non-matrix shapes (a matrix has both
+    dimensions > 1). Criterion: gap > ``claims.min_log10_gap`` decades.
+    """
+    claim = "Matrices keep a higher GSNR than vectors and scalars at moderate noise"
+    col, gap_min = ESTIMATES[params["claims"]["estimate"]], params["claims"]["min_log10_gap"]
+    lo_sig, hi_sig = params["claims"]["moderate_noise"]
+    is_matrix = {name: min(dims) > 1 for name, dims in params["shapes"].items()}
+    sub = job[(job["sigma"] >= lo_sig) & (job["sigma"] <= hi_sig)]
+    mats = [s for s in sub["shape"].unique() if is_matrix[s]]
+    others = [s for s in sub["shape"].unique() if not is_matrix[s]]
+    criterion = f"gap > {gap_min:g} decades"
+    if not mats or not others:
+        note = "needs a matrix and a non-matrix shape with noise levels in the moderate range"
+        return ClaimResult(
+            STUDY, claim, scope, "min log10 GSNR gap", np.nan, np.nan, np.nan, criterion, INCONCLUSIVE, note
+        )
+
+    def gap(d: pd.DataFrame) -> float:
+        med = pd.Series(classify.log10_gsnr(d[col]), index=d.index).groupby(d["shape"]).median()
+        return float(min(med[m] - med[o] for m in mats for o in others if m in med and o in med))
+
+    est, lo, hi = seed_bootstrap(sub, gap, **_ci_kwargs(stats))
+    note = f"sigma in [{lo_sig:g}, {hi_sig:g}]"
+    return ClaimResult(
+        STUDY, claim, scope, "min log10 GSNR gap", est, lo, hi, criterion, verdict(lo, hi, gap_min, ">"), note
+    )
+
+
+def clean_separation(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> ClaimResult:
+    """The best threshold cleanly separates the regimes.
+
+    Measure: in-sample error rate of the best threshold rule, pooled over shapes (refitted in every bootstrap
+    resample). Criterion: error <= ``claims.clean_max_error``.
+    """
+    col, thr = ESTIMATES[params["claims"]["estimate"]], params["claims"]["clean_max_error"]
+
+    def error(d: pd.DataFrame) -> float:
+        return 1.0 - classify.best_threshold(classify.log10_gsnr(d[col]), d["adapts"].to_numpy())[1]
+
+    est, lo, hi = seed_bootstrap(job, error, **_ci_kwargs(stats))
+    return ClaimResult(
+        STUDY,
+        "The best GSNR threshold cleanly separates the regimes",
+        scope,
+        "in-sample error",
+        est,
+        lo,
+        hi,
+        f"error <= {thr:g}",
+        verdict(lo, hi, thr, "<="),
+    )
+
+
+CLAIMS = (correlation, classifier_accuracy, matrix_gsnr_gap, clean_separation)
+
+
+def check_all(runs: pd.DataFrame, params: dict, stats: dict) -> list[dict]:
+    """Every claim for every (noise model, optimiser) job, as dicts for the report's claims table."""
+    out = []
+    for claim in CLAIMS:
+        for (noise, opt), job in runs.groupby(JOB_KEYS, sort=True):
+            out.append(claim(job.reset_index(drop=True), f"{noise} noise, {opt}", params, stats).as_dict())
+    return out

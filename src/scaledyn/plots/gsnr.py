@@ -1,0 +1,137 @@
+"""Figures 1-3 of study 000, from the tables written by ``scaledyn.gsnr.aggregate``.
+
+    python -m scaledyn.plots.gsnr fig1 --runs runs.csv --classifier classifier.csv --estimate E --out fig1.pdf
+    python -m scaledyn.plots.gsnr fig2 --summary summary.csv --estimate E --out fig2.pdf
+    python -m scaledyn.plots.gsnr fig3 --curves c.csv --confusion c.csv --classifier c.csv --estimate E --out f.pdf
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from scaledyn.gsnr.aggregate import ESTIMATES
+from scaledyn.gsnr.classify import log10_gsnr
+from scaledyn.plots import style
+
+LABELS = {"plugin": "plug-in", "bias_corrected": "bias-corrected", "exact": "exact"}
+
+
+def _grid(rows: list[str], cols: list[str], width: float = 3.2, height: float = 2.6):
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(width * len(cols), height * len(rows)), squeeze=False)
+    return fig, axes
+
+
+def _pooled_threshold(classifier: pd.DataFrame, noise: str, opt: str, estimate: str) -> float:
+    row = classifier.query("noise_model == @noise and optimizer == @opt and estimate == @estimate and scope == 'pooled'")
+    return float(row["threshold_log10"].iloc[0])
+
+
+def fig1(runs: pd.DataFrame, classifier: pd.DataFrame, estimate: str) -> plt.Figure:
+    """log10 GSNR at init vs scale adaptation; rows noise models, columns optimisers."""
+    df = runs.copy()
+    df["log10_gsnr"] = log10_gsnr(df[ESTIMATES[estimate]])
+    floor = np.nanmin(df.loc[np.isfinite(df["log10_gsnr"]), "log10_gsnr"]) - 0.5
+    df["log10_gsnr"] = df["log10_gsnr"].where(np.isfinite(df["log10_gsnr"]), floor)
+    df["label"] = np.where(df["adapts"], "adapts", "does not adapt")
+    noises, opts = sorted(df["noise_model"].unique()), sorted(df["optimizer"].unique())
+    fig, axes = _grid(noises, opts)
+    for i, noise in enumerate(noises):
+        for j, opt in enumerate(opts):
+            ax, sub = axes[i, j], df[(df["noise_model"] == noise) & (df["optimizer"] == opt)]
+            sns.scatterplot(data=sub, x="scale_adaptation", y="log10_gsnr", hue="shape", style="label",
+                            style_order=["adapts", "does not adapt"], markers=["o", "X"], s=18, alpha=0.7,
+                            ax=ax, legend=(i == 0 and j == len(opts) - 1))
+            thr = _pooled_threshold(classifier, noise, opt, estimate)
+            if np.isfinite(thr):
+                ax.axhline(thr, ls="--", color="0.2", lw=1)
+            ax.set_xscale("symlog", linthresh=1.0)
+            ax.set_title(f"{noise} noise, {opt}")
+            ax.set_xlabel("scale adaptation")
+            ax.set_ylabel(f"log10 GSNR ({LABELS[estimate]})")
+    if axes[0, -1].get_legend():
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def fig2(summary: pd.DataFrame, estimate: str) -> plt.Figure:
+    """Rows noise models; left GSNR vs sigma, then scale adaptation vs sigma per optimiser; CI bands."""
+    noises, opts = sorted(summary["noise_model"].unique()), sorted(summary["optimizer"].unique())
+    fig, axes = _grid(noises, ["gsnr", *opts])
+    col = f"log10_{estimate}"
+    for i, noise in enumerate(noises):
+        panels = [("gsnr", opts[0], col, f"log10 GSNR ({LABELS[estimate]})")]
+        panels += [(opt, opt, "scale_adaptation", f"scale adaptation ({opt})") for opt in opts]
+        for j, (_, opt, y, ylabel) in enumerate(panels):
+            ax = axes[i, j]
+            sub = summary[(summary["noise_model"] == noise) & (summary["optimizer"] == opt)]
+            sns.lineplot(data=sub, x="sigma", y=y, hue="shape", marker="o", markersize=3, ax=ax,
+                         legend=(i == 0 and j == len(panels) - 1))
+            for color, (_, g) in zip(sns.color_palette(style.PALETTE), sub.groupby("shape", sort=True), strict=False):
+                ax.fill_between(g["sigma"], g[f"{y}_low"], g[f"{y}_high"], color=color, alpha=0.2, lw=0)
+            ax.set_xscale("log")
+            if y == "scale_adaptation":
+                ax.set_yscale("symlog", linthresh=1.0)
+            ax.set_title(f"{noise} noise" + ("" if j == 0 else f", {opt}"))
+            ax.set_xlabel("noise level sigma")
+            ax.set_ylabel(ylabel)
+    if axes[0, -1].get_legend():
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def fig3(curves: pd.DataFrame, confusion: pd.DataFrame, classifier: pd.DataFrame, estimate: str) -> plt.Figure:
+    """Per (noise model, optimiser): pooled accuracy vs threshold (chosen one marked) and LOSO confusion matrix."""
+    curves = curves[(curves["estimate"] == estimate) & np.isfinite(curves["threshold"])]
+    confusion = confusion[confusion["estimate"] == estimate]
+    noises, opts = sorted(curves["noise_model"].unique()), sorted(curves["optimizer"].unique())
+    fig, axes = _grid(noises, [f"{o}{k}" for o in opts for k in ("c", "m")], width=2.8)
+    for i, noise in enumerate(noises):
+        for j, opt in enumerate(opts):
+            ax = axes[i, 2 * j]
+            sub = curves[(curves["noise_model"] == noise) & (curves["optimizer"] == opt)]
+            sns.lineplot(data=sub, x="threshold", y="accuracy", ax=ax, color="0.3", drawstyle="steps-mid")
+            thr = _pooled_threshold(classifier, noise, opt, estimate)
+            if np.isfinite(thr):
+                ax.axvline(thr, ls="--", color="C3", lw=1)
+            ax.set_ylim(0, 1.02)
+            ax.set_title(f"{noise} noise, {opt}")
+            ax.set_xlabel(f"threshold on log10 GSNR ({LABELS[estimate]})")
+            c = confusion[(confusion["noise_model"] == noise) & (confusion["optimizer"] == opt)].iloc[0]
+            mat = pd.DataFrame(
+                [[c["true_adapts"], c["false_stuck"]], [c["false_adapts"], c["true_stuck"]]],
+                index=["adapts", "stuck"], columns=["pred. adapts", "pred. stuck"],
+            )
+            sns.heatmap(mat, annot=True, fmt="d", cbar=False, cmap="Blues", ax=axes[i, 2 * j + 1])
+            axes[i, 2 * j + 1].set_title("LOSO confusion")
+    fig.tight_layout()
+    return fig
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m scaledyn.plots.gsnr")
+    parser.add_argument("figure", choices=["fig1", "fig2", "fig3"])
+    for name in ("runs", "classifier", "summary", "curves", "confusion"):
+        parser.add_argument(f"--{name}")
+    parser.add_argument("--estimate", choices=list(ESTIMATES), default="plugin")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    style.setup()
+    read = pd.read_csv
+    if args.figure == "fig1":
+        fig = fig1(read(args.runs), read(args.classifier), args.estimate)
+    elif args.figure == "fig2":
+        fig = fig2(read(args.summary), args.estimate)
+    else:
+        fig = fig3(read(args.curves), read(args.confusion), read(args.classifier), args.estimate)
+    style.save(fig, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Command line of the report, called by workflow/rules/report.smk.
+
+    python -m scaledyn.report context --config JSON --study gsnr=results/gsnr [...] --benchmarks F [...] --out F
+    python -m scaledyn.report tex --context context.json --templates paper --out-dir results/report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from scaledyn import io
+from scaledyn.report import context, render
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m scaledyn.report")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ctx = sub.add_parser("context", help="JSON of every number the report quotes")
+    ctx.add_argument("--config", required=True, type=json.loads)
+    ctx.add_argument("--study", action="append", default=[], help="NAME=RESULTS_DIR")
+    ctx.add_argument("--benchmarks", nargs="*", default=[])
+    ctx.add_argument("--out", required=True, type=Path)
+    tex = sub.add_parser("tex", help="render the LaTeX report")
+    tex.add_argument("--context", required=True, type=Path)
+    tex.add_argument("--templates", required=True, type=Path)
+    tex.add_argument("--out-dir", required=True, type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "context":
+        dirs = {name: Path(d) for name, d in (s.split("=", 1) for s in args.study)}
+        io.write_json(context.build(args.config, dirs, args.benchmarks), args.out)
+    else:
+        render.render(io.read_json(args.context), args.templates, args.out_dir)
+
+
+if __name__ == "__main__":
+    main()

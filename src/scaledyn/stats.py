@@ -1,0 +1,119 @@
+"""Confidence intervals over seeds and verdicts against a criterion.
+
+Seeds are the independent unit of every study, so intervals come from a seed-cluster bootstrap: resample
+seeds with replacement, recompute the statistic on all rows of the drawn seeds, take percentile bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
+
+
+def seed_bootstrap(
+    df: pd.DataFrame,
+    statistic: Callable[[pd.DataFrame], float],
+    *,
+    seed_col: str = "seed",
+    resamples: int = 2000,
+    level: float = 0.95,
+    rng_seed: int = 0,
+) -> tuple[float, float, float]:
+    """(estimate, low, high): the statistic on ``df`` and its seed-cluster percentile bootstrap CI.
+
+    Each resample draws as many seeds as there are, with replacement, and keeps all rows of each drawn
+    seed. Resamples whose statistic is not finite are dropped; if none is finite the bounds are NaN.
+    """
+    estimate = float(statistic(df))
+    rows = [np.flatnonzero(m) for m in (df[seed_col].to_numpy()[None, :] == np.unique(df[seed_col])[:, None])]
+    if len(rows) < 2:
+        return estimate, float("nan"), float("nan")
+    rng = np.random.default_rng(rng_seed)
+    values = np.array(
+        [
+            statistic(df.iloc[np.concatenate([rows[i] for i in rng.integers(0, len(rows), len(rows))])])
+            for _ in range(resamples)
+        ],
+        dtype=float,
+    )
+    return (estimate, *_percentiles(values, level))
+
+
+def cluster_mean_ci(
+    values: np.ndarray, seeds: np.ndarray, *, resamples: int = 2000, level: float = 0.95, rng_seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of ``values`` with a seed-cluster bootstrap CI (a fast path of ``seed_bootstrap`` for means)."""
+    values, seeds = np.asarray(values, dtype=float), np.asarray(seeds)
+    labels, inverse = np.unique(seeds, return_inverse=True)
+    sums = np.bincount(inverse, weights=values, minlength=labels.size)
+    counts = np.bincount(inverse, minlength=labels.size)
+    estimate = float(values.mean())
+    if labels.size < 2:
+        return estimate, float("nan"), float("nan")
+    pick = np.random.default_rng(rng_seed).integers(0, labels.size, (resamples, labels.size))
+    return (estimate, *_percentiles(sums[pick].sum(1) / counts[pick].sum(1), level))
+
+
+def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan")
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(values, [alpha, 1.0 - alpha])
+    return float(low), float(high)
+
+
+def mean_ci(values: np.ndarray, *, level: float = 0.95, resamples: int = 2000, rng_seed: int = 0):
+    """(mean, low, high) of independent values (one per seed) by percentile bootstrap; NaNs dropped."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    return cluster_mean_ci(
+        values, np.arange(values.size), resamples=resamples, level=level, rng_seed=rng_seed
+    )
+
+
+def verdict(low: float, high: float, threshold: float, direction: str = ">=") -> str:
+    """Verdict from a confidence interval against a criterion ``value <direction> threshold``.
+
+    supported: the whole CI satisfies the criterion; not supported: the whole CI violates it;
+    inconclusive: the CI straddles the threshold or is undefined (NaN).
+    """
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return INCONCLUSIVE
+    if direction in (">=", ">"):
+        ok_all, bad_all = low >= threshold, high < threshold
+    elif direction in ("<=", "<"):
+        ok_all, bad_all = high <= threshold, low > threshold
+    else:
+        raise ValueError(f"direction must be one of >=, >, <=, <; got {direction!r}")
+    if ok_all:
+        return SUPPORTED
+    if bad_all:
+        return NOT_SUPPORTED
+    return INCONCLUSIVE
+
+
+@dataclass
+class ClaimResult:
+    """One row of a claims table: what was measured, against which criterion, and the verdict."""
+
+    study: str
+    claim: str
+    scope: str
+    measure: str
+    value: float
+    ci_low: float
+    ci_high: float
+    criterion: str
+    verdict: str
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,152 @@
+# Study 000 (paper 000): GSNR as an indicator of scale adaptation.
+# One simulation job per (noise model, optimiser), all shapes inside; each job's params hold only its own
+# sweep, so changing one noise model's noise levels reruns only its jobs, the aggregation, the figures and
+# the report.
+
+GSNR = config["gsnr"]
+GSNR_DIR = "results/gsnr"
+GSNR_FIGS = "results/figures/gsnr"
+GSNR_FIGURES = ("fig1_gsnr_vs_adaptation", "fig2_noise_sweep", "fig3_threshold")
+
+
+wildcard_constraints:
+    noise="|".join(GSNR["noise_models"]),
+    optimizer="|".join(GSNR["optimizers"]),
+
+
+def gsnr_job_params(wildcards):
+    """The gsnr section narrowed to one job: its noise model, no optimiser list, no claim criteria."""
+    drop = {"noise_models", "optimizers", "claims"}
+    params = {k: v for k, v in GSNR.items() if k not in drop}
+    params["noise_models"] = {wildcards.noise: GSNR["noise_models"][wildcards.noise]}
+    return as_json(params)
+
+
+def gsnr_runs():
+    return expand(
+        f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
+        noise=GSNR["noise_models"],
+        optimizer=GSNR["optimizers"],
+    )
+
+
+def gsnr_figures():
+    return expand(f"{GSNR_FIGS}/{{fig}}.{{ext}}", fig=GSNR_FIGURES, ext=("pdf", "png"))
+
+
+# Simulate one (noise model, optimiser) job: per shape, all noise levels, seeds and controls as one tensor program.
+rule gsnr_simulate:
+    input:
+        code("gsnr"),
+    output:
+        f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
+    params:
+        job=gsnr_job_params,
+        seed=config["seed"],
+    log:
+        "results/logs/gsnr/simulate/{noise}_{optimizer}.log",
+    benchmark:
+        "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv"
+    threads: 1  # small batched elementwise work: one thread is fastest, jobs run side by side
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "{PY} -m scaledyn.gsnr simulate --noise {wildcards.noise} --optimizer {wildcards.optimizer}"
+        " --params {params.job:q} --global-seed {params.seed}"
+        " --threads {threads} --out {output} > {log} 2>&1"
+
+
+# Aggregate all jobs: summary over seeds, threshold classifier, claims of paper 000.
+rule gsnr_aggregate:
+    input:
+        runs=gsnr_runs(),
+        code=code("gsnr"),
+    output:
+        runs=f"{GSNR_DIR}/runs.csv",
+        summary=f"{GSNR_DIR}/summary.csv",
+        classifier=f"{GSNR_DIR}/classifier.csv",
+        curves=f"{GSNR_DIR}/curves.csv",
+        confusion=f"{GSNR_DIR}/confusion.csv",
+        claims=f"{GSNR_DIR}/claims.json",
+    params:
+        gsnr=as_json(GSNR),
+        stats=as_json(config["stats"]),
+        out_dir=GSNR_DIR,
+    log:
+        "results/logs/gsnr/aggregate.log",
+    benchmark:
+        "results/benchmarks/gsnr_aggregate/all.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    shell:
+        "{PY} -m scaledyn.gsnr aggregate --runs {input.runs} --params {params.gsnr:q}"
+        " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+# Fig 1: GSNR at init vs scale adaptation, colour by shape, marker by label, fitted threshold dashed.
+rule gsnr_fig1:
+    input:
+        runs=rules.gsnr_aggregate.output.runs,
+        classifier=rules.gsnr_aggregate.output.classifier,
+        code=code("plots/style", "plots/gsnr"),
+    output:
+        pdf=report(
+            f"{GSNR_FIGS}/fig1_gsnr_vs_adaptation.pdf",
+            caption="../report/gsnr_fig1.rst",
+            category="Study 000: GSNR",
+        ),
+        png=f"{GSNR_FIGS}/fig1_gsnr_vs_adaptation.png",
+    params:
+        estimate=GSNR["claims"]["estimate"],
+    log:
+        "results/logs/gsnr/fig1.log",
+    shell:
+        "{PY} -m scaledyn.plots.gsnr fig1 --runs {input.runs} --classifier {input.classifier}"
+        " --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"
+
+
+# Fig 2: GSNR (left) and scale adaptation (right) vs noise level per shape, mean and CI over seeds.
+rule gsnr_fig2:
+    input:
+        summary=rules.gsnr_aggregate.output.summary,
+        code=code("plots/style", "plots/gsnr"),
+    output:
+        pdf=report(
+            f"{GSNR_FIGS}/fig2_noise_sweep.pdf",
+            caption="../report/gsnr_fig2.rst",
+            category="Study 000: GSNR",
+        ),
+        png=f"{GSNR_FIGS}/fig2_noise_sweep.png",
+    params:
+        estimate=GSNR["claims"]["estimate"],
+    log:
+        "results/logs/gsnr/fig2.log",
+    shell:
+        "{PY} -m scaledyn.plots.gsnr fig2 --summary {input.summary}"
+        " --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"
+
+
+# Fig 3: threshold classification, accuracy vs threshold with the chosen one, and the confusion matrix.
+rule gsnr_fig3:
+    input:
+        curves=rules.gsnr_aggregate.output.curves,
+        confusion=rules.gsnr_aggregate.output.confusion,
+        classifier=rules.gsnr_aggregate.output.classifier,
+        code=code("plots/style", "plots/gsnr"),
+    output:
+        pdf=report(
+            f"{GSNR_FIGS}/fig3_threshold.pdf",
+            caption="../report/gsnr_fig3.rst",
+            category="Study 000: GSNR",
+        ),
+        png=f"{GSNR_FIGS}/fig3_threshold.png",
+    params:
+        estimate=GSNR["claims"]["estimate"],
+    log:
+        "results/logs/gsnr/fig3.log",
+    shell:
+        "{PY} -m scaledyn.plots.gsnr fig3 --curves {input.curves} --confusion {input.confusion}"
+        " --classifier {input.classifier} --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"
