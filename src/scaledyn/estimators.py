@@ -30,7 +30,7 @@ import math
 import torch
 
 
-def _moments(g: torch.Tensor, param_dims: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+def _moments(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
     if g.shape[0] < 2:
         raise ValueError(f"need at least 2 gradient draws along dim 0, got {g.shape[0]}")
     mean = g.mean(dim=0)
@@ -44,27 +44,27 @@ def _sum_params(x: torch.Tensor, param_dims: int) -> torch.Tensor:
 
 def gsnr_plugin(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Plug-in GSNR ||mean g||^2 / sum var (floor near 1/K)."""
-    mean, var, _ = _moments(g, param_dims)
+    mean, var, _ = _moments(g)
     return _sum_params(mean.square(), param_dims) / _sum_params(var, param_dims)
 
 
 def gsnr_bias_corrected(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Bias-corrected GSNR (||mean g||^2 - sum s^2 / K) / sum s^2 (may be negative)."""
-    mean, var, k = _moments(g, param_dims)
+    mean, var, k = _moments(g)
     total_var = _sum_params(var, param_dims)
     return (_sum_params(mean.square(), param_dims) - total_var / k) / total_var
 
 
 def snr_per_parameter(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Mean over entries of |mean_k g_j| / std_k g_j (ddof = 1)."""
-    mean, var, _ = _moments(g, param_dims)
+    mean, var, _ = _moments(g)
     n = math.prod(mean.shape[mean.ndim - param_dims :])
     return _sum_params(mean.abs() / var.sqrt(), param_dims) / n
 
 
 def snr2_per_parameter(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Mean over entries of mean_j^2 / var_j (ddof = 1)."""
-    mean, var, _ = _moments(g, param_dims)
+    mean, var, _ = _moments(g)
     n = math.prod(mean.shape[mean.ndim - param_dims :])
     return _sum_params(mean.square() / var, param_dims) / n
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -26,34 +27,66 @@ def _config_error(err):
     for key in ("enum", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "minItems", "type"):
         if key in err.schema:
             allowed.append(f"{key} {err.schema[key]}")
-    if "description" in err.schema:
+    if "description" in err.schema and err.absolute_path:
         allowed.append(err.schema["description"].strip())
-    return f"Invalid config at '{where}': {err.message}. " + "; ".join(allowed)
+    return f"Invalid config at '{where}': {err.message}. Allowed: " + "; ".join(allowed)
+
+
+def config_error(message):
+    """Stop before any job runs with one line naming the key and what is allowed (no traceback)."""
+    print(f"Error in config: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _coerce_numbers(value, schema, root):
+    """--config parses nested values as strings; turn them into numbers where the schema asks for one."""
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    kind = schema.get("type")
+    if isinstance(value, str) and kind in ("number", "integer"):
+        try:
+            return int(value) if kind == "integer" else float(value)
+        except ValueError:
+            return value
+    if isinstance(value, dict) and kind == "object":
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        return {
+            k: _coerce_numbers(v, props.get(k, extra if isinstance(extra, dict) else {}), root)
+            for k, v in value.items()
+        }
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_coerce_numbers(v, schema["items"], root) for v in value]
+    return value
 
 
 def validate_config(config):
-    """Validate (and fill defaults) with snakemake.utils.validate; re-raise as one clear message."""
+    """Validate (and fill defaults) with snakemake.utils.validate; on failure, one clear message."""
+    schema = yaml.safe_load(Path(workflow.basedir, "workflow/schemas/config.schema.yaml").read_text())
+    config.update(_coerce_numbers(dict(config), schema, schema))
     try:
         validate(config, SCHEMA)
-    except WorkflowError as exc:
-        cause = next(
-            (a for a in exc.args if isinstance(a, jsonschema.ValidationError)), None
-        )
-        if cause is None:
+    except WorkflowError:
+        # snakemake's message dumps the whole sub-schema; name the key and what is allowed instead.
+        errors = jsonschema.Draft202012Validator(schema).iter_errors(config)
+        best = jsonschema.exceptions.best_match(errors)
+        if best is None:
             raise
-        best = jsonschema.exceptions.best_match([cause] + list(cause.context or []))
-        raise WorkflowError(_config_error(best)) from None
-    for name, model in config["gsnr"]["noise_models"].items():
-        if model["sigma"]["max"] < model["sigma"]["min"]:
-            raise WorkflowError(
-                f"Invalid config at 'gsnr.noise_models.{name}.sigma': max "
-                f"({model['sigma']['max']}) is below min ({model['sigma']['min']})"
+        config_error(_config_error(best))
+    gsnr = config["gsnr"]
+    unknown = [s for s in gsnr["shapes"] if s not in gsnr["shape_dims"]]
+    if unknown:
+        config_error(
+            f"Invalid config at 'gsnr.shapes': {unknown} not defined in gsnr.shape_dims; "
+            f"defined: {', '.join(gsnr['shape_dims'])}"
+        )
+    for name, sigma in gsnr["sigma"].items():
+        if sigma["max"] < sigma["min"]:
+            config_error(
+                f"Invalid config at 'gsnr.sigma.{name}': max ({sigma['max']}) is below min ({sigma['min']})"
             )
     low, high = config["gsnr"]["claims"]["moderate_noise"]
     if high < low:
-        raise WorkflowError(
-            "Invalid config at 'gsnr.claims.moderate_noise': [min, max] with max below min"
-        )
+        config_error("Invalid config at 'gsnr.claims.moderate_noise': [min, max] with max below min")
 
 
 validate_config(config)

@@ -15,10 +15,11 @@ wildcard_constraints:
 
 
 def gsnr_job_params(wildcards):
-    """The gsnr section narrowed to one job: its noise model, no optimiser list, no claim criteria."""
-    drop = {"noise_models", "optimizers", "claims"}
+    """The gsnr section narrowed to one job: its noise model's sweep, no optimiser list, no claim criteria."""
+    drop = {"noise_models", "sigma", "optimizers", "claims"}
     params = {k: v for k, v in GSNR.items() if k not in drop}
-    params["noise_models"] = {wildcards.noise: GSNR["noise_models"][wildcards.noise]}
+    params["sigma"] = {wildcards.noise: GSNR["sigma"][wildcards.noise]}
+    params["shape_dims"] = {s: GSNR["shape_dims"][s] for s in GSNR["shapes"]}
     return as_json(params)
 
 

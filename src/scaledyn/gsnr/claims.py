@@ -77,7 +77,7 @@ def matrix_gsnr_gap(job: pd.DataFrame, scope: str, params: dict, stats: dict) ->
     claim = "Matrices keep a higher GSNR than vectors and scalars at moderate noise"
     col, gap_min = ESTIMATES[params["claims"]["estimate"]], params["claims"]["min_log10_gap"]
     lo_sig, hi_sig = params["claims"]["moderate_noise"]
-    is_matrix = {name: min(dims) > 1 for name, dims in params["shapes"].items()}
+    is_matrix = {name: min(dims) > 1 for name, dims in params["shape_dims"].items()}
     sub = job[(job["sigma"] >= lo_sig) & (job["sigma"] <= hi_sig)]
     mats = [s for s in sub["shape"].unique() if is_matrix[s]]
     others = [s for s in sub["shape"].unique() if not is_matrix[s]]

@@ -153,10 +153,10 @@ def simulate(
         raise ValueError(f"unknown noise model {noise!r}; allowed: {', '.join(NOISE_MODELS)}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
-    dims = tuple(params["shapes"][shape])
+    dims = tuple(params["shape_dims"][shape])
     n = math.prod(dims)
     seeds = list(range(params["seeds"])) if seed_indices is None else list(seed_indices)
-    sig = sigma_grid(params["noise_models"][noise]["sigma"]) if sigmas is None else np.asarray(sigmas)
+    sig = sigma_grid(params["sigma"][noise]) if sigmas is None else np.asarray(sigmas)
     c, lr, wd, steps = params["target_factor"], params["lr"], params["weight_decay"], params["steps"]
     batch, draws = params["minibatch_size"], params["gsnr_draws"]
     s0 = init_scale(dims, params["init"])

@@ -29,7 +29,7 @@ def gsnr_section(results: Path, config: dict) -> dict:
         (classifier["scope"] != "pooled") & (classifier["estimate"] == params["claims"]["estimate"])
     ].sort_values(["noise_model", "optimizer", "scope"])
     runs = pd.read_csv(results / "runs.csv", usecols=["noise_model", "optimizer", "adapts"])
-    sigmas = {name: sigma_grid(m["sigma"]) for name, m in params["noise_models"].items()}
+    sigmas = {name: sigma_grid(params["sigma"][name]) for name in params["noise_models"]}
     return {
         "params": params,
         "sigma_ranges": {

@@ -1,0 +1,63 @@
+"""Estimators against closed forms."""
+
+import math
+
+import pytest
+import torch
+
+from scaledyn import estimators
+
+
+def gaussian_draws(mean: torch.Tensor, std: torch.Tensor, k: int, seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return mean + std * torch.randn(k, *mean.shape, generator=gen, dtype=torch.float64)
+
+
+def test_gsnr_estimators_match_population_value():
+    mean = torch.linspace(-1.0, 1.0, 50, dtype=torch.float64)
+    std = torch.full((50,), 2.0, dtype=torch.float64)
+    true = float(mean.square().sum() / std.square().sum())
+    g = gaussian_draws(mean, std, 200_000)
+    assert float(estimators.gsnr_plugin(g)) == pytest.approx(true + 1 / 200_000, rel=0.02)
+    assert float(estimators.gsnr_bias_corrected(g)) == pytest.approx(true, rel=0.02)
+
+
+def test_plugin_floor_is_one_over_k_and_bias_correction_removes_it():
+    k, reps = 16, 4000
+    g = gaussian_draws(torch.zeros(reps, 30, dtype=torch.float64), torch.ones(reps, 30, dtype=torch.float64), k)
+    plugin = estimators.gsnr_plugin(g)  # one estimate per rep
+    corrected = estimators.gsnr_bias_corrected(g)
+    assert float(plugin.mean()) == pytest.approx(1 / k, rel=0.05)
+    assert abs(float(corrected.mean())) < 0.005
+    assert (corrected < 0).any()  # the unbiased estimate goes negative at zero signal
+
+
+def test_param_dims_reduce_over_matrix_entries():
+    g = gaussian_draws(torch.ones(3, 4, 5, dtype=torch.float64), torch.ones(3, 4, 5, dtype=torch.float64), 64)
+    out = estimators.gsnr_plugin(g, param_dims=2)
+    assert out.shape == (3,)
+    flat = estimators.gsnr_plugin(g.reshape(64, 3, 20), param_dims=1)
+    torch.testing.assert_close(out, flat)
+
+
+def test_per_parameter_snr_known_mean_and_variance():
+    mean = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    std = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64)  # |mean|/std = 0.5 each
+    g = gaussian_draws(mean, std, 400_000, seed=1)
+    assert float(estimators.snr_per_parameter(g)) == pytest.approx(0.5, rel=0.01)
+    assert float(estimators.snr2_per_parameter(g)) == pytest.approx(0.25, rel=0.02)
+
+
+def test_snr_floor_at_zero_signal():
+    k = 64
+    g = gaussian_draws(torch.zeros(2000, 10, dtype=torch.float64), torch.ones(2000, 10, dtype=torch.float64), k)
+    assert float(estimators.snr_per_parameter(g).mean()) == pytest.approx(estimators.snr_floor(k), rel=0.05)
+    assert float(estimators.snr2_per_parameter(g).mean()) == pytest.approx(
+        estimators.snr_floor(k, squared=True), rel=0.1
+    )
+    assert estimators.snr_floor(k) == pytest.approx(math.sqrt(2 / math.pi / k))
+
+
+def test_too_few_draws_is_an_error():
+    with pytest.raises(ValueError, match="at least 2"):
+        estimators.gsnr_plugin(torch.zeros(1, 3))

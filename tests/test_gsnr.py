@@ -1,0 +1,130 @@
+"""Study 000: the simulation, its closed forms, determinism and the classifier."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from scaledyn import estimators
+from scaledyn.gsnr import classify, simulate
+from tests.conftest import ROOT
+
+
+def small_params(**over) -> dict:
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())["gsnr"]
+    cfg.update(
+        shape_dims={"matrix": [6, 5], "vector": [1, 7], "scalar": [1, 1]},
+        steps=120,
+        seeds=3,
+        gsnr_draws=8,
+        sigma={k: {"min": 0.01, "max": 100.0, "num": 5} for k in ("entry", "total", "minibatch")},
+        tail_fraction=0.25,
+    )
+    cfg.update(over)
+    return cfg
+
+
+@pytest.mark.parametrize("noise", simulate.NOISE_MODELS)
+@pytest.mark.parametrize("dims", [(6, 5), (1, 7), (1, 1)])
+def test_exact_gsnr_matches_monte_carlo(noise, dims):
+    """The closed form equals the GSNR of many gradient draws from the simulator's own noise model."""
+    gen = torch.Generator().manual_seed(3)
+    theta0 = simulate.make_theta0(dims, 0.125, gen)[None, None]
+    sigma = torch.tensor([0.05, 1.0], dtype=torch.float32).view(1, 2, 1, 1)
+    g = simulate._gsnr_draws(noise, theta0, 3.0, sigma, dims, [gen], 20_000, 16)
+    mc = estimators.gsnr_bias_corrected(g.double(), param_dims=2).numpy()[0]
+    signal_sq = 4.0 * float(theta0.double().square().sum())
+    exact = simulate.exact_gsnr(noise, dims, signal_sq, np.array([0.05, 1.0]), 16)
+    np.testing.assert_allclose(mc, exact, rtol=0.08)
+
+
+def test_minibatch_gradient_is_unbiased():
+    gen = torch.Generator().manual_seed(0)
+    delta = torch.randn(1, 2, 4, 3, generator=gen)
+    x = torch.randn(20_000, 1, 16, 3, generator=gen)
+    eps = torch.randn(20_000, 1, 16, 4, generator=gen)
+    g = simulate._minibatch_grad(delta.expand(20_000, 1, 2, 4, 3), torch.tensor([0.0, 2.0]).view(2, 1, 1), x, eps)
+    torch.testing.assert_close(g.mean(0)[0], delta[0], atol=0.03, rtol=0)
+
+
+def test_init_norm_and_schemes():
+    gen = torch.Generator().manual_seed(1)
+    theta0 = simulate.make_theta0((64, 64), 0.125, gen)
+    assert float(theta0.norm()) == pytest.approx(0.125 * 64, rel=1e-5)
+    assert simulate.init_scale((1, 64), {"scheme": "standard", "scale": 0.125}) == 1.0
+    assert simulate.init_scale((64, 64), {"scheme": "standard", "scale": 0.125}) == 0.125
+    assert simulate.init_scale((1, 1), {"scheme": "scaled", "scale": 0.125}) == 0.125
+
+
+@pytest.mark.parametrize("noise", simulate.NOISE_MODELS)
+@pytest.mark.parametrize("optimizer", simulate.OPTIMIZERS)
+def test_single_point_equals_its_slice(noise, optimizer):
+    params = small_params()
+    full = simulate.simulate(params, "matrix", noise, optimizer, global_seed=11)
+    sigma = simulate.sigma_grid(params["sigma"][noise])[2]
+    alone = simulate.simulate(params, "matrix", noise, optimizer, global_seed=11, seed_indices=[1], sigmas=[sigma])
+    row = full[(full["seed"] == 1) & np.isclose(full["sigma"], sigma)]
+    cols = ["gsnr_plugin", "gsnr_bias_corrected", "gsnr_exact", "norm_final", "norm_free", "norm_zero"]
+    np.testing.assert_allclose(alone[cols].to_numpy(), row[cols].to_numpy(), rtol=1e-5)
+    assert alone["adapts"].tolist() == row["adapts"].tolist()
+
+
+def test_same_seed_identical_tables_and_other_seed_differs():
+    params = small_params()
+    a = simulate.simulate(params, "vector", "entry", "adamw", global_seed=5)
+    b = simulate.simulate(params, "vector", "entry", "adamw", global_seed=5)
+    c = simulate.simulate(params, "vector", "entry", "adamw", global_seed=6)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["norm_final"], c["norm_final"])
+
+
+def test_noise_free_sgd_reaches_the_fixed_point():
+    """With negligible noise SGD on 1/2||theta - c theta0||^2 + decay settles at c theta0 / (1 + lambda)."""
+    params = small_params(steps=3000, sigma={"entry": {"min": 1e-9, "max": 1e-9, "num": 1}})
+    df = simulate.simulate(params, "matrix", "entry", "sgd", global_seed=1)
+    expected = params["target_factor"] / (1 + params["weight_decay"]) - 1
+    np.testing.assert_allclose(df["scale_adaptation"], expected, rtol=1e-3)
+    assert df["adapts"].all()
+
+
+def test_large_noise_does_not_adapt():
+    params = small_params(steps=400, sigma={"entry": {"min": 1e3, "max": 1e3, "num": 1}})
+    df = simulate.simulate(params, "matrix", "entry", "sgd", global_seed=1)
+    assert not df["adapts"].any()
+
+
+def test_unknown_noise_model_is_a_clear_error():
+    with pytest.raises(ValueError, match="allowed: entry, total, minibatch"):
+        simulate.simulate(small_params(), "matrix", "pink", "sgd", global_seed=1)
+
+
+def test_classifier_on_separable_set():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-3, -1, 40), rng.uniform(1, 3, 40)])
+    y = np.concatenate([np.zeros(40, bool), np.ones(40, bool)])
+    seeds = np.tile(np.arange(8), 10)
+    thr, acc = classify.best_threshold(x, y)
+    assert acc == 1.0 and x[~y].max() < thr < x[y].min()
+    assert (classify.loso_predictions(x, y, seeds) == y).all()
+    assert classify.roc_auc(x, y) == 1.0
+    assert classify.roc_auc(-x, y) == 0.0
+
+
+def test_classifier_known_overlap_and_ties():
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    y = np.array([False, True, False, True])
+    thr, acc = classify.best_threshold(x, y)
+    assert acc == 0.75
+    assert classify.roc_auc(x, y) == 0.75
+    assert classify.roc_auc(np.ones(4), y) == 0.5
+    assert math.isnan(classify.roc_auc(x, np.ones(4, bool)))
+    # non-positive GSNR maps to -inf and lands below every threshold
+    np.testing.assert_array_equal(classify.log10_gsnr([-1.0, 0.0, 10.0]), [-np.inf, -np.inf, 1.0])
+
+
+def test_leave_one_seed_out_needs_two_seeds():
+    with pytest.raises(ValueError, match="two seeds"):
+        classify.loso_predictions(np.arange(4.0), np.array([0, 0, 1, 1], bool), np.zeros(4))
