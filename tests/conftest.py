@@ -11,10 +11,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-COPY = ["Snakefile", "workflow", "src", "config", "paper"]
+COPY = ["Snakefile", "workflow", "src", "config", "paper", "environment.yml"]
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, timeout: int = 600
+) -> subprocess.CompletedProcess:
     """Run snakemake (this interpreter's) in ``workdir``; stdout and stderr together in ``.stdout``."""
     proc = subprocess.run(
         [str(BIN / "snakemake"), *args],

@@ -24,7 +24,9 @@ def test_gsnr_estimators_match_population_value():
 
 def test_plugin_floor_is_one_over_k_and_bias_correction_removes_it():
     k, reps = 16, 4000
-    g = gaussian_draws(torch.zeros(reps, 30, dtype=torch.float64), torch.ones(reps, 30, dtype=torch.float64), k)
+    g = gaussian_draws(
+        torch.zeros(reps, 30, dtype=torch.float64), torch.ones(reps, 30, dtype=torch.float64), k
+    )
     plugin = estimators.gsnr_plugin(g)  # one estimate per rep
     corrected = estimators.gsnr_bias_corrected(g)
     assert float(plugin.mean()) == pytest.approx(1 / k, rel=0.05)
@@ -50,7 +52,9 @@ def test_per_parameter_snr_known_mean_and_variance():
 
 def test_snr_floor_at_zero_signal():
     k = 64
-    g = gaussian_draws(torch.zeros(2000, 10, dtype=torch.float64), torch.ones(2000, 10, dtype=torch.float64), k)
+    g = gaussian_draws(
+        torch.zeros(2000, 10, dtype=torch.float64), torch.ones(2000, 10, dtype=torch.float64), k
+    )
     assert float(estimators.snr_per_parameter(g).mean()) == pytest.approx(estimators.snr_floor(k), rel=0.05)
     assert float(estimators.snr2_per_parameter(g).mean()) == pytest.approx(
         estimators.snr_floor(k, squared=True), rel=0.1

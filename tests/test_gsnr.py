@@ -46,7 +46,9 @@ def test_minibatch_gradient_is_unbiased():
     delta = torch.randn(1, 2, 4, 3, generator=gen)
     x = torch.randn(20_000, 1, 16, 3, generator=gen)
     eps = torch.randn(20_000, 1, 16, 4, generator=gen)
-    g = simulate._minibatch_grad(delta.expand(20_000, 1, 2, 4, 3), torch.tensor([0.0, 2.0]).view(2, 1, 1), x, eps)
+    g = simulate._minibatch_grad(
+        delta.expand(20_000, 1, 2, 4, 3), torch.tensor([0.0, 2.0]).view(2, 1, 1), x, eps
+    )
     torch.testing.assert_close(g.mean(0)[0], delta[0], atol=0.03, rtol=0)
 
 
@@ -65,7 +67,9 @@ def test_single_point_equals_its_slice(noise, optimizer):
     params = small_params()
     full = simulate.simulate(params, "matrix", noise, optimizer, global_seed=11)
     sigma = simulate.sigma_grid(params["sigma"][noise])[2]
-    alone = simulate.simulate(params, "matrix", noise, optimizer, global_seed=11, seed_indices=[1], sigmas=[sigma])
+    alone = simulate.simulate(
+        params, "matrix", noise, optimizer, global_seed=11, seed_indices=[1], sigmas=[sigma]
+    )
     row = full[(full["seed"] == 1) & np.isclose(full["sigma"], sigma)]
     cols = ["gsnr_plugin", "gsnr_bias_corrected", "gsnr_exact", "norm_final", "norm_free", "norm_zero"]
     np.testing.assert_allclose(alone[cols].to_numpy(), row[cols].to_numpy(), rtol=1e-5)

@@ -1,6 +1,5 @@
 # Shared helpers: config validation, the code-dependency helper, target lists.
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -10,12 +9,15 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-PY = sys.executable  # the interpreter running Snakemake also runs every job
 SRC = Path(workflow.basedir) / "src"
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
-)
 SCHEMA = "../schemas/config.schema.yaml"
+ENV = "../../environment.yml"  # the conda environment of every rule (with --use-conda)
+
+# Jobs run `python` from the interpreter running Snakemake, on the package source beside this Snakefile.
+shell.prefix(  # formatted by Snakemake like a shell command: literal braces are doubled
+    f'export PATH="{Path(sys.executable).parent}:$PATH" '
+    f'PYTHONPATH="{SRC}${{{{PYTHONPATH:+:$PYTHONPATH}}}}"; '
+)
 
 
 def _config_error(err):
@@ -24,7 +26,15 @@ def _config_error(err):
     allowed = []
     if err.validator == "additionalProperties" and "properties" in err.schema:
         allowed.append("allowed keys: " + ", ".join(sorted(err.schema["properties"])))
-    for key in ("enum", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "minItems", "type"):
+    for key in (
+        "enum",
+        "minimum",
+        "exclusiveMinimum",
+        "maximum",
+        "exclusiveMaximum",
+        "minItems",
+        "type",
+    ):
         if key in err.schema:
             allowed.append(f"{key} {err.schema[key]}")
     if "description" in err.schema and err.absolute_path:
@@ -51,7 +61,9 @@ def _coerce_numbers(value, schema, root):
     if isinstance(value, dict) and kind == "object":
         props, extra = schema.get("properties", {}), schema.get("additionalProperties")
         return {
-            k: _coerce_numbers(v, props.get(k, extra if isinstance(extra, dict) else {}), root)
+            k: _coerce_numbers(
+                v, props.get(k, extra if isinstance(extra, dict) else {}), root
+            )
             for k, v in value.items()
         }
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
@@ -61,7 +73,9 @@ def _coerce_numbers(value, schema, root):
 
 def validate_config(config):
     """Validate (and fill defaults) with snakemake.utils.validate; on failure, one clear message."""
-    schema = yaml.safe_load(Path(workflow.basedir, "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load(
+        Path(workflow.basedir, "workflow/schemas/config.schema.yaml").read_text()
+    )
     config.update(_coerce_numbers(dict(config), schema, schema))
     try:
         validate(config, SCHEMA)
@@ -86,7 +100,9 @@ def validate_config(config):
             )
     low, high = config["gsnr"]["claims"]["moderate_noise"]
     if high < low:
-        config_error("Invalid config at 'gsnr.claims.moderate_noise': [min, max] with max below min")
+        config_error(
+            "Invalid config at 'gsnr.claims.moderate_noise': [min, max] with max below min"
+        )
 
 
 validate_config(config)
@@ -94,12 +110,15 @@ STUDIES = config["studies"]
 
 
 def code(*parts):
-    """Source files a rule depends on: every .py under src/scaledyn/<part> (dir or module) + shared modules.
+    """Source files of the package a job runs: every .py under src/scaledyn/<part> + shared modules.
 
     Snakemake's code trigger only sees a rule's own body, so rules list the package code they run as inputs.
     """
     root = SRC / "scaledyn"
-    files = {root / m for m in ("__init__.py", "io.py", "seeding.py", "stats.py", "estimators.py")}
+    files = {
+        root / m
+        for m in ("__init__.py", "io.py", "seeding.py", "stats.py", "estimators.py")
+    }
     for part in parts:
         path = root / part
         files |= set(path.rglob("*.py")) if path.is_dir() else {path.with_suffix(".py")}
@@ -133,3 +152,60 @@ def all_targets():
         "results/report/report.pdf" if pdf_enabled() else "results/report/report.tex"
     )
     return targets
+
+
+# ---- study 000 (gsnr) -------------------------------------------------------------------------------------
+GSNR = config["gsnr"]
+GSNR_DIR = "results/gsnr"
+GSNR_FIGS = "results/figures/gsnr"
+GSNR_FIGURES = ("fig1_gsnr_vs_adaptation", "fig2_noise_sweep", "fig3_threshold")
+
+
+def gsnr_job_params(wildcards):
+    """The gsnr section narrowed to one job: its noise model's sweep, no optimiser list, no claim criteria."""
+    drop = {"noise_models", "sigma", "optimizers", "claims"}
+    params = {k: v for k, v in GSNR.items() if k not in drop}
+    params["sigma"] = {wildcards.noise: GSNR["sigma"][wildcards.noise]}
+    params["shape_dims"] = {s: GSNR["shape_dims"][s] for s in GSNR["shapes"]}
+    return as_json(params)
+
+
+def gsnr_runs():
+    return expand(
+        f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
+        noise=GSNR["noise_models"],
+        optimizer=GSNR["optimizers"],
+    )
+
+
+def gsnr_figures():
+    return expand(f"{GSNR_FIGS}/{{fig}}.{{ext}}", fig=GSNR_FIGURES, ext=("pdf", "png"))
+
+
+# ---- report ------------------------------------------------------------------------------------------------
+def study_results(wildcards):
+    """Result files of the configured studies that the report context reads."""
+    files = []
+    if "gsnr" in STUDIES:
+        files += [
+            f"{GSNR_DIR}/{name}"
+            for name in ("claims.json", "classifier.csv", "runs.csv")
+        ]
+    return files
+
+
+def benchmark_files(wildcards):
+    """Snakemake benchmark files of the heavy rules; their wall times go into the provenance appendix."""
+    files = []
+    if "gsnr" in STUDIES:
+        files += expand(
+            "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv",
+            noise=GSNR["noise_models"],
+            optimizer=GSNR["optimizers"],
+        )
+        files.append("results/benchmarks/gsnr_aggregate/all.tsv")
+    return files
+
+
+def report_figures(wildcards):
+    return gsnr_figures() if "gsnr" in STUDIES else []

@@ -1,38 +1,12 @@
 # Study 000 (paper 000): GSNR as an indicator of scale adaptation.
 # One simulation job per (noise model, optimiser), all shapes inside; each job's params hold only its own
 # sweep, so changing one noise model's noise levels reruns only its jobs, the aggregation, the figures and
-# the report.
-
-GSNR = config["gsnr"]
-GSNR_DIR = "results/gsnr"
-GSNR_FIGS = "results/figures/gsnr"
-GSNR_FIGURES = ("fig1_gsnr_vs_adaptation", "fig2_noise_sweep", "fig3_threshold")
+# the report. Helpers (job params, target lists) live in common.smk.
 
 
 wildcard_constraints:
     noise="|".join(GSNR["noise_models"]),
     optimizer="|".join(GSNR["optimizers"]),
-
-
-def gsnr_job_params(wildcards):
-    """The gsnr section narrowed to one job: its noise model's sweep, no optimiser list, no claim criteria."""
-    drop = {"noise_models", "sigma", "optimizers", "claims"}
-    params = {k: v for k, v in GSNR.items() if k not in drop}
-    params["sigma"] = {wildcards.noise: GSNR["sigma"][wildcards.noise]}
-    params["shape_dims"] = {s: GSNR["shape_dims"][s] for s in GSNR["shapes"]}
-    return as_json(params)
-
-
-def gsnr_runs():
-    return expand(
-        f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
-        noise=GSNR["noise_models"],
-        optimizer=GSNR["optimizers"],
-    )
-
-
-def gsnr_figures():
-    return expand(f"{GSNR_FIGS}/{{fig}}.{{ext}}", fig=GSNR_FIGURES, ext=("pdf", "png"))
 
 
 # Simulate one (noise model, optimiser) job: per shape, all noise levels, seeds and controls as one tensor program.
@@ -41,19 +15,21 @@ rule gsnr_simulate:
         code("gsnr"),
     output:
         f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
-    params:
-        job=gsnr_job_params,
-        seed=config["seed"],
     log:
         "results/logs/gsnr/simulate/{noise}_{optimizer}.log",
     benchmark:
         "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv"
+    conda:
+        ENV
     threads: 1  # small batched elementwise work: one thread is fastest, jobs run side by side
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        job=gsnr_job_params,
+        seed=config["seed"],
     shell:
-        "{PY} -m scaledyn.gsnr simulate --noise {wildcards.noise} --optimizer {wildcards.optimizer}"
+        "python -m scaledyn.gsnr simulate --noise {wildcards.noise} --optimizer {wildcards.optimizer}"
         " --params {params.job:q} --global-seed {params.seed}"
         " --threads {threads} --out {output} > {log} 2>&1"
 
@@ -70,20 +46,22 @@ rule gsnr_aggregate:
         curves=f"{GSNR_DIR}/curves.csv",
         confusion=f"{GSNR_DIR}/confusion.csv",
         claims=f"{GSNR_DIR}/claims.json",
-    params:
-        gsnr=as_json(GSNR),
-        stats=as_json(config["stats"]),
-        out_dir=GSNR_DIR,
     log:
         "results/logs/gsnr/aggregate.log",
     benchmark:
         "results/benchmarks/gsnr_aggregate/all.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
+    params:
+        gsnr=as_json(GSNR),
+        stats=as_json(config["stats"]),
+        out_dir=lambda wildcards, output: Path(output.claims).parent,
     shell:
-        "{PY} -m scaledyn.gsnr aggregate --runs {input.runs} --params {params.gsnr:q}"
+        "python -m scaledyn.gsnr aggregate --runs {input.runs} --params {params.gsnr:q}"
         " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
 
 
@@ -100,12 +78,14 @@ rule gsnr_fig1:
             category="Study 000: GSNR",
         ),
         png=f"{GSNR_FIGS}/fig1_gsnr_vs_adaptation.png",
-    params:
-        estimate=GSNR["claims"]["estimate"],
     log:
         "results/logs/gsnr/fig1.log",
+    conda:
+        ENV
+    params:
+        estimate=GSNR["claims"]["estimate"],
     shell:
-        "{PY} -m scaledyn.plots.gsnr fig1 --runs {input.runs} --classifier {input.classifier}"
+        "python -m scaledyn.plots.gsnr fig1 --runs {input.runs} --classifier {input.classifier}"
         " --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"
 
 
@@ -121,12 +101,14 @@ rule gsnr_fig2:
             category="Study 000: GSNR",
         ),
         png=f"{GSNR_FIGS}/fig2_noise_sweep.png",
-    params:
-        estimate=GSNR["claims"]["estimate"],
     log:
         "results/logs/gsnr/fig2.log",
+    conda:
+        ENV
+    params:
+        estimate=GSNR["claims"]["estimate"],
     shell:
-        "{PY} -m scaledyn.plots.gsnr fig2 --summary {input.summary}"
+        "python -m scaledyn.plots.gsnr fig2 --summary {input.summary}"
         " --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"
 
 
@@ -144,10 +126,12 @@ rule gsnr_fig3:
             category="Study 000: GSNR",
         ),
         png=f"{GSNR_FIGS}/fig3_threshold.png",
-    params:
-        estimate=GSNR["claims"]["estimate"],
     log:
         "results/logs/gsnr/fig3.log",
+    conda:
+        ENV
+    params:
+        estimate=GSNR["claims"]["estimate"],
     shell:
-        "{PY} -m scaledyn.plots.gsnr fig3 --curves {input.curves} --confusion {input.confusion}"
+        "python -m scaledyn.plots.gsnr fig3 --curves {input.curves} --confusion {input.confusion}"
         " --classifier {input.classifier} --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"

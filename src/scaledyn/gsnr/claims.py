@@ -26,8 +26,8 @@ def _spearman(df: pd.DataFrame, col: str) -> float:
 def correlation(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> ClaimResult:
     """GSNR strongly correlates with scale adaptation.
 
-    Measure: Spearman rank correlation between log10 GSNR at init and the scale adaptation over all runs of the
-    job (all shapes and noise levels). Criterion: rho >= ``claims.strong_correlation``.
+    Measure: Spearman rank correlation between log10 GSNR at init and the scale adaptation over all runs
+    of the job (all shapes and noise levels). Criterion: rho >= ``claims.strong_correlation``.
     """
     col, thr = ESTIMATES[params["claims"]["estimate"]], params["claims"]["strong_correlation"]
     est, lo, hi = seed_bootstrap(job, lambda d: _spearman(d, col), **_ci_kwargs(stats))

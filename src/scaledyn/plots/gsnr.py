@@ -1,8 +1,9 @@
 """Figures 1-3 of study 000, from the tables written by ``scaledyn.gsnr.aggregate``.
 
-    python -m scaledyn.plots.gsnr fig1 --runs runs.csv --classifier classifier.csv --estimate E --out fig1.pdf
-    python -m scaledyn.plots.gsnr fig2 --summary summary.csv --estimate E --out fig2.pdf
-    python -m scaledyn.plots.gsnr fig3 --curves c.csv --confusion c.csv --classifier c.csv --estimate E --out f.pdf
+python -m scaledyn.plots.gsnr fig1 --runs runs.csv --classifier classifier.csv --estimate E --out fig1.pdf
+python -m scaledyn.plots.gsnr fig2 --summary summary.csv --estimate E --out fig2.pdf
+python -m scaledyn.plots.gsnr fig3 --curves c.csv --confusion c.csv --classifier c.csv --estimate E \
+        --out fig3.pdf
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ LABELS = {"plugin": "plug-in", "bias_corrected": "bias-corrected", "exact": "exa
 
 
 def _grid(rows: list[str], cols: list[str], width: float = 3.2, height: float = 2.6):
-    fig, axes = plt.subplots(len(rows), len(cols), figsize=(width * len(cols), height * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), len(cols), figsize=(width * len(cols), height * len(rows)), squeeze=False
+    )
     return fig, axes
 
 
 def _pooled_threshold(classifier: pd.DataFrame, noise: str, opt: str, estimate: str) -> float:
-    row = classifier.query("noise_model == @noise and optimizer == @opt and estimate == @estimate and scope == 'pooled'")
+    row = classifier.query(
+        "noise_model == @noise and optimizer == @opt and estimate == @estimate and scope == 'pooled'"
+    )
     return float(row["threshold_log10"].iloc[0])
 
 
@@ -43,9 +48,19 @@ def fig1(runs: pd.DataFrame, classifier: pd.DataFrame, estimate: str) -> plt.Fig
     for i, noise in enumerate(noises):
         for j, opt in enumerate(opts):
             ax, sub = axes[i, j], df[(df["noise_model"] == noise) & (df["optimizer"] == opt)]
-            sns.scatterplot(data=sub, x="scale_adaptation", y="log10_gsnr", hue="shape", style="label",
-                            style_order=["adapts", "does not adapt"], markers=["o", "X"], s=18, alpha=0.7,
-                            ax=ax, legend=(i == 0 and j == len(opts) - 1))
+            sns.scatterplot(
+                data=sub,
+                x="scale_adaptation",
+                y="log10_gsnr",
+                hue="shape",
+                style="label",
+                style_order=["adapts", "does not adapt"],
+                markers=["o", "X"],
+                s=18,
+                alpha=0.7,
+                ax=ax,
+                legend=(i == 0 and j == len(opts) - 1),
+            )
             thr = _pooled_threshold(classifier, noise, opt, estimate)
             if np.isfinite(thr):
                 ax.axhline(thr, ls="--", color="0.2", lw=1)
@@ -70,9 +85,19 @@ def fig2(summary: pd.DataFrame, estimate: str) -> plt.Figure:
         for j, (_, opt, y, ylabel) in enumerate(panels):
             ax = axes[i, j]
             sub = summary[(summary["noise_model"] == noise) & (summary["optimizer"] == opt)]
-            sns.lineplot(data=sub, x="sigma", y=y, hue="shape", marker="o", markersize=3, ax=ax,
-                         legend=(i == 0 and j == len(panels) - 1))
-            for color, (_, g) in zip(sns.color_palette(style.PALETTE), sub.groupby("shape", sort=True), strict=False):
+            sns.lineplot(
+                data=sub,
+                x="sigma",
+                y=y,
+                hue="shape",
+                marker="o",
+                markersize=3,
+                ax=ax,
+                legend=(i == 0 and j == len(panels) - 1),
+            )
+            for color, (_, g) in zip(
+                sns.color_palette(style.PALETTE), sub.groupby("shape", sort=True), strict=False
+            ):
                 ax.fill_between(g["sigma"], g[f"{y}_low"], g[f"{y}_high"], color=color, alpha=0.2, lw=0)
             ax.set_xscale("log")
             if y == "scale_adaptation":
@@ -86,8 +111,10 @@ def fig2(summary: pd.DataFrame, estimate: str) -> plt.Figure:
     return fig
 
 
-def fig3(curves: pd.DataFrame, confusion: pd.DataFrame, classifier: pd.DataFrame, estimate: str) -> plt.Figure:
-    """Per (noise model, optimiser): pooled accuracy vs threshold (chosen one marked) and LOSO confusion matrix."""
+def fig3(
+    curves: pd.DataFrame, confusion: pd.DataFrame, classifier: pd.DataFrame, estimate: str
+) -> plt.Figure:
+    """Per (noise model, optimiser): pooled accuracy vs threshold (chosen one marked), LOSO confusion."""
     curves = curves[(curves["estimate"] == estimate) & np.isfinite(curves["threshold"])]
     confusion = confusion[confusion["estimate"] == estimate]
     noises, opts = sorted(curves["noise_model"].unique()), sorted(curves["optimizer"].unique())
@@ -106,7 +133,8 @@ def fig3(curves: pd.DataFrame, confusion: pd.DataFrame, classifier: pd.DataFrame
             c = confusion[(confusion["noise_model"] == noise) & (confusion["optimizer"] == opt)].iloc[0]
             mat = pd.DataFrame(
                 [[c["true_adapts"], c["false_stuck"]], [c["false_adapts"], c["true_stuck"]]],
-                index=["adapts", "stuck"], columns=["pred. adapts", "pred. stuck"],
+                index=["adapts", "stuck"],
+                columns=["pred. adapts", "pred. stuck"],
             )
             sns.heatmap(mat, annot=True, fmt="d", cbar=False, cmap="Blues", ax=axes[i, 2 * j + 1])
             axes[i, 2 * j + 1].set_title("LOSO confusion")

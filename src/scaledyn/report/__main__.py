@@ -1,7 +1,7 @@
 """Command line of the report, called by workflow/rules/report.smk.
 
-    python -m scaledyn.report context --config JSON --study gsnr=results/gsnr [...] --benchmarks F [...] --out F
-    python -m scaledyn.report tex --context context.json --templates paper --out-dir results/report
+python -m scaledyn.report context --config JSON --study gsnr=results/gsnr [...] --benchmarks F [...] --out F
+python -m scaledyn.report tex --context context.json --templates paper --out-dir results/report
 """
 
 from __future__ import annotations

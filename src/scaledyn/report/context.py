@@ -36,7 +36,9 @@ def gsnr_section(results: Path, config: dict) -> dict:
             k: {"min": float(v.min()), "max": float(v.max()), "num": len(v)} for k, v in sigmas.items()
         },
         "n_runs": len(runs),
-        "adapts_fraction": _records(runs.groupby(["noise_model", "optimizer"], as_index=False)["adapts"].mean()),
+        "adapts_fraction": _records(
+            runs.groupby(["noise_model", "optimizer"], as_index=False)["adapts"].mean()
+        ),
         "classifier_pooled": _records(pooled),
         "classifier_per_shape": _records(per_shape),
         "claims": io.read_json(results / "claims.json"),
@@ -55,15 +57,23 @@ def wall_times(benchmark_files: Iterable[str | Path]) -> list[dict]:
     rows = []
     for f in sorted(map(Path, benchmark_files)):
         bench = pd.read_csv(f, sep="\t")
-        rows.append({"rule": f.parent.name, "job": f.stem, "seconds": float(bench["s"].iloc[0]),
-                     "max_rss_mb": float(bench["max_rss"].iloc[0]) if "max_rss" in bench else None})
+        rows.append(
+            {
+                "rule": f.parent.name,
+                "job": f.stem,
+                "seconds": float(bench["s"].iloc[0]),
+                "max_rss_mb": float(bench["max_rss"].iloc[0]) if "max_rss" in bench else None,
+            }
+        )
     return rows
 
 
 def build(config: dict, study_dirs: dict[str, Path], benchmark_files: Iterable[str | Path]) -> dict:
     walls = wall_times(benchmark_files)
     per_rule = pd.DataFrame(walls or [{"rule": "", "job": "", "seconds": 0.0}])
-    rule_totals = per_rule.groupby("rule", as_index=False).agg(jobs=("job", "size"), seconds=("seconds", "sum"))
+    rule_totals = per_rule.groupby("rule", as_index=False).agg(
+        jobs=("job", "size"), seconds=("seconds", "sum")
+    )
     claims = [c for name in study_dirs for c in SECTIONS[name](study_dirs[name], config)["claims"]]
     return {
         "title": config["report"]["title"],

@@ -14,8 +14,16 @@ import jinja2
 from scaledyn.io import atomic_path
 
 _TEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
 }
 
 
@@ -36,7 +44,8 @@ def num(value: object, digits: int = 3) -> str:
     if x != 0 and (abs(x) >= 1e4 or abs(x) < 1e-3):
         mant, exp = f"{x:.{digits - 1}e}".split("e")
         return rf"${mant}\times 10^{{{int(exp)}}}$"
-    return f"{x:.{digits}g}"
+    text = f"{x:.{digits}g}"
+    return text if "e" not in text else f"{round(x):d}"  # 1000 <= |x| < 10000
 
 
 def ci(value: object, low: object, high: object, digits: int = 3) -> str:

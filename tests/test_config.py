@@ -1,0 +1,51 @@
+"""Bad configs stop before any job runs, with one message naming the key and what is allowed."""
+
+import pytest
+
+from tests.conftest import snakemake
+
+BAD = [
+    ("gsnr:\n  steps: many\n", "gsnr.steps", "integer"),
+    (
+        "gsnr:\n  sigma:\n    entry: {min: -1.0, max: 10.0, num: 5}\n",
+        "gsnr.sigma.entry.min",
+        "exclusiveMinimum 0",
+    ),
+    ("gsnr:\n  optimizers: []\n", "gsnr.optimizers", "non-empty"),
+    ("gsnr:\n  noise_models: []\n", "gsnr.noise_models", "non-empty"),
+    ("studies: [gsnrr]\n", "studies.0", "enum ['gsnr']"),
+    ("bogus_key: 1\n", "top level", "allowed keys: gsnr, report, seed, stats, studies"),
+    ("gsnr:\n  lr_typo: 0.1\n", "'gsnr'", "'lr_typo' was unexpected"),
+    ("gsnr:\n  shapes: [matrix, tensor]\n", "gsnr.shapes", "not defined in gsnr.shape_dims"),
+    (
+        "gsnr:\n  sigma:\n    total: {min: 10.0, max: 1.0, num: 5}\n",
+        "gsnr.sigma.total",
+        "max (1.0) is below min",
+    ),
+    ("gsnr:\n  claims: {estimate: median}\n", "gsnr.claims.estimate", "plugin"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "allowed"), BAD, ids=[b[1] for b in BAD])
+def test_bad_config_fails_before_any_job(repo_copy, text, key, allowed):
+    (repo_copy / "bad.yaml").write_text(text)
+    proc = snakemake(repo_copy, "-n", "--configfile", "bad.yaml", check=False)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("Error in config:")]
+    assert len(errors) == 1, proc.stdout
+    assert key in errors[0] and allowed in errors[0], errors[0]
+    assert "Traceback" not in proc.stdout
+    assert not (repo_copy / "results").exists()
+
+
+def test_nested_values_from_command_line_are_typed(repo_copy):
+    """--config passes nested values as strings; numbers where the schema wants them are accepted."""
+    proc = snakemake(repo_copy, "-n", "--config", "gsnr={sigma: {entry: {min: 0.1, max: 10, num: 3}}}")
+    assert "gsnr_simulate" in proc.stdout
+    bad = snakemake(repo_copy, "-n", "--config", "gsnr={sigma: {entry: {min: -3}}}", check=False)
+    assert bad.returncode != 0 and "gsnr.sigma.entry.min" in bad.stdout
+
+
+def test_default_and_smoke_configs_are_valid(repo_copy):
+    snakemake(repo_copy, "-n")
+    snakemake(repo_copy, "-n", "--configfile", "config/smoke.yaml")

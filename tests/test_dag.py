@@ -1,0 +1,160 @@
+"""The DAG's behaviour on the smoke config in a temporary copy: outputs, caching, targets, reruns."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN, copy_repo, snakemake
+
+pytestmark = pytest.mark.slow
+SMOKE = ("--configfile", "config/smoke.yaml")
+FIG2 = "results/figures/gsnr/fig2_noise_sweep.pdf"
+
+
+def planned_jobs(workdir: Path, *args: str, smoke: bool = True) -> dict[str, int]:
+    """{rule: count} of the jobs a dry run would execute (empty when nothing is to be done)."""
+    out = snakemake(workdir, "-n", *args, *(SMOKE if smoke else ())).stdout
+    if "Nothing to be done" in out:
+        return {}
+    stats = out.split("Job stats:", 1)[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M) if m[1] != "total"}
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory) -> Path:
+    repo = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
+    snakemake(repo, "--cores", "2", *SMOKE)
+    return repo
+
+
+def test_smoke_run_produces_figures_report_and_claims(smoke):
+    for fig in ("fig1_gsnr_vs_adaptation", "fig2_noise_sweep", "fig3_threshold"):
+        for ext in ("pdf", "png"):
+            assert (smoke / f"results/figures/gsnr/{fig}.{ext}").stat().st_size > 1000
+    context = json.loads((smoke / "results/report/context.json").read_text())
+    claims = context["claims"]
+    assert len(claims) == 4 * 6  # four claims x (3 noise models x 2 optimisers)
+    assert {c["verdict"] for c in claims} <= {"supported", "not supported", "inconclusive"}
+    tex = (smoke / "results/report/gsnr.tex").read_text() + (smoke / "results/report/report.tex").read_text()
+    for c in claims:
+        assert c["verdict"] in tex
+    assert context["provenance"]["config_hash"] and context["provenance"]["rules"]
+    assert {r["rule"] for r in context["provenance"]["rules"]} == {"gsnr_simulate", "gsnr_aggregate"}
+    if shutil.which("latexmk"):
+        assert (smoke / "results/report/report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_report_verdicts_and_numbers_come_from_the_context(smoke, tmp_path):
+    """Re-render from an altered context: every verdict and value in the claims table follows it."""
+    context = json.loads((smoke / "results/report/context.json").read_text())
+    for i, claim in enumerate(context["claims"]):
+        claim["verdict"], claim["value"] = f"verdict{i}x", 1000.0 + i
+    (tmp_path / "context.json").write_text(json.dumps(context))
+    subprocess.run(
+        [
+            str(BIN / "python"),
+            "-m",
+            "scaledyn.report",
+            "tex",
+            "--context",
+            str(tmp_path / "context.json"),
+            "--templates",
+            str(smoke / "paper"),
+            "--out-dir",
+            str(tmp_path),
+        ],
+        check=True,
+    )
+    tex = (tmp_path / "report.tex").read_text()
+    for i in range(len(context["claims"])):
+        assert f"verdict{i}x" in tex and f"{1000 + i}" in tex
+
+
+def test_second_run_executes_nothing(smoke):
+    assert planned_jobs(smoke) == {}
+
+
+def test_changing_one_noise_sweep_reruns_only_its_jobs(smoke):
+    new = "gsnr={sigma: {entry: {min: 0.02, max: 100.0, num: 5}}}"
+    jobs = planned_jobs(smoke, "--config", new)
+    assert jobs.pop("gsnr_simulate") == 2  # entry x (sgd, adamw); total and minibatch untouched
+    assert jobs == {
+        "gsnr_aggregate": 1,
+        "gsnr_fig1": 1,
+        "gsnr_fig2": 1,
+        "gsnr_fig3": 1,
+        "report_context": 1,
+        "report_tex": 1,
+        **({"report_pdf": 1} if shutil.which("latexmk") else {}),
+        "all": 1,
+    }
+    # the same through a config file
+    (smoke / "entry.yaml").write_text("gsnr:\n  sigma:\n    entry: {min: 0.02, max: 100.0, num: 5}\n")
+    assert (
+        planned_jobs(smoke, "--configfile", "config/smoke.yaml", "entry.yaml", smoke=False)["gsnr_simulate"]
+        == 2
+    )
+
+
+def planned_after_edit(repo: Path, rel: str) -> dict[str, int]:
+    """Jobs planned after a real edit of ``rel`` (Snakemake compares checksums, not only mtimes)."""
+    path = repo / rel
+    original = path.read_text()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        return planned_jobs(repo)
+    finally:
+        path.write_text(original)
+
+
+def test_editing_gsnr_code_reruns_gsnr_jobs(smoke):
+    jobs = planned_after_edit(smoke, "src/scaledyn/gsnr/simulate.py")
+    assert jobs["gsnr_simulate"] == 6 and jobs["gsnr_aggregate"] == 1
+
+
+def test_editing_plot_code_reruns_figures_only(smoke):
+    jobs = planned_after_edit(smoke, "src/scaledyn/plots/gsnr.py")
+    assert {"gsnr_fig1", "gsnr_fig2", "gsnr_fig3"} <= set(jobs)
+    assert not {"gsnr_simulate", "gsnr_aggregate", "report_context", "report_tex"} & set(jobs)
+
+
+def test_restored_code_needs_no_rerun(smoke):
+    assert planned_jobs(smoke) == {}
+
+
+def test_snakemake_html_report(smoke):
+    snakemake(smoke, *SMOKE, "--report", "results/report/report.html")
+    html = (smoke / "results/report/report.html").read_text(errors="ignore")
+    assert "fig1_gsnr_vs_adaptation" in html and "Study 000" in html
+
+
+def test_single_figure_target_runs_only_its_chain(repo_copy):
+    small = ("--config", "gsnr={noise_models: [entry], optimizers: [sgd]}")
+    assert planned_jobs(repo_copy, FIG2, *SMOKE, *small, smoke=False) == {
+        "gsnr_simulate": 1,
+        "gsnr_aggregate": 1,
+        "gsnr_fig2": 1,
+    }
+    snakemake(repo_copy, "--cores", "2", FIG2, *SMOKE, *small)
+    figs = sorted(p.name for p in (repo_copy / "results/figures/gsnr").iterdir())
+    assert figs == ["fig2_noise_sweep.pdf", "fig2_noise_sweep.png"]
+    assert not (repo_copy / "results/report").exists()
+
+
+def test_without_tex_the_dag_stops_at_the_tex(repo_copy, tmp_path, monkeypatch):
+    nobin = tmp_path / "bin"  # every command of PATH except latexmk
+    nobin.mkdir()
+    for d in os.environ["PATH"].split(os.pathsep):
+        for exe in Path(d).glob("*") if Path(d).is_dir() else []:
+            if exe.name != "latexmk" and not (nobin / exe.name).exists():
+                (nobin / exe.name).symlink_to(exe)
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{nobin}")
+    jobs = planned_jobs(repo_copy)
+    assert "report_tex" in jobs and "report_pdf" not in jobs
