@@ -10,33 +10,34 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import pandas as pd
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 
 
 def seed_bootstrap(
-    df: pd.DataFrame,
-    statistic: Callable[[pd.DataFrame], float],
+    seeds: np.ndarray,
+    statistic: Callable[[np.ndarray], float],
     *,
-    seed_col: str = "seed",
     resamples: int = 2000,
     level: float = 0.95,
     rng_seed: int = 0,
 ) -> tuple[float, float, float]:
-    """(estimate, low, high): the statistic on ``df`` and its seed-cluster percentile bootstrap CI.
+    """(estimate, low, high): a statistic of rows and its seed-cluster percentile bootstrap CI.
 
-    Each resample draws as many seeds as there are, with replacement, and keeps all rows of each drawn
-    seed. Resamples whose statistic is not finite are dropped; if none is finite the bounds are NaN.
+    ``statistic(rows)`` receives an index array into the data: all rows for the estimate; for each
+    resample, the rows of as many seeds as there are, drawn with replacement, concatenated. Resamples whose
+    statistic is not finite are dropped; if none is finite the bounds are NaN.
     """
-    estimate = float(statistic(df))
-    rows = [np.flatnonzero(m) for m in (df[seed_col].to_numpy()[None, :] == np.unique(df[seed_col])[:, None])]
-    if len(rows) < 2:
+    seeds = np.asarray(seeds)
+    estimate = float(statistic(np.arange(seeds.size)))
+    labels = np.unique(seeds)
+    if labels.size < 2:
         return estimate, float("nan"), float("nan")
+    rows = [np.flatnonzero(seeds == s) for s in labels]
     rng = np.random.default_rng(rng_seed)
     values = np.array(
         [
-            statistic(df.iloc[np.concatenate([rows[i] for i in rng.integers(0, len(rows), len(rows))])])
+            statistic(np.concatenate([rows[i] for i in rng.integers(0, labels.size, labels.size)]))
             for _ in range(resamples)
         ],
         dtype=float,

@@ -18,9 +18,9 @@ from scaledyn.stats import INCONCLUSIVE, ClaimResult, cluster_mean_ci, seed_boot
 STUDY = "000"
 
 
-def _spearman(df: pd.DataFrame, col: str) -> float:
-    x = pd.Series(classify.log10_gsnr(df[col])).rank()
-    return float(x.corr(df["scale_adaptation"].reset_index(drop=True).rank()))
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rank correlation (average ranks for ties)."""
+    return float(np.corrcoef(pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy())[0, 1])
 
 
 def correlation(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> ClaimResult:
@@ -30,7 +30,8 @@ def correlation(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> Cla
     of the job (all shapes and noise levels). Criterion: rho >= ``claims.strong_correlation``.
     """
     col, thr = ESTIMATES[params["claims"]["estimate"]], params["claims"]["strong_correlation"]
-    est, lo, hi = seed_bootstrap(job, lambda d: _spearman(d, col), **_ci_kwargs(stats))
+    x, adapt = classify.log10_gsnr(job[col]), job["scale_adaptation"].to_numpy()
+    est, lo, hi = seed_bootstrap(job["seed"], lambda r: _spearman(x[r], adapt[r]), **_ci_kwargs(stats))
     return ClaimResult(
         STUDY,
         "GSNR strongly correlates with scale adaptation",
@@ -88,11 +89,13 @@ def matrix_gsnr_gap(job: pd.DataFrame, scope: str, params: dict, stats: dict) ->
             STUDY, claim, scope, "min log10 GSNR gap", np.nan, np.nan, np.nan, criterion, INCONCLUSIVE, note
         )
 
-    def gap(d: pd.DataFrame) -> float:
-        med = pd.Series(classify.log10_gsnr(d[col]), index=d.index).groupby(d["shape"]).median()
-        return float(min(med[m] - med[o] for m in mats for o in others if m in med and o in med))
+    x, shape = classify.log10_gsnr(sub[col]), sub["shape"].to_numpy()
 
-    est, lo, hi = seed_bootstrap(sub, gap, **_ci_kwargs(stats))
+    def gap(rows: np.ndarray) -> float:
+        med = {s: np.median(x[rows][shape[rows] == s]) for s in (*mats, *others)}
+        return float(min(med[m] - med[o] for m in mats for o in others))
+
+    est, lo, hi = seed_bootstrap(sub["seed"], gap, **_ci_kwargs(stats))
     note = f"sigma in [{lo_sig:g}, {hi_sig:g}]"
     return ClaimResult(
         STUDY, claim, scope, "min log10 GSNR gap", est, lo, hi, criterion, verdict(lo, hi, gap_min, ">"), note
@@ -107,10 +110,12 @@ def clean_separation(job: pd.DataFrame, scope: str, params: dict, stats: dict) -
     """
     col, thr = ESTIMATES[params["claims"]["estimate"]], params["claims"]["clean_max_error"]
 
-    def error(d: pd.DataFrame) -> float:
-        return 1.0 - classify.best_threshold(classify.log10_gsnr(d[col]), d["adapts"].to_numpy())[1]
+    x, y = classify.log10_gsnr(job[col]), job["adapts"].to_numpy()
 
-    est, lo, hi = seed_bootstrap(job, error, **_ci_kwargs(stats))
+    def error(rows: np.ndarray) -> float:
+        return 1.0 - classify.best_threshold(x[rows], y[rows])[1]
+
+    est, lo, hi = seed_bootstrap(job["seed"], error, **_ci_kwargs(stats))
     return ClaimResult(
         STUDY,
         "The best GSNR threshold cleanly separates the regimes",

@@ -33,8 +33,10 @@ def accuracy_curve(x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
     """Accuracy of the rule ``x >= t`` for every candidate threshold t."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=bool)
     t = candidate_thresholds(x)
-    acc = ((x[None, :] >= t[:, None]) == y[None, :]).mean(axis=1)
-    return pd.DataFrame({"threshold": t, "accuracy": acc})
+    # correct = positives at or above t + negatives below t (searchsorted "left" counts values < t)
+    pos, neg = np.sort(x[y]), np.sort(x[~y])
+    correct = pos.size - np.searchsorted(pos, t, side="left") + np.searchsorted(neg, t, side="left")
+    return pd.DataFrame({"threshold": t, "accuracy": correct / x.size})
 
 
 def best_threshold(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

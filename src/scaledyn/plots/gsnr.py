@@ -50,6 +50,7 @@ def fig1(runs: pd.DataFrame, classifier: pd.DataFrame, estimate: str) -> plt.Fig
             ax, sub = axes[i, j], df[(df["noise_model"] == noise) & (df["optimizer"] == opt)]
             sns.scatterplot(
                 data=sub,
+                hue_order=sorted(df["shape"].unique()),
                 x="scale_adaptation",
                 y="log10_gsnr",
                 hue="shape",
@@ -87,6 +88,7 @@ def fig2(summary: pd.DataFrame, estimate: str) -> plt.Figure:
             sub = summary[(summary["noise_model"] == noise) & (summary["optimizer"] == opt)]
             sns.lineplot(
                 data=sub,
+                hue_order=sorted(summary["shape"].unique()),
                 x="sigma",
                 y=y,
                 hue="shape",
