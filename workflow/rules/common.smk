@@ -117,7 +117,7 @@ def code(*parts):
     root = SRC / "scaledyn"
     files = {
         root / m
-        for m in ("__init__.py", "io.py", "seeding.py", "stats.py", "estimators.py")
+        for m in ("__init__.py", "io.py", "seeding.py", "estimators.py")
     }
     for part in parts:
         path = root / part

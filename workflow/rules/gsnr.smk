@@ -38,7 +38,7 @@ rule gsnr_simulate:
 rule gsnr_aggregate:
     input:
         runs=gsnr_runs(),
-        code=code("gsnr"),
+        code=code("gsnr", "stats"),
     output:
         runs=f"{GSNR_DIR}/runs.csv",
         summary=f"{GSNR_DIR}/summary.csv",

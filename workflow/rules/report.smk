@@ -7,7 +7,7 @@ rule report_context:
     input:
         results=study_results,
         benchmarks=benchmark_files,
-        code=code("report/context", "gsnr/simulate"),
+        code=code("report/context", "gsnr/simulate", "stats"),
     output:
         "results/report/context.json",
     log:
