@@ -15,6 +15,10 @@ include: "workflow/rules/gsnr.smk"
 include: "workflow/rules/report.smk"
 
 
+localrules:
+    all,
+
+
 onstart:
     announce_pdf()
 

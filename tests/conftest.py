@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-COPY = ["Snakefile", "workflow", "src", "config", "paper", "environment.yml"]
+COPY = ["Snakefile", "workflow", "profiles", "src", "config", "paper", "environment.yml"]
 
 
 def snakemake(

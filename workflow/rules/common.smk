@@ -115,10 +115,7 @@ def code(*parts):
     Snakemake's code trigger only sees a rule's own body, so rules list the package code they run as inputs.
     """
     root = SRC / "scaledyn"
-    files = {
-        root / m
-        for m in ("__init__.py", "io.py", "seeding.py", "estimators.py")
-    }
+    files = {root / m for m in ("__init__.py", "io.py", "seeding.py", "estimators.py")}
     for part in parts:
         path = root / part
         files |= set(path.rglob("*.py")) if path.is_dir() else {path.with_suffix(".py")}

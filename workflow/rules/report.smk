@@ -2,6 +2,13 @@
 # Helpers (study_results, benchmark_files, report_figures) live in common.smk.
 
 
+# Seconds each, and latexmk lives on the submit host: never sent to a cluster scheduler.
+localrules:
+    report_context,
+    report_tex,
+    report_pdf,
+
+
 # Report context: every number the report quotes, with provenance (commit, config hash, versions, wall times).
 rule report_context:
     input:
