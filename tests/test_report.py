@@ -16,7 +16,14 @@ def test_tex_escaping():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.12345, "0.123"), (None, "n/a"), (float("nan"), "n/a"), (2.5e-5, r"$2.50\times 10^{-5}$"), (7, "7"), (1234.5, "1234")],
+    [
+        (0.12345, "0.123"),
+        (None, "n/a"),
+        (float("nan"), "n/a"),
+        (2.5e-5, r"$2.50\times 10^{-5}$"),
+        (7, "7"),
+        (1234.5, "1234"),
+    ],
 )
 def test_number_format(value, text):
     assert render.num(value) == text
