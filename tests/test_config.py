@@ -13,8 +13,9 @@ BAD = [
     ),
     ("gsnr:\n  optimizers: []\n", "gsnr.optimizers", "non-empty"),
     ("gsnr:\n  noise_models: []\n", "gsnr.noise_models", "non-empty"),
-    ("studies: [gsnrr]\n", "studies.0", "enum ['gsnr']"),
-    ("bogus_key: 1\n", "top level", "allowed keys: gsnr, report, seed, stats, studies"),
+    ("studies: [gsnrr]\n", "studies.0", "enum ['gsnr', 'minimal_model']"),
+    ("bogus_key: 1\n", "top level", "allowed keys: gsnr, minimal_model, report, seed, stats, studies"),
+    ("minimal_model:\n  sweeps:\n    batch: {values: []}\n", "sweeps.batch.values", "non-empty"),
     ("gsnr:\n  lr_typo: 0.1\n", "'gsnr'", "'lr_typo' was unexpected"),
     ("gsnr:\n  shapes: [matrix, tensor]\n", "gsnr.shapes", "not defined in gsnr.shape_dims"),
     (

@@ -40,13 +40,16 @@ def test_smoke_run_produces_figures_report_and_claims(smoke):
             assert (smoke / f"results/figures/gsnr/{fig}.{ext}").stat().st_size > 1000
     context = json.loads((smoke / "results/report/context.json").read_text())
     claims = context["claims"]
-    assert len(claims) == 4 * 6  # four claims x (3 noise models x 2 optimisers)
+    assert sum(c["study"] == "000" for c in claims) == 4 * 6  # four claims x (3 noise models x 2 optimisers)
+    assert {c["study"] for c in claims} == {"000", "001"}
     assert {c["verdict"] for c in claims} <= {"supported", "not supported", "inconclusive"}
     tex = (smoke / "results/report/gsnr.tex").read_text() + (smoke / "results/report/report.tex").read_text()
     for c in claims:
         assert c["verdict"] in tex
     assert context["provenance"]["config_hash"] and context["provenance"]["rules"]
-    assert {r["rule"] for r in context["provenance"]["rules"]} == {"gsnr_simulate", "gsnr_aggregate"}
+    rules = {r["rule"] for r in context["provenance"]["rules"]}
+    assert rules == {"gsnr_simulate", "gsnr_aggregate", "minimal_model_simulate", "minimal_model_analyse"}
+    assert context["comparison"] and (smoke / "results/report/minimal_model.tex").exists()
     if shutil.which("latexmk"):
         assert (smoke / "results/report/report.pdf").read_bytes().startswith(b"%PDF")
 
@@ -101,6 +104,14 @@ def test_changing_one_noise_sweep_reruns_only_its_jobs(smoke):
         planned_jobs(smoke, "--configfile", "config/smoke.yaml", "entry.yaml", smoke=False)["gsnr_simulate"]
         == 2
     )
+
+
+def test_changing_one_minimal_model_sweep_reruns_only_it(smoke):
+    jobs = planned_jobs(smoke, "--config", "minimal_model={sweeps: {batch: {values: [4, 32]}}}")
+    assert jobs["minimal_model_simulate"] == 1 and "gsnr_simulate" not in jobs
+    assert jobs["minimal_model_analyse"] == 1
+    figs = {r for r in jobs if r.startswith("minimal_model_fig")}
+    assert figs == {f"minimal_model_fig{i}" for i in (1, 2, 3, 4)} - {"minimal_model_fig1"}
 
 
 def planned_after_edit(repo: Path, rel: str) -> dict[str, int]:

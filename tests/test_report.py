@@ -20,7 +20,7 @@ def test_tex_escaping():
         (0.12345, "0.123"),
         (None, "n/a"),
         (float("nan"), "n/a"),
-        (2.5e-5, r"$2.50\times 10^{-5}$"),
+        (2.5e-5, r"\ensuremath{2.50\times 10^{-5}}"),
         (7, "7"),
         (1234.5, "1234"),
     ],

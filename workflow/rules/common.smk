@@ -71,11 +71,21 @@ def _coerce_numbers(value, schema, root):
     return value
 
 
+def load_schema():
+    """config.schema.yaml with its file references (one schema file per study section) spliced in."""
+    folder = Path(workflow.basedir, "workflow/schemas")
+    schema = yaml.safe_load((folder / "config.schema.yaml").read_text())
+    for name, prop in schema["properties"].items():
+        if prop.get("$ref", "").endswith(".yaml"):
+            schema["properties"][name] = yaml.safe_load(
+                (folder / prop["$ref"]).read_text()
+            )
+    return schema
+
+
 def validate_config(config):
     """Validate (and fill defaults) with snakemake.utils.validate; on failure, one clear message."""
-    schema = yaml.safe_load(
-        Path(workflow.basedir, "workflow/schemas/config.schema.yaml").read_text()
-    )
+    schema = load_schema()
     config.update(_coerce_numbers(dict(config), schema, schema))
     try:
         validate(config, SCHEMA)
@@ -142,9 +152,7 @@ def announce_pdf():
 
 
 def all_targets():
-    targets = []
-    if "gsnr" in STUDIES:
-        targets += gsnr_figures()
+    targets = [f for name in STUDIES for f in study_files(name)["figures"]]
     targets.append(
         "results/report/report.pdf" if pdf_enabled() else "results/report/report.tex"
     )
@@ -179,30 +187,61 @@ def gsnr_figures():
     return expand(f"{GSNR_FIGS}/{{fig}}.{{ext}}", fig=GSNR_FIGURES, ext=("pdf", "png"))
 
 
-# ---- report ------------------------------------------------------------------------------------------------
-def study_results(wildcards):
-    """Result files of the configured studies that the report context reads."""
-    files = []
-    if "gsnr" in STUDIES:
-        files += [
-            f"{GSNR_DIR}/{name}"
-            for name in ("claims.json", "classifier.csv", "runs.csv")
-        ]
-    return files
+# ---- study 001 (minimal_model) ---------------------------------------------------------------------------
+MM = config["minimal_model"]
+MM_DIR = "results/minimal_model"
+MM_FIGS = "results/figures/minimal_model"
+MM_SWEEPS = list(MM["sweeps"])
+MM_TABLES = (
+    "phase_means.csv",
+    "runs.csv",
+    "equilibrium.csv",
+    "slopes.csv",
+    "claims.json",
+)
 
 
-def benchmark_files(wildcards):
-    """Snakemake benchmark files of the heavy rules; their wall times go into the provenance appendix."""
-    files = []
-    if "gsnr" in STUDIES:
-        files += expand(
-            "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv",
-            noise=GSNR["noise_models"],
-            optimizer=GSNR["optimizers"],
+def mm_job_params(wildcards):
+    """The minimal_model section narrowed to one sweep (no analysis or claim criteria)."""
+    params = {k: v for k, v in MM.items() if k not in ("sweeps", "analysis", "claims")}
+    params["sweeps"] = {wildcards.sweep: MM["sweeps"][wildcards.sweep]}
+    return as_json(params)
+
+
+def mm_figures():
+    return expand(
+        f"{MM_FIGS}/{{fig}}.{{ext}}",
+        fig=("fig1_dynamics", "fig2_batch", "fig3_weight_decay", "fig4_dimension"),
+        ext=("pdf", "png"),
+    )
+
+
+# ---- what each study hands to the report --------------------------------------------------------------------
+def study_files(name):
+    """Result tables the report context reads, benchmark files of its heavy rules, its figures."""
+    if name == "gsnr":
+        return {
+            "results": [
+                f"{GSNR_DIR}/{f}" for f in ("claims.json", "classifier.csv", "runs.csv")
+            ],
+            "benchmarks": expand(
+                "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv",
+                noise=GSNR["noise_models"],
+                optimizer=GSNR["optimizers"],
+            )
+            + ["results/benchmarks/gsnr_aggregate/all.tsv"],
+            "figures": gsnr_figures(),
+        }
+    return {
+        "results": [f"{MM_DIR}/{f}" for f in MM_TABLES],
+        "benchmarks": expand(
+            "results/benchmarks/minimal_model_simulate/{sweep}.tsv", sweep=MM_SWEEPS
         )
-        files.append("results/benchmarks/gsnr_aggregate/all.tsv")
-    return files
+        + ["results/benchmarks/minimal_model_analyse/all.tsv"],
+        "figures": mm_figures(),
+    }
 
 
-def report_figures(wildcards):
-    return gsnr_figures() if "gsnr" in STUDIES else []
+def report_inputs(kind):
+    """Input function: one kind of study file (results, benchmarks, figures) of every configured study."""
+    return lambda wildcards: [f for name in STUDIES for f in study_files(name)[kind]]

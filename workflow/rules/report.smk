@@ -1,5 +1,5 @@
 # The report: JSON context of every number -> LaTeX via jinja2 -> PDF via latexmk (when TeX is present).
-# Helpers (study_results, benchmark_files, report_figures) live in common.smk.
+# Helpers (report_inputs, study_files) live in common.smk.
 
 
 # Seconds each, and latexmk lives on the submit host: never sent to a cluster scheduler.
@@ -12,9 +12,9 @@ localrules:
 # Report context: every number the report quotes, with provenance (commit, config hash, versions, wall times).
 rule report_context:
     input:
-        results=study_results,
-        benchmarks=benchmark_files,
-        code=code("report/context", "gsnr/simulate", "stats"),
+        results=report_inputs("results"),
+        benchmarks=report_inputs("benchmarks"),
+        code=code("report/context", "gsnr/simulate"),
     output:
         "results/report/context.json",
     log:
@@ -54,7 +54,7 @@ rule report_tex:
 rule report_pdf:
     input:
         tex=rules.report_tex.output,
-        figures=report_figures,
+        figures=report_inputs("figures"),
     output:
         "results/report/report.pdf",
     log:

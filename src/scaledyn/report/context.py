@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scaledyn import io
+from scaledyn import estimators, io
 from scaledyn.gsnr.simulate import sigma_grid
 
 
@@ -49,7 +49,72 @@ def gsnr_section(results: Path, config: dict) -> dict:
     }
 
 
-SECTIONS: dict[str, Callable[[Path, dict], dict]] = {"gsnr": gsnr_section}
+def minimal_model_section(results: Path, config: dict) -> dict:
+    """Study 001: parameters, headline equilibrium values, fitted exponents, claims."""
+    params = config["minimal_model"]
+    eq = pd.read_csv(results / "equilibrium.csv")
+    headline = eq[eq["sweep"] == "dynamics"]
+    slopes = pd.read_csv(results / "slopes.csv")
+    slopes = slopes[slopes["metric"].isin(["snr_w", "snr_gamma", "snr_ratio", "w_norm", "gamma_norm"])]
+    k = params["measure"]["snr_draws"]
+    return {
+        "params": params,
+        "snr_floor": estimators.snr_floor(k),
+        "snr2_floor": estimators.snr_floor(k, squared=True),
+        "equilibrium_reference": float(headline.loc[headline["metric"] == "w_rms", "reference"].iloc[0]),
+        "headline": _records(headline),
+        "slopes": _records(slopes),
+        "claims": io.read_json(results / "claims.json"),
+        "figures": {
+            name: f"../figures/minimal_model/{name}.pdf"
+            for name in ("fig1_dynamics", "fig2_batch", "fig3_weight_decay", "fig4_dimension")
+        },
+    }
+
+
+def comparison(study_dirs: dict[str, Path], config: dict) -> list[dict] | None:
+    """Which shapes are noise-dominated, as each study measures it (only when both studies ran).
+
+    Study 000: median log10 GSNR (the claims' estimate) of matrices minus that of the non-matrix shapes, over
+    the moderate noise levels, per noise model. Study 001: late-phase per-parameter SNR of gamma over that of
+    W at the headline point. Both are read from the studies' own results files.
+    """
+    if not {"gsnr", "minimal_model"} <= set(study_dirs):
+        return None
+    rows = []
+    for c in io.read_json(study_dirs["gsnr"] / "claims.json"):
+        if c["measure"] == "min log10 GSNR gap" and c["scope"].endswith(config["gsnr"]["optimizers"][0]):
+            rows.append(
+                {
+                    "study": "000",
+                    "what": f"matrix minus vector/scalar log10 GSNR, {c['scope']}",
+                    "value": c["value"],
+                    "ci_low": c["ci_low"],
+                    "ci_high": c["ci_high"],
+                    "matrix_higher": c["ci_low"] > 0,
+                    "matrix_lower": c["ci_high"] < 0,
+                }
+            )
+    eq = pd.read_csv(study_dirs["minimal_model"] / "equilibrium.csv")
+    ratio = eq[(eq["sweep"] == "dynamics") & (eq["metric"] == "snr_ratio")].iloc[0]
+    rows.append(
+        {
+            "study": "001",
+            "what": "late-phase SNR(gamma) / SNR(W) per parameter, headline",
+            "value": ratio["mean"],
+            "ci_low": ratio["ci_low"],
+            "ci_high": ratio["ci_high"],
+            "matrix_higher": ratio["ci_high"] < 1,
+            "matrix_lower": ratio["ci_low"] > 1,
+        }
+    )
+    return rows
+
+
+SECTIONS: dict[str, Callable[[Path, dict], dict]] = {
+    "gsnr": gsnr_section,
+    "minimal_model": minimal_model_section,
+}
 
 
 def wall_times(benchmark_files: Iterable[str | Path]) -> list[dict]:
@@ -74,12 +139,13 @@ def build(config: dict, study_dirs: dict[str, Path], benchmark_files: Iterable[s
     rule_totals = per_rule.groupby("rule", as_index=False).agg(
         jobs=("job", "size"), seconds=("seconds", "sum")
     )
-    claims = [c for name in study_dirs for c in SECTIONS[name](study_dirs[name], config)["claims"]]
+    sections = {name: SECTIONS[name](d, config) for name, d in study_dirs.items()}
     return {
         "title": config["report"]["title"],
         "studies": list(study_dirs),
-        "sections": {name: SECTIONS[name](d, config) for name, d in study_dirs.items()},
-        "claims": claims,
+        "sections": sections,
+        "comparison": comparison(study_dirs, config),
+        "claims": [c for s in sections.values() for c in s["claims"]],
         "stats": config["stats"],
         "seed": config["seed"],
         "provenance": {

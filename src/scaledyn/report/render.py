@@ -33,17 +33,20 @@ def tex(value: object) -> str:
 
 
 def num(value: object, digits: int = 3) -> str:
-    """A number with ``digits`` significant digits; n/a for missing or NaN; scientific for extremes."""
+    r"""A number with ``digits`` significant digits; n/a for missing or NaN; scientific for extremes.
+
+    Scientific notation uses ``\ensuremath`` so the result works in text and in math mode alike.
+    """
     if value is None:
         return "n/a"
     x = float(value)
     if math.isnan(x):
         return "n/a"
     if math.isinf(x):
-        return r"$\infty$" if x > 0 else r"$-\infty$"
+        return r"\ensuremath{\infty}" if x > 0 else r"\ensuremath{-\infty}"
     if x != 0 and (abs(x) >= 1e4 or abs(x) < 1e-3):
         mant, exp = f"{x:.{digits - 1}e}".split("e")
-        return rf"${mant}\times 10^{{{int(exp)}}}$"
+        return rf"\ensuremath{{{mant}\times 10^{{{int(exp)}}}}}"
     text = f"{x:.{digits}g}"
     return text if "e" not in text else f"{round(x):d}"  # 1000 <= |x| < 10000
 

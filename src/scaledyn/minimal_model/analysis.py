@@ -1,0 +1,243 @@
+"""Derived results of study ``minimal_model`` from the tidy trajectories of ``simulate``.
+
+Definitions (T = steps of the sweep, checkpoints t_0 = 0 < t_1 < ... < t_M = T):
+
+* phase mean: per (sweep, value, seed, phase) the mean of a metric over the phase's checkpoints; the SNR
+  ratio is the mean of the per-checkpoint ratio snr_gamma / snr_w of the same run (ratio taken per seed);
+* equilibrium value: the late-phase mean; reference RMS(W) = sqrt(eta / (2 lambda_W)) (noise-WD balance of a
+  random walk with per-step variance eta^2 and decay factor 1 - eta lambda);
+* settle step of a norm n_t with final value n* (late-phase mean): the first checkpoint t_i such that
+  |n_t - n*| <= tol n* for every checkpoint t >= t_i; NaN if even the last checkpoint is outside the band;
+  settle fraction = settle step / T;
+* monotonicity index of n over the log-grid checkpoints: |sum_i (n_{i+1} - n_i)| / sum_i |n_{i+1} - n_i|
+  in [0, 1]; 1 for a monotone trajectory, near 0 for a trajectory that ends where it started; NaN if n is
+  constant (``monotonicity_*_after_early``: the same over the log-grid checkpoints after the early phase);
+* late growth exponent: OLS slope of log n_t on log t over the late-phase checkpoints (0 at equilibrium,
+  1/2 for an unconstrained random walk of ||W||);
+* scaling slope: OLS slope of log(metric) on log(x) over all (value, seed) phase means, x = the sweep value
+  (B, d, or lambda > 0), with a seed-cluster bootstrap CI (``scaledyn.stats.seed_bootstrap``; note that a
+  seed index at different sweep values has independent draws, so clusters only group rows by index).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from scaledyn.minimal_model.params import resolve_stats
+from scaledyn.minimal_model.simulate import METRICS
+from scaledyn.stats import mean_ci, seed_bootstrap
+
+KEYS = ["sweep", "value", "seed"]
+RUN_INFO = ["d", "batch_size", "weight_decay_w", "weight_decay_gamma", "lr", "steps"]
+PHASES = ("init", "early", "late")
+SNR_METRICS = ("snr_w", "snr_gamma", "snr_ratio", "snr2_w", "snr2_gamma")
+NORM_METRICS = ("w_norm", "w_rms", "gamma_norm", "gamma_rms", "loss")
+
+
+def ols_slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope sum (x - xbar)(y - ybar) / sum (x - xbar)^2 (NaN if x is constant or any value
+    is not finite)."""
+    xc = x - x.mean()
+    sxx = float((xc * xc).sum())
+    if sxx <= 0 or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        return float("nan")
+    return float((xc * (y - y.mean())).sum() / sxx)
+
+
+def safe_log(values: np.ndarray) -> np.ndarray:
+    """Natural log, NaN where the value is not positive."""
+    values = np.asarray(values, dtype=float)
+    return np.log(np.where(values > 0, values, np.nan))
+
+
+def seed_mean(values: np.ndarray, stats: dict | None = None) -> tuple[float, float, float]:
+    """(mean, low, high) of one value per seed: ``scaledyn.stats.mean_ci`` with the ``stats`` settings."""
+    st = resolve_stats(stats)
+    return mean_ci(
+        values, level=st["ci_level"], resamples=st["bootstrap_resamples"], rng_seed=st["bootstrap_seed"]
+    )
+
+
+def cluster_ci(
+    seeds: np.ndarray, statistic: Callable[[np.ndarray], float], stats: dict | None = None
+) -> tuple[float, float, float]:
+    """(estimate, low, high): ``scaledyn.stats.seed_bootstrap`` with the ``stats`` settings; ``statistic``
+    receives an array of row indices (all rows, then each resample's rows)."""
+    st = resolve_stats(stats)
+    return seed_bootstrap(
+        np.asarray(seeds),
+        statistic,
+        resamples=st["bootstrap_resamples"],
+        level=st["ci_level"],
+        rng_seed=st["bootstrap_seed"],
+    )
+
+
+def phase_means(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (sweep, value, seed, phase): run info and the phase mean of every metric."""
+    agg = {c: "first" for c in RUN_INFO} | {m: "mean" for m in METRICS}
+    return df.groupby([*KEYS, "phase"], sort=True).agg(agg).reset_index()
+
+
+def monotonicity_index(values: np.ndarray) -> float:
+    """|sum of increments| / sum of |increments| of a sequence, in [0, 1] (NaN if constant)."""
+    inc = np.diff(np.asarray(values, dtype=float))
+    total = np.abs(inc).sum()
+    return float(abs(inc.sum()) / total) if total > 0 else float("nan")
+
+
+def settle_step(steps: np.ndarray, values: np.ndarray, final: float, tol: float) -> float:
+    """First checkpoint after which |value - final| <= tol |final| holds to the end (NaN if never)."""
+    inside = np.abs(np.asarray(values, dtype=float) - final) <= tol * abs(final)
+    if not inside[-1]:
+        return float("nan")
+    outside = np.flatnonzero(~inside)
+    first = 0 if outside.size == 0 else outside[-1] + 1
+    return float(np.asarray(steps)[first])
+
+
+def growth_exponent(steps: np.ndarray, values: np.ndarray) -> float:
+    """OLS slope of log(value) on log(step) (steps > 0 only; NaN with fewer than 2 points)."""
+    steps, values = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+    keep = (steps > 0) & (values > 0)
+    if keep.sum() < 2:
+        return float("nan")
+    return ols_slope(np.log(steps[keep]), np.log(values[keep]))
+
+
+def run_summary(df: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """Per (sweep, value, seed): settle steps / fractions, monotonicity indices and late growth exponents
+    of ||W||_F and ||gamma||, their initial and final (late-mean) values."""
+    tol = float(params["analysis"]["settle_tolerance"])
+    rows = []
+    for (sweep, value, seed), run in df.groupby(KEYS, sort=True):
+        run = run.sort_values("step")
+        steps = run["step"].to_numpy()
+        late = run["phase"].to_numpy() == "late"
+        log_grid = run["on_log_grid"].to_numpy(dtype=bool)
+        after_early = log_grid & np.isin(run["phase"].to_numpy(), ["mid", "late"])
+        total = float(run["steps"].iloc[0])
+        row = {"sweep": sweep, "value": value, "seed": seed, **run[RUN_INFO].iloc[0].to_dict()}
+        for name, col in (("w", "w_norm"), ("gamma", "gamma_norm")):
+            vals = run[col].to_numpy()
+            final = float(vals[late].mean())
+            t_settle = settle_step(steps, vals, final, tol)
+            row |= {
+                f"initial_{name}": float(vals[0]),
+                f"final_{name}": final,
+                f"settle_step_{name}": t_settle,
+                f"settle_fraction_{name}": t_settle / total,
+                f"monotonicity_{name}": monotonicity_index(vals[log_grid]),
+                f"monotonicity_{name}_after_early": monotonicity_index(vals[after_early]),
+                f"late_growth_{name}": growth_exponent(steps[late], vals[late]),
+            }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def equilibrium(df: pd.DataFrame, params: dict, stats: dict | None = None) -> pd.DataFrame:
+    """Late-phase means per (sweep, value) and metric: mean over seeds with a bootstrap CI over seeds.
+
+    ``reference`` holds sqrt(eta / (2 lambda_W)) for ``w_rms`` (NaN for lambda_W = 0 and other metrics).
+    """
+    late = phase_means(df).query("phase == 'late'")
+    rows = []
+    for (sweep, value), grp in late.groupby(["sweep", "value"], sort=True):
+        lam_w, lr = float(grp["weight_decay_w"].iloc[0]), float(grp["lr"].iloc[0])
+        for metric in (*NORM_METRICS, "product_err", *SNR_METRICS):
+            mean, low, high = seed_mean(grp[metric].to_numpy(), stats)
+            ref = math.sqrt(lr / (2.0 * lam_w)) if metric == "w_rms" and lam_w > 0 else float("nan")
+            rows.append(
+                {
+                    "sweep": sweep,
+                    "value": value,
+                    "d": int(grp["d"].iloc[0]),
+                    "batch_size": int(grp["batch_size"].iloc[0]),
+                    "weight_decay_w": lam_w,
+                    "metric": metric,
+                    "mean": mean,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "n_seeds": len(grp),
+                    "reference": ref,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def loglog_slope(frame: pd.DataFrame, x: str, y: str) -> float:
+    """OLS slope of log(frame[y]) on log(frame[x]) (NaN if x is constant or some value is not positive)."""
+    return ols_slope(safe_log(frame[x]), safe_log(frame[y]))
+
+
+def bootstrap_slope(
+    frame: pd.DataFrame, x: str, y: str, stats: dict | None = None
+) -> tuple[float, float, float]:
+    """(slope, low, high): ``loglog_slope`` and its seed-cluster bootstrap CI."""
+    lx, ly = safe_log(frame[x]), safe_log(frame[y])
+    return cluster_ci(frame["seed"].to_numpy(), lambda rows: ols_slope(lx[rows], ly[rows]), stats)
+
+
+def paper_exponent(sweep: str, metric: str, params: dict) -> float:
+    """The exponent paper 001 predicts for metric ~ x^p (eq. 3; noise-WD RMS(W) ~ lambda^-1/2)."""
+    ex = params["analysis"]["paper_exponents"]
+    squared = 2.0 if metric.startswith("snr2") else 1.0
+    if sweep == "batch":
+        return 0.0 if metric == "snr_ratio" else squared * ex["batch"]
+    if sweep == "dimension":
+        table = {
+            "snr_w": ex["dimension_w"],
+            "snr_gamma": ex["dimension_gamma"],
+            "snr_ratio": ex["dimension_gamma"] - ex["dimension_w"],
+            "snr2_w": 2.0 * ex["dimension_w"],
+            "snr2_gamma": 2.0 * ex["dimension_gamma"],
+        }
+        return table[metric]
+    if sweep == "weight_decay" and metric in ("w_norm", "w_rms"):
+        return -0.5
+    return float("nan")
+
+
+SLOPE_SPECS = {
+    "batch": ("B", SNR_METRICS, PHASES),
+    "dimension": ("d", SNR_METRICS, PHASES),
+    "weight_decay": ("lambda", ("w_norm", "gamma_norm", "loss"), ("early", "late")),
+}
+
+
+def scaling_slopes(df: pd.DataFrame, params: dict, stats: dict | None = None) -> pd.DataFrame:
+    """Log-log slopes of phase means against the sweep value, with CIs and the paper's exponent.
+
+    batch: x = B; dimension: x = d (SNRs, ratio, squared SNRs; init, early and late phases);
+    weight_decay: x = lambda over lambda > 0 (norms and loss; early and late phases).
+    """
+    pm = phase_means(df)
+    rows = []
+    for sweep, (x, metrics, phases) in SLOPE_SPECS.items():
+        sub = pm[(pm["sweep"] == sweep) & (pm["value"] > 0)]
+        if sub.empty:
+            continue
+        for phase in phases:
+            frame = sub[sub["phase"] == phase]
+            for metric in metrics:
+                slope, low, high = bootstrap_slope(frame, "value", metric, stats)
+                expected = paper_exponent(sweep, metric, params)
+                rows.append(
+                    {
+                        "sweep": sweep,
+                        "x": x,
+                        "phase": phase,
+                        "metric": metric,
+                        "slope": slope,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "paper_exponent": expected,
+                        "ci_contains_paper": bool(low <= expected <= high) if np.isfinite(expected) else None,
+                        "n_points": len(frame),
+                    }
+                )
+    return pd.DataFrame(rows)

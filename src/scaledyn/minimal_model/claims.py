@@ -1,0 +1,344 @@
+"""The five claims of paper 001 checked against the minimal-model sweeps.
+
+Every claim function takes the tidy trajectories of all sweeps (``simulate`` output, concatenated), the
+resolved params and the pipeline ``stats`` settings, and returns ``ClaimResult`` rows: the measured number,
+its CI over seeds (bootstrap of the seed mean, or seed-cluster bootstrap for slopes), the criterion with its
+threshold from ``params["claims"]`` and the verdict of ``scaledyn.stats.verdict`` (supported: the whole CI
+meets the criterion; not supported: the whole CI violates it; inconclusive otherwise). A two-sided
+criterion lo <= value <= hi is supported when the CI lies inside [lo, hi], not supported when the CI lies
+entirely outside it, inconclusive otherwise (``interval_verdict``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scaledyn.minimal_model import analysis as an
+from scaledyn.stats import (
+    INCONCLUSIVE,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    ClaimResult,
+    verdict,
+)
+
+STUDY = "001"
+CLAIMS = {
+    1: "||W||_F reaches an equilibrium quickly while ||gamma|| evolves monotonically",
+    2: "The SNR ratio gamma/W exceeds 5x throughout training",
+    3: "Increasing B raises both SNRs, gamma's faster; at B=256 W approaches the signal-dominated regime",
+    4: "Weight decay constrains ||W||_F strongly and ||gamma|| weakly; with lambda=0 both grow freely",
+    5: "The SNR ratio grows roughly linearly with d; SNR_W ~ d^-2 and SNR_gamma ~ d^-1",
+}
+
+
+def interval_verdict(low: float, high: float, lo: float, hi: float) -> str:
+    """Verdict of lo <= value <= hi from a CI: both one-sided verdicts combined."""
+    parts = (verdict(low, high, lo, ">="), verdict(low, high, hi, "<="))
+    if NOT_SUPPORTED in parts:
+        return NOT_SUPPORTED
+    return SUPPORTED if parts == (SUPPORTED, SUPPORTED) else INCONCLUSIVE
+
+
+def _row(
+    claim: int, scope: str, measure: str, est: tuple[float, float, float], criterion: str, v: str, note=""
+):
+    return ClaimResult(STUDY, f"C{claim}: {CLAIMS[claim]}", scope, measure, *est, criterion, v, note)
+
+
+def _missing(claim: int, sweep: str) -> list[ClaimResult]:
+    nan = (float("nan"),) * 3
+    return [_row(claim, sweep, "-", nan, "-", INCONCLUSIVE, f"sweep {sweep!r} not among the inputs")]
+
+
+def _floor_note(frame: pd.DataFrame) -> str:
+    """Share of SNR_W measurements within 2x of the zero-signal floor sqrt(2/pi)/sqrt(K)."""
+    share = float((frame["snr_w"] <= 2.0 * frame["snr_floor"]).mean())
+    return (
+        f"{100 * share:.0f}% of SNR_W values lie within 2x the estimator floor "
+        f"{frame['snr_floor'].iloc[0]:.3f} (near the floor SNR_W is biased up and the ratio down)"
+    )
+
+
+def claim_equilibrium(df: pd.DataFrame, params: dict, stats: dict | None = None) -> list[ClaimResult]:
+    """C1 on the dynamics sweep.
+
+    (a) ||W||_F settles quickly: mean over seeds of t_settle / T <= ``max_settle_fraction_w``, where t_settle
+        is the first checkpoint after which ||W||_F stays within ``settle_tolerance`` of its late-phase mean
+        (a run that never settles counts as 1). Default 0.5: W sits at its equilibrium for at least the
+        second half of training.
+    (b) ||gamma|| evolves monotonically: mean monotonicity index of ||gamma|| over the log-grid checkpoints
+        (|net change| / total variation) >= ``min_monotonicity_gamma`` (default 0.8: back-steps make up at
+        most 10% of the path length).
+    """
+    if not (df["sweep"] == "dynamics").any():
+        return _missing(1, "dynamics")
+    cfg = params["claims"]["equilibrium"]
+    rs = an.run_summary(df[df["sweep"] == "dynamics"], params)
+    settle = rs["settle_fraction_w"].fillna(1.0).to_numpy()
+    est_a = an.seed_mean(settle, stats)
+    thr_a = float(cfg["max_settle_fraction_w"])
+    est_b = an.seed_mean(rs["monotonicity_gamma"].to_numpy(), stats)
+    thr_b = float(cfg["min_monotonicity_gamma"])
+    note_b = (
+        f"||gamma|| {rs['initial_gamma'].mean():.3g} -> {rs['final_gamma'].mean():.3g} (late mean); "
+        f"index after the early phase {rs['monotonicity_gamma_after_early'].mean():.2f}; "
+        f"gamma settle fraction {rs['settle_fraction_gamma'].fillna(1.0).mean():.2f}"
+    )
+    note_a = (
+        f"||W||_F {rs['initial_w'].mean():.3g} -> {rs['final_w'].mean():.3g}; "
+        f"tolerance {params['analysis']['settle_tolerance']}; settle steps are resolved to the checkpoint "
+        "grid (the first checkpoint inside the band for good)"
+    )
+    scope = "dynamics (headline), all seeds"
+    return [
+        _row(
+            1,
+            scope,
+            "mean t_settle(||W||_F) / T",
+            est_a,
+            f"<= {thr_a}",
+            verdict(*est_a[1:], thr_a, "<="),
+            note_a,
+        ),
+        _row(
+            1,
+            scope,
+            "mean monotonicity index of ||gamma||",
+            est_b,
+            f">= {thr_b}",
+            verdict(*est_b[1:], thr_b, ">="),
+            note_b,
+        ),
+    ]
+
+
+def claim_snr_ratio(df: pd.DataFrame, params: dict, stats: dict | None = None) -> list[ClaimResult]:
+    """C2 on the dynamics sweep: the per-seed SNR ratio snr_gamma / snr_w >= ``min_ratio`` (default 5, the
+    paper's number).
+
+    One row per phase (init, early, late: mean over seeds of the per-seed phase mean of the ratio) and one
+    for "throughout": mean over seeds of the per-seed minimum over all checkpoints.
+    """
+    if not (df["sweep"] == "dynamics").any():
+        return _missing(2, "dynamics")
+    thr = float(params["claims"]["snr_ratio"]["min_ratio"])
+    dyn = df[df["sweep"] == "dynamics"]
+    pm = an.phase_means(dyn)
+    rows = []
+    for phase in an.PHASES:
+        est = an.seed_mean(pm.loc[pm["phase"] == phase, "snr_ratio"].to_numpy(), stats)
+        note = _floor_note(dyn[dyn["phase"] == phase])
+        rows.append(
+            _row(
+                2,
+                f"dynamics, {phase} phase",
+                "mean per-seed SNR ratio",
+                est,
+                f">= {thr}",
+                verdict(*est[1:], thr, ">="),
+                note,
+            )
+        )
+    est = an.seed_mean(dyn.groupby("seed")["snr_ratio"].min().to_numpy(), stats)
+    rows.append(
+        _row(
+            2,
+            "dynamics, all checkpoints",
+            "mean over seeds of the minimum SNR ratio",
+            est,
+            f">= {thr}",
+            verdict(*est[1:], thr, ">="),
+            _floor_note(dyn),
+        )
+    )
+    return rows
+
+
+def claim_batch(df: pd.DataFrame, params: dict, stats: dict | None = None) -> list[ClaimResult]:
+    """C3 on the batch sweep, phase means of ``phase`` (default late, the equilibrium of Fig. 2).
+
+    (a), (b) both SNRs rise with B: log-log slope of snr_w (snr_gamma) on B > 0.
+    (c) gamma's SNR grows faster in absolute terms: slope of snr_gamma on log2 B minus slope of snr_w on
+        log2 B > 0 (the reading compatible with eq. 3, where both scale as sqrt(B)).
+    (d) gamma's SNR grows faster in relative terms: log-log slope of snr_gamma minus that of snr_w > 0.
+    (e) at the largest B, W approaches the signal-dominated regime: mean snr_w >= ``approach_fraction`` x
+        ``signal_dominated_snr`` (defaults 0.5 x 1: within a factor 2 of the per-entry signal = noise line).
+    """
+    if not (df["sweep"] == "batch").any():
+        return _missing(3, "batch")
+    cfg = params["claims"]["batch"]
+    phase = cfg["phase"]
+    pm = an.phase_means(df[df["sweep"] == "batch"])
+    frame = pm.loc[pm["phase"] == phase, ["seed", "value", "snr_w", "snr_gamma"]]
+    scope = f"batch sweep, {phase} phase"
+
+    seeds = frame["seed"].to_numpy()
+    log2_b, log_b = np.log2(frame["value"].to_numpy(dtype=float)), an.safe_log(frame["value"])
+    snr_w, snr_g = frame["snr_w"].to_numpy(), frame["snr_gamma"].to_numpy()
+    log_w, log_g = an.safe_log(snr_w), an.safe_log(snr_g)
+
+    def abs_diff(r: np.ndarray) -> float:
+        return an.ols_slope(log2_b[r], snr_g[r]) - an.ols_slope(log2_b[r], snr_w[r])
+
+    def rel_diff(r: np.ndarray) -> float:
+        return an.ols_slope(log_b[r], log_g[r]) - an.ols_slope(log_b[r], log_w[r])
+
+    rows = []
+    for metric in ("snr_w", "snr_gamma"):
+        est = an.bootstrap_slope(frame, "value", metric, stats)
+        rows.append(
+            _row(3, scope, f"log-log slope of {metric} vs B", est, "> 0", verdict(*est[1:], 0.0, ">"))
+        )
+    est = an.cluster_ci(seeds, abs_diff, stats)
+    rows.append(
+        _row(
+            3,
+            scope,
+            "d snr_gamma / d log2 B - d snr_w / d log2 B",
+            est,
+            "> 0",
+            verdict(*est[1:], 0.0, ">"),
+            "absolute growth",
+        )
+    )
+    est = an.cluster_ci(seeds, rel_diff, stats)
+    rows.append(
+        _row(
+            3,
+            scope,
+            "log-log slope of snr_gamma minus that of snr_w (vs B)",
+            est,
+            "> 0",
+            verdict(*est[1:], 0.0, ">"),
+            "relative growth; eq. 3 predicts equal slopes",
+        )
+    )
+    b_max = frame["value"].max()
+    thr = float(cfg["approach_fraction"]) * float(cfg["signal_dominated_snr"])
+    est = an.seed_mean(frame.loc[frame["value"] == b_max, "snr_w"].to_numpy(), stats)
+    gamma_bmax = frame.loc[frame["value"] == b_max, "snr_gamma"].mean()
+    rows.append(
+        _row(
+            3,
+            f"batch sweep, B={b_max:g}, {phase} phase",
+            "mean snr_w",
+            est,
+            f">= {thr}",
+            verdict(*est[1:], thr, ">="),
+            f"snr_gamma at B={b_max:g}: {gamma_bmax:.3g}",
+        )
+    )
+    return rows
+
+
+def claim_weight_decay(df: pd.DataFrame, params: dict, stats: dict | None = None) -> list[ClaimResult]:
+    """C4 on the weight-decay sweep, phase means of ``phase`` (default late).
+
+    (a) WD constrains ||W||_F: log-log slope of ||W||_F on lambda (lambda > 0) < 0.
+    (b) strongly for W, weakly for gamma: |slope of ||W||_F| - |slope of ||gamma||| > 0 (absolute values,
+        so a gamma that grows with lambda also counts as weakly constrained).
+    (c), (d) with lambda = 0 both grow freely: mean over seeds of the late growth exponent
+        d log||.|| / d log t of ||W||_F (of ||gamma||) > 0.
+    """
+    if not (df["sweep"] == "weight_decay").any():
+        return _missing(4, "weight_decay")
+    phase = params["claims"]["weight_decay"]["phase"]
+    wd = df[df["sweep"] == "weight_decay"]
+    pm = an.phase_means(wd)
+    frame = pm.loc[(pm["phase"] == phase) & (pm["value"] > 0), ["seed", "value", "w_norm", "gamma_norm"]]
+    scope = f"weight-decay sweep (lambda > 0), {phase} phase"
+
+    log_lam = an.safe_log(frame["value"])
+    log_w, log_g = an.safe_log(frame["w_norm"]), an.safe_log(frame["gamma_norm"])
+
+    def gap(r: np.ndarray) -> float:
+        return abs(an.ols_slope(log_lam[r], log_w[r])) - abs(an.ols_slope(log_lam[r], log_g[r]))
+
+    est_a = an.bootstrap_slope(frame, "value", "w_norm", stats)
+    est_g = an.bootstrap_slope(frame, "value", "gamma_norm", stats)
+    est_b = an.cluster_ci(frame["seed"].to_numpy(), gap, stats)
+    note_b = f"slope of ||gamma||: {est_g[0]:.3g} [{est_g[1]:.3g}, {est_g[2]:.3g}]"
+    rows = [
+        _row(
+            4,
+            scope,
+            "log-log slope of ||W||_F vs lambda",
+            est_a,
+            "< 0",
+            verdict(*est_a[1:], 0.0, "<"),
+            "noise-WD reference exponent -1/2",
+        ),
+        _row(
+            4,
+            scope,
+            "|slope ||W||_F| - |slope ||gamma||| (vs lambda)",
+            est_b,
+            "> 0",
+            verdict(*est_b[1:], 0.0, ">"),
+            note_b,
+        ),
+    ]
+    free = wd[wd["value"] == 0]
+    if free.empty:
+        return rows + _missing(4, "weight_decay at lambda = 0")
+    rs = an.run_summary(free, params)
+    for name, label in (("w", "||W||_F"), ("gamma", "||gamma||")):
+        est = an.seed_mean(rs[f"late_growth_{name}"].to_numpy(), stats)
+        note = f"{label} {rs[f'initial_{name}'].mean():.3g} -> {rs[f'final_{name}'].mean():.3g} (late mean)"
+        rows.append(
+            _row(
+                4,
+                "weight-decay sweep, lambda = 0, late phase",
+                f"mean late growth exponent d log {label} / d log t",
+                est,
+                "> 0",
+                verdict(*est[1:], 0.0, ">"),
+                note,
+            )
+        )
+    return rows
+
+
+def claim_dimension(df: pd.DataFrame, params: dict, stats: dict | None = None) -> list[ClaimResult]:
+    """C5 on the dimension sweep, phase means of ``phase`` (default late).
+
+    Log-log slopes on d of the SNR ratio, snr_w and snr_gamma must lie within ``relative_tolerance`` x |p|
+    of the predicted exponent p: p_ratio = p_gamma - p_w = 1 ("roughly linear"), p_w = -2, p_gamma = -1
+    (``analysis.paper_exponents``); default tolerance 25%.
+    """
+    if not (df["sweep"] == "dimension").any():
+        return _missing(5, "dimension")
+    phase = params["claims"]["dimension"]["phase"]
+    tol = float(params["claims"]["dimension"]["relative_tolerance"])
+    dim = df[df["sweep"] == "dimension"]
+    pm = an.phase_means(dim)
+    frame = pm[pm["phase"] == phase]
+    scope = f"dimension sweep, {phase} phase"
+    rows = []
+    for metric in ("snr_ratio", "snr_w", "snr_gamma"):
+        p = an.paper_exponent("dimension", metric, params)
+        lo, hi = p - tol * abs(p), p + tol * abs(p)
+        est = an.bootstrap_slope(frame, "value", metric, stats)
+        note = _floor_note(dim[dim["phase"] == phase]) if metric != "snr_gamma" else ""
+        rows.append(
+            _row(
+                5,
+                scope,
+                f"log-log slope of {metric} vs d",
+                est,
+                f"{lo:g} <= slope <= {hi:g}",
+                interval_verdict(est[1], est[2], lo, hi),
+                note,
+            )
+        )
+    return rows
+
+
+CLAIM_FUNCTIONS = (claim_equilibrium, claim_snr_ratio, claim_batch, claim_weight_decay, claim_dimension)
+
+
+def all_claims(df: pd.DataFrame, params: dict, stats: dict | None = None) -> list[ClaimResult]:
+    """Rows of all five claims (a claim whose sweep is missing gives one inconclusive row)."""
+    return [row for fn in CLAIM_FUNCTIONS for row in fn(df, params, stats)]

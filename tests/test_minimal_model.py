@@ -1,0 +1,407 @@
+"""Study minimal_model (paper 001): gradients, batching, SNR estimator, derived results and claims."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from scaledyn import estimators
+from scaledyn.minimal_model import analysis, claims
+from scaledyn.minimal_model import model as mm
+from scaledyn.minimal_model.__main__ import main
+from scaledyn.minimal_model.params import DEFAULT_PARAMS, SWEEPS, resolve
+from scaledyn.minimal_model.simulate import METRICS, checkpoint_steps, phase_of, simulate
+from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "workflow" / "schemas" / "minimal_model.schema.yaml"
+STATS = {"bootstrap_resamples": 200}
+
+TINY = {
+    "model": {"n_train": 256},
+    "measure": {"snr_draws": 8, "log_checkpoints": 10, "late_checkpoints": 3, "early_end": 10},
+    "compute": {"index_chunk": 16},
+    "sweeps": {
+        "dynamics": {"steps": 50, "seeds": 2},
+        "batch": {"steps": 50, "seeds": 2, "values": [2, 8]},
+        "weight_decay": {"steps": 50, "seeds": 2, "values": [0.0, 0.1]},
+        "dimension": {"steps": 50, "seeds": 2, "values": [3, 6]},
+    },
+}
+
+
+# --- model -------------------------------------------------------------------------------------------------
+
+
+def test_gradients_match_autograd():
+    gen = torch.Generator().manual_seed(0)
+    d, b = 5, 7
+    w = torch.randn(d, d, generator=gen, dtype=torch.float64, requires_grad=True)
+    gamma = torch.randn(d, generator=gen, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(b, d, generator=gen, dtype=torch.float64)
+    y = torch.randn(b, d, generator=gen, dtype=torch.float64)
+    mm.loss(w, gamma, x, y).backward()
+    g_w, g_gamma = mm.gradients(w.detach(), gamma.detach(), *mm.moments(torch.cat([x, y], 1), d))
+    torch.testing.assert_close(g_w, w.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g_gamma, gamma.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_batched_gradients_equal_per_run():
+    """Leading axes (K draws, R runs) broadcast: each slice is the gradient of its own run."""
+    gen = torch.Generator().manual_seed(1)
+    k, r, b, d = 3, 4, 6, 5
+    w = torch.randn(r, d, d, generator=gen, dtype=torch.float64)
+    gamma = torch.randn(r, d, generator=gen, dtype=torch.float64)
+    xy = torch.randn(k, r, b, 2 * d, generator=gen, dtype=torch.float64)
+    g_w, g_gamma = mm.gradients(w, gamma, *mm.moments(xy, d))
+    for i in range(k):
+        for j in range(r):
+            one_w, one_g = mm.gradients(w[j], gamma[j], *mm.moments(xy[i, j], d))
+            torch.testing.assert_close(g_w[i, j], one_w)
+            torch.testing.assert_close(g_gamma[i, j], one_g)
+
+
+def test_loss_from_moments_matches_direct():
+    gen = torch.Generator().manual_seed(2)
+    d, n = 4, 50
+    w, gamma = torch.randn(3, d, d, generator=gen), torch.randn(3, d, generator=gen)
+    x, y = torch.randn(3, n, d, generator=gen), torch.randn(3, n, d, generator=gen)
+    xy = torch.cat([x, y], -1).double()
+    c = xy.transpose(1, 2) @ xy[..., :d] / n
+    c_yy = y.double().square().sum(-1).mean(-1)
+    got = mm.loss_from_moments(w, gamma, c[:, :d], c[:, d:], c_yy)
+    torch.testing.assert_close(got, mm.loss(w.double(), gamma.double(), x.double(), y.double()))
+
+
+def test_manual_decay_equals_adamw_weight_decay():
+    """theta *= 1 - lr lambda before AdamW(weight_decay=0).step() is AdamW(weight_decay=lambda).step()."""
+    gen = torch.Generator().manual_seed(3)
+    p0 = torch.randn(4, 4, generator=gen)
+    grads = [torch.randn(4, 4, generator=gen) for _ in range(20)]
+    a, b = p0.clone(), p0.clone()
+    opt_a = torch.optim.AdamW([a], lr=0.05, weight_decay=0.3, fused=True)
+    opt_b = torch.optim.AdamW([b], lr=0.05, weight_decay=0.0, fused=True)
+    for g in grads:
+        a.grad, b.grad = g.clone(), g.clone()
+        opt_a.step()
+        with torch.no_grad():
+            b.mul_(1 - 0.05 * 0.3)
+        opt_b.step()
+    torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_snr_estimator_known_mean_and_std():
+    """g_j = mu_j + sigma_j xi with K large: SNR -> mean |mu_j| / sigma_j, SNR2 -> mean mu_j^2 / sigma_j^2."""
+    gen = torch.Generator().manual_seed(4)
+    k, d = 40000, 3
+    mu = torch.linspace(-1.0, 2.0, d * d, dtype=torch.float64).view(d, d)
+    sigma = torch.linspace(0.5, 4.0, d * d, dtype=torch.float64).view(d, d)
+    g_w = mu + sigma * torch.randn(k, d, d, generator=gen, dtype=torch.float64)
+    g_gamma = mu[0] + sigma[0] * torch.randn(k, d, generator=gen, dtype=torch.float64)
+    out = mm.snr(g_w, g_gamma)
+    assert out["snr_w"].item() == pytest.approx((mu.abs() / sigma).mean().item(), rel=0.02)
+    assert out["snr2_w"].item() == pytest.approx((mu / sigma).square().mean().item(), rel=0.03)
+    assert out["snr_gamma"].item() == pytest.approx((mu[0].abs() / sigma[0]).mean().item(), rel=0.02)
+
+
+def test_snr_floor_at_zero_signal():
+    """Pure noise, K = 64: the estimator averages to the floor sqrt(2/pi)/sqrt(K) (squared form ~1/K)."""
+    gen = torch.Generator().manual_seed(5)
+    k = 64
+    g_w = 3.0 * torch.randn(k, 500, 6, 6, generator=gen, dtype=torch.float64)
+    g_gamma = torch.randn(k, 500, 6, generator=gen, dtype=torch.float64)
+    out = mm.snr(g_w, g_gamma)
+    assert out["snr_w"].mean().item() == pytest.approx(estimators.snr_floor(k), rel=0.03)
+    assert out["snr_gamma"].mean().item() == pytest.approx(estimators.snr_floor(k), rel=0.03)
+    # E[mean^2 / s^2] = (K - 1) / ((K - 3) K) for Gaussian draws: 3% above 1/K at K = 64.
+    assert out["snr2_w"].mean().item() == pytest.approx(estimators.snr_floor(k, squared=True), rel=0.06)
+
+
+# --- simulation --------------------------------------------------------------------------------------------
+
+
+def test_checkpoints_and_phases():
+    measure = DEFAULT_PARAMS["measure"]
+    steps, on_log = checkpoint_steps(30000, measure)
+    assert steps[0] == 0 and steps[-1] == 30000 and np.all(np.diff(steps) > 0)
+    assert on_log.sum() >= 40 and on_log[0] and on_log[-1]
+    assert (steps >= 22500).sum() >= measure["late_checkpoints"]
+    assert [phase_of(t, 30000, measure) for t in (0, 1, 100, 101, 22499, 22500)] == [
+        "init",
+        "early",
+        "early",
+        "mid",
+        "mid",
+        "late",
+    ]
+    short, _ = checkpoint_steps(5, measure)
+    assert short.tolist() == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.fixture(scope="module")
+def tiny_runs() -> dict[str, pd.DataFrame]:
+    torch.set_num_threads(1)
+    return {sweep: simulate(TINY, sweep, global_seed=11) for sweep in SWEEPS}
+
+
+def test_simulate_tidy_output(tiny_runs):
+    for sweep, df in tiny_runs.items():
+        cfg = resolve(TINY)["sweeps"][sweep]
+        n_points = len(cfg.get("values", [0]))
+        n_ck = len(checkpoint_steps(cfg["steps"], resolve(TINY)["measure"])[0])
+        assert len(df) == n_points * cfg["seeds"] * n_ck
+        assert not df.duplicated(["value", "seed", "step"]).any()
+        assert np.isfinite(df[list(METRICS)].to_numpy()).all()
+        assert (df["sweep"] == sweep).all()
+    dim = tiny_runs["dimension"]
+    init = dim[dim["step"] == 0]
+    np.testing.assert_allclose(init["gamma_norm"], np.sqrt(init["d"]), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("sweep", "value"), [("dynamics", 0.0), ("batch", 8.0), ("weight_decay", 0.1), ("dimension", 3.0)]
+)
+def test_run_alone_equals_its_slice(tiny_runs, sweep, value):
+    alone = simulate(TINY, sweep, global_seed=11, seed_indices=[1], values=[value])
+    full = tiny_runs[sweep]
+    part = full[(full["value"] == value) & (full["seed"] == 1)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone, part, check_exact=False, rtol=1e-6, atol=1e-6)
+
+
+def test_global_seed_changes_draws(tiny_runs):
+    other = simulate(TINY, "dynamics", global_seed=12)
+    assert not np.allclose(other["w_norm"], tiny_runs["dynamics"]["w_norm"])
+
+
+# --- derived results ---------------------------------------------------------------------------------------
+
+
+def test_monotonicity_index():
+    assert analysis.monotonicity_index([1.0, 2.0, 3.0]) == 1.0
+    assert analysis.monotonicity_index([3.0, 2.0, 1.0]) == 1.0
+    assert analysis.monotonicity_index([0.0, 1.0, 0.0]) == 0.0
+    assert analysis.monotonicity_index([0.0, 2.0, 1.0, 3.0]) == pytest.approx(3.0 / 5.0)
+    assert math.isnan(analysis.monotonicity_index([1.0, 1.0]))
+
+
+def test_settle_step():
+    steps = np.array([0, 10, 20, 30, 40, 50])
+    values = np.array([1.0, 5.0, 9.0, 10.2, 9.9, 10.0])
+    assert analysis.settle_step(steps, values, 10.0, 0.11) == 20.0
+    assert analysis.settle_step(steps, values, 10.0, 0.05) == 30.0
+    assert analysis.settle_step(steps, values, 10.0, 0.01) == 40.0
+    assert math.isnan(analysis.settle_step(steps, np.array([1, 2, 3, 4, 5, 6.0]), 10.0, 0.05))
+
+
+def test_slopes_and_growth_exponent():
+    t = np.array([10.0, 100.0, 1000.0])
+    assert analysis.growth_exponent(t, 3 * np.sqrt(t)) == pytest.approx(0.5)
+    frame = pd.DataFrame({"x": [2.0, 4.0, 8.0], "y": [5 * 2.0**-2, 5 * 4.0**-2, 5 * 8.0**-2]})
+    assert analysis.loglog_slope(frame, "x", "y") == pytest.approx(-2.0)
+
+
+def synthetic(
+    sweep: str, values: list[float], seeds: int, fn, steps: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """Tidy frame like ``simulate``'s with metrics from ``fn(value, t, rng) -> dict``."""
+    params = resolve()
+    rng = np.random.default_rng(seed)
+    ck, on_log = checkpoint_steps(steps, params["measure"])
+    rows = []
+    for value in values:
+        for s in range(seeds):
+            jitter = 1.0 + 0.02 * rng.standard_normal()
+            for t, log in zip(ck, on_log, strict=True):
+                m = {"w_norm": 1.0, "gamma_norm": 1.0, "snr_w": 0.2, "snr_gamma": 0.4, "loss": 1.0}
+                m |= fn(value, int(t), rng)
+                m = {k: v * jitter for k, v in m.items()}
+                d = int(value) if sweep == "dimension" else 10
+                lam = value if sweep == "weight_decay" else 0.01
+                rows.append(
+                    {
+                        "sweep": sweep,
+                        "value": float(value),
+                        "seed": s,
+                        "step": int(t),
+                        "phase": phase_of(int(t), steps, params["measure"]),
+                        "on_log_grid": bool(log),
+                        "steps": steps,
+                        "d": d,
+                        "batch_size": int(value) if sweep == "batch" else 16,
+                        "weight_decay_w": lam,
+                        "weight_decay_gamma": lam,
+                        "lr": 0.01,
+                        **m,
+                        "w_rms": m["w_norm"] / d,
+                        "gamma_rms": m["gamma_norm"] / math.sqrt(d),
+                        "product_err": 0.5,
+                        "snr2_w": m["snr_w"] ** 2,
+                        "snr2_gamma": m["snr_gamma"] ** 2,
+                        "snr_ratio": m["snr_gamma"] / m["snr_w"],
+                        "snr_floor": estimators.snr_floor(64),
+                        "snr2_floor": estimators.snr_floor(64, squared=True),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_equilibrium_and_slopes_on_synthetic_data():
+    df = synthetic(
+        "batch", [4, 16, 64], 4, lambda b, t, rng: {"snr_w": 0.1 * b**0.5, "snr_gamma": 0.3 * b**0.5}
+    )
+    eq = analysis.equilibrium(df, resolve(), STATS)
+    row = eq[(eq["metric"] == "w_rms") & (eq["value"] == 16)].iloc[0]
+    assert row["reference"] == pytest.approx(math.sqrt(0.01 / (2 * 0.01)))
+    assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+    slopes = analysis.scaling_slopes(df, resolve(), STATS)
+    late = slopes[(slopes["phase"] == "late") & (slopes["metric"] == "snr_w")].iloc[0]
+    assert late["slope"] == pytest.approx(0.5, abs=0.02) and late["paper_exponent"] == 0.5
+    assert late["ci_low"] <= late["slope"] <= late["ci_high"]
+    ratio = slopes[(slopes["phase"] == "late") & (slopes["metric"] == "snr_ratio")].iloc[0]
+    assert ratio["slope"] == pytest.approx(0.0, abs=0.02)
+
+
+def test_run_summary_on_synthetic_data():
+    df = synthetic(
+        "dynamics",
+        [0.0],
+        3,
+        lambda v, t, rng: {"w_norm": 7.0 - 4.0 * math.exp(-t / 50), "gamma_norm": 1.0 + t / 1000},
+    )
+    rs = analysis.run_summary(df, resolve())
+    assert (rs["settle_fraction_w"] < 0.25).all()
+    assert rs["monotonicity_gamma"].to_numpy() == pytest.approx(1.0)
+    assert rs["late_growth_w"].to_numpy() == pytest.approx(0.0, abs=1e-3)
+
+
+# --- claims ------------------------------------------------------------------------------------------------
+
+
+def claim_inputs(paper_like: bool) -> pd.DataFrame:
+    """All four sweeps, synthetic: ``paper_like`` follows every claim, otherwise every claim fails."""
+    if paper_like:
+        dyn = lambda v, t, rng: {  # noqa: E731
+            "w_norm": 7.0 - 4.0 * math.exp(-t / 50),
+            "gamma_norm": 1.0 + t / 1000,
+            "snr_w": 0.2,
+            "snr_gamma": 2.0,
+        }
+        bat = lambda b, t, rng: {"snr_w": 0.05 * b**0.5, "snr_gamma": 0.5 * b**0.6}  # noqa: E731
+        dim = lambda d, t, rng: {"snr_w": 10.0 * d**-2.0, "snr_gamma": 10.0 * d**-1.0}  # noqa: E731
+
+        def wd(lam, t, rng):
+            if lam == 0:
+                return {"w_norm": math.sqrt(t + 1.0), "gamma_norm": (t + 1.0) ** 0.2}
+            return {"w_norm": lam**-0.5, "gamma_norm": lam**-0.05}
+    else:
+        dyn = lambda v, t, rng: {  # noqa: E731
+            "w_norm": 1.0 + t / 100,
+            "gamma_norm": 2.0 + math.sin(t / 10),
+            "snr_w": 0.2,
+            "snr_gamma": 0.3,
+        }
+        bat = lambda b, t, rng: {"snr_w": 0.1 * b**-0.3, "snr_gamma": 0.2 * b**-0.5}  # noqa: E731
+        dim = lambda d, t, rng: {"snr_w": 0.2 * d**0.5, "snr_gamma": 0.2 * d**0.5}  # noqa: E731
+
+        def wd(lam, t, rng):
+            if lam == 0:
+                return {"w_norm": 5.0 / math.sqrt(t + 1.0), "gamma_norm": 3.0 / (t + 1.0) ** 0.2}
+            return {"w_norm": lam**0.3, "gamma_norm": lam**-0.6}
+
+    return pd.concat(
+        [
+            synthetic("dynamics", [0.0], 5, dyn),
+            synthetic("batch", [4, 16, 64, 256], 5, bat),
+            synthetic("weight_decay", [0.0, 0.001, 0.01, 0.1], 5, wd),
+            synthetic("dimension", [4, 8, 16, 32], 5, dim),
+        ],
+        ignore_index=True,
+    )
+
+
+def test_claims_supported_on_paper_like_data():
+    rows = claims.all_claims(claim_inputs(True), resolve(), STATS)
+    assert len(rows) == 2 + 4 + 5 + 4 + 3
+    assert [r.verdict for r in rows] == [SUPPORTED] * len(rows), [
+        (r.measure, r.value, r.verdict) for r in rows
+    ]
+
+
+def test_claims_not_supported_on_contrary_data():
+    rows = claims.all_claims(claim_inputs(False), resolve(), STATS)
+    verdicts = [r.verdict for r in rows]
+    assert verdicts == [NOT_SUPPORTED] * len(rows), [(r.measure, r.value, r.verdict) for r in rows]
+
+
+def test_interval_verdict_and_missing_sweep():
+    assert claims.interval_verdict(0.9, 1.1, 0.75, 1.25) == SUPPORTED
+    assert claims.interval_verdict(1.3, 1.5, 0.75, 1.25) == NOT_SUPPORTED
+    assert claims.interval_verdict(1.0, 1.5, 0.75, 1.25) == INCONCLUSIVE
+    rows = claims.claim_batch(claim_inputs(True).query("sweep != 'batch'"), resolve(), STATS)
+    assert [r.verdict for r in rows] == [INCONCLUSIVE]
+
+
+# --- params, schema, CLI -----------------------------------------------------------------------------------
+
+
+def schema_defaults(node: dict) -> object:
+    if node.get("type") == "object" and "properties" in node:
+        return {k: schema_defaults(v) for k, v in node["properties"].items()}
+    return node["default"]
+
+
+def test_schema_matches_defaults_and_is_closed():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert schema_defaults(schema) == DEFAULT_PARAMS
+
+    def walk(node: dict, path: str) -> None:
+        assert "description" in node and "default" in node, path
+        if node.get("type") == "object":
+            assert node.get("additionalProperties") is False, path
+            for key, child in node["properties"].items():
+                walk(child, f"{path}.{key}")
+
+    walk(schema, "minimal_model")
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(DEFAULT_PARAMS, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"optim": {"lr_typo": 1}}, schema)
+
+
+def test_unknown_param_is_rejected():
+    with pytest.raises(KeyError, match="optim.lr_typo"):
+        resolve({"optim": {"lr_typo": 0.1}})
+
+
+def test_cli_simulate_and_analyse(tmp_path):
+    params = json.dumps(TINY)
+    for sweep in SWEEPS:
+        out = str(tmp_path / f"{sweep}.csv")
+        main(["simulate", "--sweep", sweep, "--params", params, "--global-seed", "3", "--out", out])
+    inputs = [str(tmp_path / f"{s}.csv") for s in SWEEPS]
+    stats = json.dumps(STATS)
+    main(
+        [
+            "analyse",
+            "--inputs",
+            *inputs,
+            "--params",
+            params,
+            "--stats",
+            stats,
+            "--out-dir",
+            str(tmp_path / "out"),
+        ]
+    )
+    rows = json.loads((tmp_path / "out" / "claims.json").read_text())
+    assert len(rows) == 18 and {r["verdict"] for r in rows} <= {SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE}
+    for name in ("phase_means.csv", "runs.csv", "equilibrium.csv", "slopes.csv"):
+        assert len(pd.read_csv(tmp_path / "out" / name)) > 0
+    assert not list(tmp_path.glob("**/.*"))  # no temporary files left behind
