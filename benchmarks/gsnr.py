@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from snakemake.utils import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -35,7 +36,9 @@ from scaledyn.seeding import generator  # noqa: E402
 
 
 def load_params(config: Path) -> tuple[dict, int]:
+    """The gsnr section and global seed of a config file, with the schema's defaults filled in."""
     cfg = yaml.safe_load(config.read_text())
+    validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))
     return cfg["gsnr"], cfg["seed"]
 
 

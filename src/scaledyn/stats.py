@@ -118,3 +118,22 @@ class ClaimResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def checked(
+        cls,
+        study: str,
+        claim: str,
+        scope: str,
+        measure: str,
+        interval: tuple[float, float, float],
+        label: str,
+        direction: str,
+        threshold: float,
+        note: str = "",
+    ) -> ClaimResult:
+        """A row whose criterion is ``label direction threshold`` and whose verdict comes from ``verdict``."""
+        est, low, high = interval
+        criterion = f"{label} {direction} {threshold:g}"
+        result = verdict(low, high, threshold, direction)
+        return cls(study, claim, scope, measure, est, low, high, criterion, result, note)

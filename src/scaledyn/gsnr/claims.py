@@ -13,7 +13,7 @@ import pandas as pd
 
 from scaledyn.gsnr import classify
 from scaledyn.gsnr.aggregate import ESTIMATES, JOB_KEYS, _ci_kwargs
-from scaledyn.stats import INCONCLUSIVE, ClaimResult, cluster_mean_ci, seed_bootstrap, verdict
+from scaledyn.stats import ClaimResult, cluster_mean_ci, seed_bootstrap
 
 STUDY = "000"
 
@@ -31,18 +31,9 @@ def correlation(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> Cla
     """
     col, thr = ESTIMATES[params["claims"]["estimate"]], params["claims"]["strong_correlation"]
     x, adapt = classify.log10_gsnr(job[col]), job["scale_adaptation"].to_numpy()
-    est, lo, hi = seed_bootstrap(job["seed"], lambda r: _spearman(x[r], adapt[r]), **_ci_kwargs(stats))
-    return ClaimResult(
-        STUDY,
-        "GSNR strongly correlates with scale adaptation",
-        scope,
-        "Spearman rho",
-        est,
-        lo,
-        hi,
-        f"rho >= {thr:g}",
-        verdict(lo, hi, thr, ">="),
-    )
+    interval = seed_bootstrap(job["seed"], lambda r: _spearman(x[r], adapt[r]), **_ci_kwargs(stats))
+    claim = "GSNR strongly correlates with scale adaptation"
+    return ClaimResult.checked(STUDY, claim, scope, "Spearman rho", interval, "rho", ">=", thr)
 
 
 def classifier_accuracy(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> ClaimResult:
@@ -54,18 +45,9 @@ def classifier_accuracy(job: pd.DataFrame, scope: str, params: dict, stats: dict
     col, thr = ESTIMATES[params["claims"]["estimate"]], params["claims"]["high_accuracy"]
     x, y, seeds = classify.log10_gsnr(job[col]), job["adapts"].to_numpy(), job["seed"].to_numpy()
     pred = classify.loso_predictions(x, y, seeds)
-    est, lo, hi = cluster_mean_ci(pred == y, seeds, **_ci_kwargs(stats))
-    return ClaimResult(
-        STUDY,
-        "A GSNR threshold classifier has high accuracy",
-        scope,
-        "LOSO accuracy",
-        est,
-        lo,
-        hi,
-        f"accuracy >= {thr:g}",
-        verdict(lo, hi, thr, ">="),
-    )
+    interval = cluster_mean_ci(pred == y, seeds, **_ci_kwargs(stats))
+    claim = "A GSNR threshold classifier has high accuracy"
+    return ClaimResult.checked(STUDY, claim, scope, "LOSO accuracy", interval, "accuracy", ">=", thr)
 
 
 def matrix_gsnr_gap(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> ClaimResult:
@@ -82,12 +64,10 @@ def matrix_gsnr_gap(job: pd.DataFrame, scope: str, params: dict, stats: dict) ->
     sub = job[(job["sigma"] >= lo_sig) & (job["sigma"] <= hi_sig)]
     mats = [s for s in sub["shape"].unique() if is_matrix[s]]
     others = [s for s in sub["shape"].unique() if not is_matrix[s]]
-    criterion = f"gap > {gap_min:g} decades"
     if not mats or not others:
         note = "needs a matrix and a non-matrix shape with noise levels in the moderate range"
-        return ClaimResult(
-            STUDY, claim, scope, "min log10 GSNR gap", np.nan, np.nan, np.nan, criterion, INCONCLUSIVE, note
-        )
+        nan3 = (np.nan, np.nan, np.nan)  # undefined interval: the verdict is inconclusive
+        return ClaimResult.checked(STUDY, claim, scope, "min log10 GSNR gap", nan3, "gap", ">", gap_min, note)
 
     x, shape = classify.log10_gsnr(sub[col]), sub["shape"].to_numpy()
 
@@ -95,11 +75,9 @@ def matrix_gsnr_gap(job: pd.DataFrame, scope: str, params: dict, stats: dict) ->
         med = {s: np.median(x[rows][shape[rows] == s]) for s in (*mats, *others)}
         return float(min(med[m] - med[o] for m in mats for o in others))
 
-    est, lo, hi = seed_bootstrap(sub["seed"], gap, **_ci_kwargs(stats))
-    note = f"sigma in [{lo_sig:g}, {hi_sig:g}]"
-    return ClaimResult(
-        STUDY, claim, scope, "min log10 GSNR gap", est, lo, hi, criterion, verdict(lo, hi, gap_min, ">"), note
-    )
+    interval = seed_bootstrap(sub["seed"], gap, **_ci_kwargs(stats))
+    note = f"sigma in [{lo_sig:g}, {hi_sig:g}], decades"
+    return ClaimResult.checked(STUDY, claim, scope, "min log10 GSNR gap", interval, "gap", ">", gap_min, note)
 
 
 def clean_separation(job: pd.DataFrame, scope: str, params: dict, stats: dict) -> ClaimResult:
@@ -115,18 +93,9 @@ def clean_separation(job: pd.DataFrame, scope: str, params: dict, stats: dict) -
     def error(rows: np.ndarray) -> float:
         return 1.0 - classify.best_threshold(x[rows], y[rows])[1]
 
-    est, lo, hi = seed_bootstrap(job["seed"], error, **_ci_kwargs(stats))
-    return ClaimResult(
-        STUDY,
-        "The best GSNR threshold cleanly separates the regimes",
-        scope,
-        "in-sample error",
-        est,
-        lo,
-        hi,
-        f"error <= {thr:g}",
-        verdict(lo, hi, thr, "<="),
-    )
+    interval = seed_bootstrap(job["seed"], error, **_ci_kwargs(stats))
+    claim = "The best GSNR threshold cleanly separates the regimes"
+    return ClaimResult.checked(STUDY, claim, scope, "in-sample error", interval, "error", "<=", thr)
 
 
 CLAIMS = (correlation, classifier_accuracy, matrix_gsnr_gap, clean_separation)
