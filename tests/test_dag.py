@@ -6,7 +6,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -169,3 +171,24 @@ def test_without_tex_the_dag_stops_at_the_tex(repo_copy, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{nobin}")
     jobs = planned_jobs(repo_copy)
     assert "report_tex" in jobs and "report_pdf" not in jobs
+
+
+def test_killed_run_resumes_to_the_same_results(smoke, tmp_path):
+    """SIGKILL the whole DAG mid-run; the rerun completes and equals an uninterrupted run."""
+    repo = copy_repo(tmp_path / "killed")
+    cmd = [str(BIN / "snakemake"), "--cores", "2", *SMOKE]
+    proc = subprocess.Popen(cmd, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    runs = repo / "results/gsnr/runs"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (runs.exists() and any(runs.glob("*.csv"))):
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (repo / "results/report/context.json").exists()  # killed before the end
+    snakemake(repo, "--unlock", *SMOKE)  # a SIGKILL leaves Snakemake's lock behind
+    snakemake(repo, "--cores", "2", *SMOKE)  # the default profile reruns incomplete jobs
+    assert not list((repo / "results").rglob(".*.csv")), "a temporary file survived"
+    for f in sorted((smoke / "results/gsnr/runs").glob("*.csv")) + [smoke / "results/gsnr/classifier.csv"]:
+        rel = f.relative_to(smoke)
+        assert (repo / rel).read_bytes() == f.read_bytes(), rel

@@ -1,5 +1,6 @@
 """Report rendering: escaping, number formatting, and no verdict or number typed into the templates."""
 
+import os
 import re
 
 import pytest
@@ -52,3 +53,10 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
         tmp.write_text("half")
         raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_gives_usual_permissions(tmp_path):
+    io.write_json({"a": 1}, tmp_path / "x.json")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -61,15 +61,17 @@ def test_smoke_dag_through_slurm_equals_local_run(slurm_env, tmp_path):
     repo = copy_repo(tmp_path / "slurm")
     proc = run_slurm(repo, slurm_env, *SMOKE)
     assert proc.returncode == 0, proc.stdout[-5000:]
-    submitted = proc.stdout.count("has been submitted with SLURM jobid")
-    assert submitted == 6, proc.stdout[
-        -5000:
-    ]  # the 6 simulation jobs; aggregation, figures, report are local
-    slurm_logs = list((repo / ".snakemake/slurm_logs/rule_gsnr_simulate").rglob("*.log"))
-    assert len(slurm_logs) == 6
+    # the simulation jobs (6 gsnr, 4 minimal-model) went through sbatch; analysis, figures, report are local
+    assert proc.stdout.count("has been submitted with SLURM jobid") == 10, proc.stdout[-5000:]
+    for rule, n in (("gsnr_simulate", 6), ("minimal_model_simulate", 4)):
+        assert len(list((repo / f".snakemake/slurm_logs/rule_{rule}").rglob("*.log"))) == n
     # outputs equal a local run's
     local = copy_repo(tmp_path / "local")
-    targets = [str(p.relative_to(repo)) for p in (repo / "results/gsnr/runs").glob("*.csv")]
+    sims = [
+        *(repo / "results/gsnr/runs").glob("*.csv"),
+        *(repo / "results/minimal_model/sweeps").glob("*.csv"),
+    ]
+    targets = [str(p.relative_to(repo)) for p in sims]
     snakemake(local, "--cores", "2", *targets, *SMOKE)
     for t in targets:
         pd.testing.assert_frame_equal(pd.read_csv(repo / t), pd.read_csv(local / t))

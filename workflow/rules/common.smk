@@ -208,6 +208,11 @@ def mm_job_params(wildcards):
     return as_json(params)
 
 
+def mm_figure_params():
+    """What the figures read from the section (SNR draws, exponents, claim lines): not the sweeps."""
+    return as_json({k: v for k, v in MM.items() if k not in ("sweeps", "compute")})
+
+
 def mm_figures():
     return expand(
         f"{MM_FIGS}/{{fig}}.{{ext}}",

@@ -84,7 +84,7 @@ rule minimal_model_fig1:
     conda:
         ENV
     params:
-        mm=as_json(MM),
+        mm=mm_figure_params(),
     shell:
         "python -m scaledyn.plots.minimal_model fig1 --dynamics {input.dynamics} --params {params.mm:q}"
         " --out {output.pdf} > {log} 2>&1"
@@ -108,7 +108,7 @@ rule minimal_model_fig2:
     conda:
         ENV
     params:
-        mm=as_json(MM),
+        mm=mm_figure_params(),
     shell:
         "python -m scaledyn.plots.minimal_model fig2 --equilibrium {input.equilibrium}"
         " --phase-means {input.phase_means} --params {params.mm:q} --out {output.pdf} > {log} 2>&1"
@@ -132,7 +132,7 @@ rule minimal_model_fig3:
     conda:
         ENV
     params:
-        mm=as_json(MM),
+        mm=mm_figure_params(),
     shell:
         "python -m scaledyn.plots.minimal_model fig3 --equilibrium {input.equilibrium}"
         " --runs {input.runs} --params {params.mm:q} --out {output.pdf} > {log} 2>&1"
@@ -156,7 +156,7 @@ rule minimal_model_fig4:
     conda:
         ENV
     params:
-        mm=as_json(MM),
+        mm=mm_figure_params(),
     shell:
         "python -m scaledyn.plots.minimal_model fig4 --phase-means {input.phase_means}"
         " --slopes {input.slopes} --params {params.mm:q} --out {output.pdf} > {log} 2>&1"
