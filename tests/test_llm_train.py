@@ -1,0 +1,334 @@
+"""Study 002 training: learning, exact resume (in-process and after SIGKILL), divergence, param groups, CLI.
+
+The corpus is a toy Markov chain written here with numpy; ``scaledyn.llm.train.load_data`` is replaced by a
+reader of these files, so the tests do not depend on ``scaledyn.llm.data``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from scaledyn.llm import train as tr
+from scaledyn.llm.model import ModelConfig, build
+from scaledyn.llm.variants import VARIANTS
+
+ROOT = Path(__file__).resolve().parents[1]
+VOCAB = 32
+MICRO = {
+    "n_layers": 2,
+    "d_model": 32,
+    "n_heads": 2,
+    "context": 16,
+    "batch_size": 8,
+    "mlp_multiple": 32,
+    "steps": 40,
+}
+PARAMS = {
+    "sizes": {"micro": MICRO},
+    "optim": {"lr": 1e-2},
+    "log_every": 5,
+    "eval_every": 10,
+    "ckpt_every": 10,
+    "eval_batches": 2,
+}
+LOADER = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import numpy as np
+    from scaledyn.llm import train as tr
+
+    def load(d):
+        d = Path(d)
+        meta = json.loads((d / "meta.json").read_text())
+        return (np.memmap(d / "train.bin", dtype=np.uint16, mode="r"),
+                np.memmap(d / "val.bin", dtype=np.uint16, mode="r"), meta)
+
+    tr.load_data = load
+    sys.exit(tr.main(sys.argv[1:]))
+    """
+)
+
+
+def toy_tokens(n: int, seed: int) -> np.ndarray:
+    """A Markov chain: next = (3 prev + 1) mod V with probability 0.8, else uniform."""
+    rng = np.random.default_rng(seed)
+    out = np.empty(n, dtype=np.uint16)
+    out[0] = 0
+    noise = rng.random(n) < 0.2
+    draws = rng.integers(0, VOCAB, n)
+    for i in range(1, n):
+        out[i] = draws[i] if noise[i] else (3 * int(out[i - 1]) + 1) % VOCAB
+    return out
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("corpus")
+    toy_tokens(20000, 0).tofile(d / "train.bin")
+    toy_tokens(4000, 1).tofile(d / "val.bin")
+    (d / "meta.json").write_text(json.dumps({"vocab_size": VOCAB}))
+    return d
+
+
+def load_toy(d: Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    meta = json.loads((d / "meta.json").read_text())
+    return (
+        np.memmap(d / "train.bin", dtype=np.uint16, mode="r"),
+        np.memmap(d / "val.bin", dtype=np.uint16, mode="r"),
+        meta,
+    )
+
+
+@pytest.fixture(autouse=True)
+def toy_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tr, "load_data", load_toy)
+
+
+def run(tmp: Path, data: Path, variant: str = "baseline", params: dict | None = None, **kw: object) -> dict:
+    return tr.train(
+        params or PARAMS,
+        variant,
+        "micro",
+        0,
+        7,
+        data,
+        tmp / "out",
+        tmp / "ckpt",
+        device="cpu",
+        threads=1,
+        **kw,
+    )
+
+
+def outputs(out: Path) -> dict[str, pd.DataFrame]:
+    return {n: pd.read_csv(out / f"{n}.csv") for n in ("metrics", "gammas", "linear_grads")}
+
+
+DETERMINISTIC = {"metrics": ["step", "tokens", "lr", "train_loss", "val_loss", "grad_norm"]}
+
+
+def assert_same_science(a: Path, b: Path) -> None:
+    """Every logged number but the timings is identical; so are the summaries' losses."""
+    oa, ob = outputs(a), outputs(b)
+    for name in oa:
+        cols = DETERMINISTIC.get(name, list(oa[name].columns))
+        pd.testing.assert_frame_equal(oa[name][cols], ob[name][cols], check_exact=True)
+    sa, sb = json.loads((a / "summary.json").read_text()), json.loads((b / "summary.json").read_text())
+    for key in ("final_val_loss", "min_val_loss", "final_train_loss", "steps", "diverged", "n_params"):
+        assert sa[key] == sb[key], key
+
+
+# -- learning and outputs -----------------------------------------------------------------------------------
+
+
+def test_a_few_steps_reduce_the_loss_and_write_every_output(tmp_path, data_dir):
+    summary = run(tmp_path, data_dir, "unified")
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "gammas.csv",
+        "linear_grads.csv",
+        "metrics.csv",
+        "summary.json",
+    ]
+    m = pd.read_csv(out / "metrics.csv")
+    assert list(m.columns) == tr.METRIC_COLUMNS
+    assert m["step"].tolist() == [1, 5, 10, 15, 20, 25, 30, 35, 40]
+    assert m["val_loss"].notna().tolist() == [s % 10 == 0 for s in m["step"]]
+    assert m["train_loss"].iloc[-1] < m["train_loss"].iloc[0] - 1.0
+    assert m["val_loss"].dropna().iloc[-1] < np.log(VOCAB) - 1.0
+    assert (m["tokens"] == m["step"] * 8 * 16).all()
+    g = pd.read_csv(out / "gammas.csv")
+    assert set(g["kind"]) == {"input", "output"} and set(g["side"]) == {"in", "out"}
+    assert g.loc[g["kind"] == "input", "decayed"].all() and not g.loc[g["kind"] == "output", "decayed"].any()
+    lg = pd.read_csv(out / "linear_grads.csv")
+    assert set(lg["layer"]) == {
+        f"layers.{i}.{m}" for i in range(2) for m in ("attn.q", "attn.k", "attn.v", "mlp.gate", "mlp.up")
+    } | {"head"}
+    assert (lg["grad_norm"] > 0).all()
+    s = json.loads((out / "summary.json").read_text())
+    assert s == json.loads(json.dumps(summary))
+    for key in (
+        "variant size seed arch n_params n_scale_params overhead_params_vs_baseline final_val_loss "
+        "min_val_loss diverged diverged_step tokens_per_s mfu flop_per_token wall_s steps device dtype "
+        "threads"
+    ).split():
+        assert key in s, key
+    assert s["steps"] == 40 and not s["diverged"] and s["device"] == "cpu" and s["dtype"] == "float32"
+    assert s["overhead_params_vs_baseline"] > 0 and s["tokens_per_s"] > 0 and 0 < s["mfu"] < 1
+    assert not (tmp_path / "ckpt").exists()  # removed after the outputs were written
+
+
+def test_all_variants_share_batches_and_val_windows():
+    a = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5))
+    b = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5))
+    c = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 1, 5))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert int(a.max()) <= 10000 - 17
+    assert torch.equal(tr.val_starts(5000, 16, 20, 3), tr.val_starts(5000, 16, 20, 3))
+
+
+# -- resume -------------------------------------------------------------------------------------------------
+
+
+def test_stopped_run_resumes_to_identical_results(tmp_path, data_dir):
+    run(tmp_path / "full", data_dir, "md")
+    partial = run(tmp_path / "part", data_dir, "md", stop_after=17)  # checkpoint at 10, killed at 17
+    assert partial == {"stopped_early": True, "step": 17}
+    assert not (tmp_path / "part" / "out").exists()
+    assert (tmp_path / "part" / "ckpt" / tr.CKPT_NAME).exists()
+    again = run(tmp_path / "part", data_dir, "md", stop_after=15)  # resumes at 10, checkpoint at 20
+    assert again["step"] == 25
+    summary = run(tmp_path / "part", data_dir, "md")
+    assert summary["resumed_at"] == [10, 20]
+    assert_same_science(tmp_path / "full" / "out", tmp_path / "part" / "out")
+
+
+def test_checkpoint_of_another_configuration_is_ignored(tmp_path, data_dir):
+    run(tmp_path, data_dir, "baseline", stop_after=10)
+    other = {**PARAMS, "optim": {"lr": 5e-3}}
+    summary = run(tmp_path, data_dir, "baseline", params=other)
+    assert summary["resumed_at"] == [] and summary["steps"] == 40
+
+
+def test_sigkilled_cli_resumes_to_identical_results(tmp_path, data_dir):
+    params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 300}}, "log_every": 20, "eval_every": 50}
+    run(tmp_path / "full", data_dir, params=params)
+    args = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--global-seed", "7"]
+    args += ["--params", json.dumps(params), "--data", str(data_dir), "--device", "cpu", "--threads", "1"]
+    args += ["--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
+    cmd = [sys.executable, "-c", LOADER, *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ckpt = tmp_path / "ckpt" / tr.CKPT_NAME
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    assert ckpt.exists() and not (tmp_path / "out" / "summary.json").exists()
+    killed_at = torch.load(ckpt, weights_only=True)["step"]
+    assert 0 < killed_at < 300
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"resuming at step {killed_at}" in done.stderr
+    assert_same_science(tmp_path / "full" / "out", tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["resumed_at"] == [killed_at]
+
+
+# -- divergence ---------------------------------------------------------------------------------------------
+
+
+def test_divergence_is_recorded_and_outputs_written(tmp_path, data_dir, capsys):
+    params = {**PARAMS, "optim": {"lr": 1e12}, "schedule": {"warmup_frac": 0.0}}
+    args = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--params", json.dumps(params)]
+    args += ["--data", str(data_dir), "--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
+    assert tr.main([*args, "--device", "cpu", "--threads", "1"]) == 0
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["diverged"] and 1 < s["diverged_step"] <= 40 and "non-finite" in s["diverged_reason"]
+    assert s["steps"] == s["diverged_step"] and s["final_val_loss"] is None
+    m = pd.read_csv(tmp_path / "out" / "metrics.csv")
+    assert m["step"].iloc[-1] == s["diverged_step"]
+    for name in ("gammas.csv", "linear_grads.csv"):
+        assert (tmp_path / "out" / name).exists()
+    assert "diverged" in capsys.readouterr().err
+
+
+# -- optimiser ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_param_groups_decay_only_where_the_variant_says(variant):
+    cfg = ModelConfig(vocab_size=VOCAB, n_layers=2, d_model=32, n_heads=2, context=16, arch="sandwich")
+    model = build(cfg, VARIANTS[variant], init_seed=0)
+    params = tr.resolve({"optim": {"weight_decay": 0.1, "gamma_weight_decay": 0.05}})
+    groups = tr.param_groups(model, params)
+    decay_of = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
+    assert len(decay_of) == len(list(model.parameters()))  # every parameter in exactly one group
+    tags = model.scale_param_tags()
+    flags = VARIANTS[variant]
+    for name, p in model.named_parameters():
+        if name in tags:
+            want = 0.05 if (flags.wd_input if tags[name].kind == "input" else flags.wd_output) else 0.0
+            assert tags[name].decayed == (want > 0)
+        elif name == "embed.weight":
+            want = 0.0
+        else:
+            want = 0.1
+        assert decay_of[id(p)] == want, name
+    names = {g["name"] for g in groups}
+    assert ("scales_decayed" in names) == (flags.wd_input or flags.wd_output)
+    opt = tr.make_optimizer(model, params, 1e-3, "foreach")
+    assert [g["weight_decay"] for g in opt.param_groups] == [g["weight_decay"] for g in groups]
+
+
+def test_schedules():
+    cos = tr.LRSchedule("cosine", steps=100, warmup=10, min_ratio=0.1, decay=0)
+    assert cos(0) == pytest.approx(0.1) and cos(9) == pytest.approx(1.0) and cos(10) == pytest.approx(1.0)
+    assert cos(99) == pytest.approx(0.1) and cos(55) == pytest.approx(0.55, abs=0.02)
+    wsd = tr.LRSchedule("wsd", steps=100, warmup=10, min_ratio=0.0, decay=20)
+    assert (
+        wsd(50) == 1.0 and wsd(79) == 1.0 and wsd(80) == pytest.approx(0.95) and wsd(99) == pytest.approx(0.0)
+    )
+    assert tr.make_schedule(tr.resolve({"schedule": {"kind": "wsd"}}), 1000).decay == 200
+
+
+def test_default_params_equal_the_yaml_in_the_module_doc():
+    after = tr.__doc__.split("equals this block; a test checks it)::\n\n")[1].splitlines()
+    block = "\n".join(line for line in itertools.takewhile(lambda x: not x or x.startswith("    "), after))
+    assert yaml.safe_load(textwrap.dedent(block)) == tr.DEFAULT_PARAMS
+    assert tr.DEFAULT_PARAMS["variants"] == list(VARIANTS)
+    assert tr.total_steps(tr.DEFAULT_PARAMS["sizes"]["gpt124m"]) == 4768
+
+
+# -- CLI errors ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--variant": "nope"}, "unknown variant 'nope'"),
+        ({"--size": "huge"}, "unknown size 'huge'"),
+        ({"--data": "/nonexistent/corpus"}, "does not exist"),
+        ({"--params": '{"arch": "prenorm"}', "--variant": "wd_output"}, "needs arch 'sandwich'"),
+        ({"--params": '{"optim": {"nope": 1}}'}, "unknown llm parameter 'optim.nope'"),
+        ({"--params": "{not json"}, "cannot read --params"),
+    ],
+)
+def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
+    opts = {"--variant": "baseline", "--size": "tiny", "--seed": "0", "--data": str(data_dir)}
+    opts.update({"--out": str(tmp_path / "out"), "--ckpt": str(tmp_path / "ckpt"), "--device": "cpu"})
+    opts.update(change)
+    argv = [x for kv in opts.items() for x in kv]
+    assert tr.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_subprocess_error_has_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "scaledyn.llm.train", "--variant", "baseline", "--size", "tiny", "--seed", "0"]
+        + ["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o"), "--ckpt", str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("Error: data directory") and "Traceback" not in proc.stderr
