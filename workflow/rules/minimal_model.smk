@@ -20,7 +20,7 @@ wildcard_constraints:
 # Simulate one sweep: trajectories of norms, loss and per-parameter SNRs at log-spaced checkpoints.
 rule minimal_model_simulate:
     input:
-        code("minimal_model"),
+        code("minimal_model", "params"),
     output:
         f"{MM_DIR}/sweeps/{{sweep}}.csv",
     log:
@@ -45,7 +45,7 @@ rule minimal_model_simulate:
 rule minimal_model_analyse:
     input:
         sweeps=expand(f"{MM_DIR}/sweeps/{{sweep}}.csv", sweep=MM_SWEEPS),
-        code=code("minimal_model", "stats"),
+        code=code("minimal_model", "stats", "params"),
     output:
         **{Path(f).stem: f"{MM_DIR}/{f}" for f in MM_TABLES},
     log:

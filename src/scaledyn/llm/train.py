@@ -127,7 +127,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import json
 import math
 import os
@@ -147,6 +146,8 @@ import torch
 from scaledyn.io import config_hash, write_csv, write_json
 from scaledyn.llm.model import ModelConfig, Transformer, build, init_seed_for, param_report
 from scaledyn.llm.variants import VARIANTS, get_variant, resolve_arch
+from scaledyn.params import merge
+from scaledyn.params import read as read_section
 from scaledyn.seeding import generator
 
 SIZE_KEYS: dict[str, Any] = {
@@ -235,30 +236,11 @@ class InputError(ValueError):
 # -- parameters ---------------------------------------------------------------------------------------------
 
 
-def merge(base: dict[str, Any], override: dict[str, Any], path: str = "") -> dict[str, Any]:
-    """Deep-merge ``override`` into a copy of ``base``; unknown keys raise ``InputError``.
-
-    Under ``sizes`` new named entries are allowed; each is completed from :data:`SIZE_KEYS`.
-    """
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if path == "sizes." and key not in base:
-            if not isinstance(value, dict):
-                raise InputError(f"llm.sizes.{key} must be a mapping")
-            out[key] = merge(SIZE_KEYS, value, f"sizes.{key}.")
-            continue
-        if key not in base:
-            raise InputError(f"unknown llm parameter {path + key!r}; allowed: {', '.join(base)}")
-        if isinstance(base[key], dict) and isinstance(value, dict):
-            out[key] = merge(base[key], value, f"{path}{key}.")
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def resolve(params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Defaults completed by ``params`` (a full or partial ``llm`` section)."""
-    return merge(DEFAULT_PARAMS, params or {})
+    return merge(
+        DEFAULT_PARAMS, params or {}, section="llm", error=InputError, open_maps={"sizes.": SIZE_KEYS}
+    )
 
 
 def read_params(text_or_path: str | None) -> dict[str, Any]:
@@ -266,20 +248,9 @@ def read_params(text_or_path: str | None) -> dict[str, Any]:
     if not text_or_path:
         return {}
     try:
-        if text_or_path.lstrip().startswith("{"):
-            raw = json.loads(text_or_path)
-        else:
-            path = Path(text_or_path)
-            if path.suffix in (".yaml", ".yml"):
-                import yaml
-
-                raw = yaml.safe_load(path.read_text())
-            else:
-                raw = json.loads(path.read_text())
+        raw = read_section(text_or_path, "llm")
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read --params: {exc}") from None
-    if isinstance(raw, dict) and "llm" in raw:
-        raw = raw["llm"]
     if not isinstance(raw, dict):
         raise InputError("--params must be a mapping (the llm config section)")
     return raw

@@ -6,10 +6,9 @@ The same defaults, with types, ranges and descriptions, live in
 
 from __future__ import annotations
 
-import copy
-import json
-from pathlib import Path
 from typing import Any
+
+from scaledyn.params import merge, read  # noqa: F401  (read: the CLIs' --params parser)
 
 SWEEPS = ("dynamics", "batch", "weight_decay", "dimension")
 
@@ -64,49 +63,14 @@ DEFAULT_PARAMS: dict[str, Any] = {
 DEFAULT_STATS: dict[str, Any] = {"bootstrap_resamples": 2000, "ci_level": 0.95, "bootstrap_seed": 0}
 
 
-def merge(base: dict[str, Any], override: dict[str, Any], path: str = "") -> dict[str, Any]:
-    """Deep-merge ``override`` into a copy of ``base``; unknown keys raise ``KeyError``."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if key not in base:
-            raise KeyError(f"unknown minimal_model parameter {path + key!r}; allowed: {', '.join(base)}")
-        if isinstance(base[key], dict) and isinstance(value, dict):
-            out[key] = merge(base[key], value, f"{path}{key}.")
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def resolve(params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Defaults completed by ``params`` (a full or partial ``minimal_model`` section)."""
-    return merge(DEFAULT_PARAMS, params or {})
+    return merge(DEFAULT_PARAMS, params or {}, section="minimal_model")
 
 
 def resolve_stats(stats: dict[str, Any] | None = None) -> dict[str, Any]:
     """Bootstrap settings: ``DEFAULT_STATS`` completed by ``stats``."""
-    return merge(DEFAULT_STATS, stats or {})
-
-
-def read(text_or_path: str | None, section: str) -> dict[str, Any]:
-    """Parse a CLI argument: inline JSON (starts with ``{``) or a path to a JSON / YAML file.
-
-    A file holding a whole config (a top-level ``section`` key) is reduced to that section.
-    """
-    if not text_or_path:
-        return {}
-    if text_or_path.lstrip().startswith("{"):
-        raw = json.loads(text_or_path)
-    else:
-        path = Path(text_or_path)
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            raw = yaml.safe_load(path.read_text())
-        else:
-            raw = json.loads(path.read_text())
-    if isinstance(raw, dict) and section in raw:
-        raw = raw[section]
-    return raw
+    return merge(DEFAULT_STATS, stats or {}, section="stats")
 
 
 def weight_decays(optim: dict[str, Any]) -> tuple[float, float]:
