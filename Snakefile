@@ -13,6 +13,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/gsnr.smk"
 include: "workflow/rules/minimal_model.smk"
+include: "workflow/rules/llm.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -28,3 +28,18 @@ def test_interval_covers_the_mean_at_the_nominal_rate():
 def test_single_seed_gives_nan_interval():
     est, lo, hi = seed_bootstrap(np.zeros(4), lambda r: float(len(r)))
     assert est == 4 and np.isnan(lo) and np.isnan(hi)
+
+
+def test_t_interval_closed_form_and_coverage():
+    from scaledyn.stats import t_mean_ci
+
+    # n = 3: t_{0.975, 2} = 4.302653; values 1, 2, 3 -> sd 1, half width 4.302653 / sqrt(3)
+    mean, low, high = t_mean_ci(np.array([1.0, 2.0, 3.0]))
+    assert mean == pytest.approx(2.0)
+    assert high - mean == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)
+    assert mean - low == pytest.approx(high - mean)
+    # coverage of the true mean at n = 3 close to 95 % for normal data
+    rng = np.random.default_rng(0)
+    hits = [lo <= 0.5 <= hi for _, lo, hi in (t_mean_ci(rng.normal(0.5, 2.0, 3)) for _ in range(4000))]
+    assert abs(np.mean(hits) - 0.95) < 0.015
+    assert np.isnan(t_mean_ci(np.array([1.0, np.nan]))[1])

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import scipy.stats
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 
@@ -78,6 +79,28 @@ def mean_ci(values: np.ndarray, *, level: float = 0.95, resamples: int = 2000, r
     return cluster_mean_ci(
         values, np.arange(values.size), resamples=resamples, level=level, rng_seed=rng_seed
     )
+
+
+def t_mean_ci(values: np.ndarray, *, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of independent values (one per seed) by Student's t; NaNs dropped.
+
+    ``mean +- t_{(1+level)/2, n-1} * sd / sqrt(n)`` (``sd`` with ``n - 1``). Meant for paired differences over
+    a handful of seeds, where a percentile bootstrap has too few distinct resamples to cover (with 3 seeds it
+    has 10 and its interval is about the range of the 3 values). Bounds are NaN with fewer than 2 values.
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, float("nan"), float("nan")
+    half = (
+        float(scipy.stats.t.ppf(0.5 + level / 2.0, values.size - 1))
+        * values.std(ddof=1)
+        / np.sqrt(values.size)
+    )
+    return mean, mean - half, mean + half
 
 
 def verdict(low: float, high: float, threshold: float, direction: str = ">=") -> str:

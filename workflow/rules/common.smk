@@ -2,6 +2,7 @@
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -10,7 +11,6 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 SRC = Path(workflow.basedir) / "src"
-SCHEMA = "../schemas/config.schema.yaml"
 ENV = "../../environment.yml"  # the conda environment of every rule (with --use-conda)
 
 # Jobs run `python` from the interpreter running Snakemake, on the package source beside this Snakefile.
@@ -77,9 +77,14 @@ def load_schema():
     schema = yaml.safe_load((folder / "config.schema.yaml").read_text())
     for name, prop in schema["properties"].items():
         if prop.get("$ref", "").endswith(".yaml"):
-            schema["properties"][name] = yaml.safe_load(
-                (folder / prop["$ref"]).read_text()
-            )
+            part = yaml.safe_load((folder / prop["$ref"]).read_text())
+            schema["$defs"].update(
+                part.pop("$defs", {})
+            )  # its "#/$defs/..." refs now resolve at the root
+            part.pop(
+                "$schema", None
+            )  # a nested $schema would switch jsonschema to a non-default-filling class
+            schema["properties"][name] = part
     return schema
 
 
@@ -87,15 +92,24 @@ def validate_config(config):
     """Validate (and fill defaults) with snakemake.utils.validate; on failure, one clear message."""
     schema = load_schema()
     config.update(_coerce_numbers(dict(config), schema, schema))
-    try:
-        validate(config, SCHEMA)
-    except WorkflowError:
+    # Validate against the spliced schema: through a file $ref, jsonschema switches to the plain validator of
+    # the referenced file's $schema and snakemake's default-filling stops at the study sections.
+    with tempfile.NamedTemporaryFile("w", suffix=".schema.yaml") as spliced:
+        yaml.safe_dump(schema, spliced)
+        spliced.flush()
+        try:
+            validate(config, spliced.name)
+        except WorkflowError:
+            spliced_error = True
+        else:
+            spliced_error = False
+    if spliced_error:
         # snakemake's message dumps the whole sub-schema; name the key and what is allowed instead.
         errors = jsonschema.Draft202012Validator(schema).iter_errors(config)
         best = jsonschema.exceptions.best_match(errors)
-        if best is None:
-            raise
-        config_error(_config_error(best))
+        config_error(
+            _config_error(best) if best else "config does not match the schema"
+        )
     gsnr = config["gsnr"]
     unknown = [s for s in gsnr["shapes"] if s not in gsnr["shape_dims"]]
     if unknown:
@@ -221,6 +235,93 @@ def mm_figures():
     )
 
 
+# ---- study 002 (llm) -------------------------------------------------------------------------------------
+LLM = config["llm"]
+LLM_DIR = "results/llm"
+LLM_FIGS = "results/figures/llm"
+LLM_FIGURES = ("fig1_val_loss", "fig2_delta_vs_baseline", "fig3_gamma_trajectories")
+LLM_RUN_FILES = ("metrics.csv", "gammas.csv", "linear_grads.csv", "summary.json")
+LLM_TABLES = (
+    "runs.csv",
+    "curves.csv",
+    "deltas.csv",
+    "variants.csv",
+    "gamma_traj.csv",
+    "grads.csv",
+    "claims.json",
+)
+# Keys only the DAG reads (which runs exist, the corpus, the device, claim criteria): not a run's params.
+LLM_DAG_KEYS = {
+    "corpus",
+    "claims",
+    "device",
+    "variants",
+    "run_sizes",
+    "seeds",
+    "sizes",
+    "threads",
+}
+
+
+def validate_llm(llm):
+    """Cross-key checks the schema cannot express, as one-line config errors."""
+    unknown = [s for s in llm["run_sizes"] if s not in llm["sizes"]]
+    if unknown:
+        config_error(
+            f"Invalid config at 'llm.run_sizes': {unknown} not defined in llm.sizes; "
+            f"defined: {', '.join(llm['sizes'])}"
+        )
+    for name in llm["run_sizes"]:
+        size = llm["sizes"][name]
+        if (
+            size["d_model"] % size["n_heads"]
+            or (size["d_model"] // size["n_heads"]) % 2
+        ):
+            config_error(
+                f"Invalid config at 'llm.sizes.{name}': d_model ({size['d_model']}) must be a multiple of "
+                f"n_heads ({size['n_heads']}) with an even head width (rotary positions)"
+            )
+        if size.get("steps") is None and size.get("token_budget") is None:
+            config_error(
+                f"Invalid config at 'llm.sizes.{name}': set steps or token_budget"
+            )
+    if llm["arch"] == "prenorm" and "wd_output" in llm["variants"]:
+        config_error(
+            "Invalid config at 'llm.variants': wd_output decays Output-Norm gammas, which only "
+            "arch: sandwich has; set llm.arch: sandwich or drop wd_output"
+        )
+    if llm["claims"]["reference"] not in llm["variants"]:
+        config_error(
+            f"Invalid config at 'llm.claims.reference': {llm['claims']['reference']!r} is not among "
+            "llm.variants (every claim compares against it)"
+        )
+
+
+if "llm" in STUDIES:
+    validate_llm(LLM)
+
+
+def llm_job_params(wildcards):
+    """The llm section narrowed to what one run depends on: its size, no lists of runs, no criteria."""
+    params = {k: v for k, v in LLM.items() if k not in LLM_DAG_KEYS}
+    params["sizes"] = {wildcards.size: LLM["sizes"][wildcards.size]}
+    return as_json(params)
+
+
+def llm_run_files(name):
+    """One file (summary.json, metrics.csv, ...) of every (size, variant, seed) run."""
+    return expand(
+        f"{LLM_DIR}/runs/{{size}}/{{variant}}/seed{{seed}}/{name}",
+        size=LLM["run_sizes"],
+        variant=LLM["variants"],
+        seed=range(LLM["seeds"]),
+    )
+
+
+def llm_figures():
+    return expand(f"{LLM_FIGS}/{{fig}}.{{ext}}", fig=LLM_FIGURES, ext=("pdf", "png"))
+
+
 # ---- what each study hands to the report --------------------------------------------------------------------
 def study_files(name):
     """Result tables the report context reads, benchmark files of its heavy rules, its figures."""
@@ -236,6 +337,19 @@ def study_files(name):
             )
             + ["results/benchmarks/gsnr_aggregate/all.tsv"],
             "figures": gsnr_figures(),
+        }
+    if name == "llm":
+        return {
+            "results": [f"{LLM_DIR}/{f}" for f in LLM_TABLES]
+            + [f"{LLM_DIR}/data/meta.json"],
+            "benchmarks": expand(
+                "results/benchmarks/llm_train/{size}_{variant}_seed{seed}.tsv",
+                size=LLM["run_sizes"],
+                variant=LLM["variants"],
+                seed=range(LLM["seeds"]),
+            )
+            + ["results/benchmarks/llm_analyse/all.tsv"],
+            "figures": llm_figures(),
         }
     return {
         "results": [f"{MM_DIR}/{f}" for f in MM_TABLES],

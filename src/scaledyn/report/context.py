@@ -72,6 +72,35 @@ def minimal_model_section(results: Path, config: dict) -> dict:
     }
 
 
+def llm_section(results: Path, config: dict) -> dict:
+    """Study 002: corpus, model sizes and parameter counts, per-variant table, paired deltas, claims."""
+    from scaledyn.llm.variants import VARIANTS  # the report documents the variants the DAG trained
+
+    params = config["llm"]
+    runs = pd.read_csv(results / "runs.csv")
+    diverged = runs[runs["diverged"].astype(bool)]
+    return {
+        "params": params,
+        "corpus": io.read_json(results / "data" / "meta.json"),
+        "sizes": {name: params["sizes"][name] for name in params["run_sizes"]},
+        "flags": {name: VARIANTS[name].as_dict() for name in params["variants"]},
+        "n_runs": len(runs),
+        "diverged": _records(diverged[["size", "variant", "seed", "diverged_step", "diverged_reason"]]),
+        "steps": _records(
+            runs.groupby("size", as_index=False).agg(steps=("steps_planned", "max"), tokens=("tokens", "max"))
+        ),
+        "variants": _records(pd.read_csv(results / "variants.csv")),
+        "deltas": _records(pd.read_csv(results / "deltas.csv")),
+        "grads": _records(pd.read_csv(results / "grads.csv")),
+        "device": sorted(set(runs["device"].astype(str))),
+        "claims": io.read_json(results / "claims.json"),
+        "figures": {
+            name: f"../figures/llm/{name}.pdf"
+            for name in ("fig1_val_loss", "fig2_delta_vs_baseline", "fig3_gamma_trajectories")
+        },
+    }
+
+
 def comparison(study_dirs: dict[str, Path], config: dict) -> list[dict] | None:
     """Which shapes are noise-dominated, as each study measures it (only when both studies ran).
 
@@ -114,6 +143,7 @@ def comparison(study_dirs: dict[str, Path], config: dict) -> list[dict] | None:
 SECTIONS: dict[str, Callable[[Path, dict], dict]] = {
     "gsnr": gsnr_section,
     "minimal_model": minimal_model_section,
+    "llm": llm_section,
 }
 
 
