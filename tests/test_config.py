@@ -13,8 +13,8 @@ BAD = [
     ),
     ("gsnr:\n  optimizers: []\n", "gsnr.optimizers", "non-empty"),
     ("gsnr:\n  noise_models: []\n", "gsnr.noise_models", "non-empty"),
-    ("studies: [gsnrr]\n", "studies.0", "enum ['gsnr', 'minimal_model']"),
-    ("bogus_key: 1\n", "top level", "allowed keys: gsnr, minimal_model, report, seed, stats, studies"),
+    ("studies: [gsnrr]\n", "studies.0", "enum ['gsnr', 'minimal_model', 'llm']"),
+    ("bogus_key: 1\n", "top level", "allowed keys: gsnr, llm, minimal_model, report, seed, stats, studies"),
     ("minimal_model:\n  sweeps:\n    batch: {values: []}\n", "sweeps.batch.values", "non-empty"),
     ("gsnr:\n  lr_typo: 0.1\n", "'gsnr'", "'lr_typo' was unexpected"),
     ("gsnr:\n  shapes: [matrix, tensor]\n", "gsnr.shapes", "not defined in gsnr.shape_dims"),
@@ -24,6 +24,15 @@ BAD = [
         "max (1.0) is below min",
     ),
     ("gsnr:\n  claims: {estimate: median}\n", "gsnr.claims.estimate", "plugin"),
+    ("llm:\n  run_sizes: [huge]\n", "llm.run_sizes", "not defined in llm.sizes"),
+    ("llm:\n  arch: prenorm\n", "llm.variants", "arch: sandwich"),
+    ("llm:\n  variants: [baseline, fancy]\n", "llm.variants.1", "unified"),
+    ("llm:\n  variants: [no_scale, md]\n", "llm.claims.reference", "not among llm.variants"),
+    ("llm:\n  sizes:\n    tiny: {d_model: 30}\n", "llm.sizes.tiny", "multiple of n_heads"),
+    ("llm:\n  sizes:\n    big: {n_layers: 2}\n", "llm.sizes.big", "'d_model' is a required property"),
+    ("llm:\n  corpus: {val_fraction: 1.5}\n", "llm.corpus.val_fraction", "exclusiveMaximum 1"),
+    ("llm:\n  device: gpu\n", "llm.device", "cuda"),
+    ("llm:\n  seeds: 0\n", "llm.seeds", "minimum 1"),
 ]
 
 
@@ -50,3 +59,19 @@ def test_nested_values_from_command_line_are_typed(repo_copy):
 def test_default_and_smoke_configs_are_valid(repo_copy):
     snakemake(repo_copy, "-n")
     snakemake(repo_copy, "-n", "--configfile", "config/smoke.yaml")
+
+
+def test_missing_corpus_fails_the_data_rule_with_one_clear_line(repo_copy):
+    proc = snakemake(
+        repo_copy,
+        "--cores",
+        "1",
+        "results/llm/data/meta.json",
+        "--config",
+        "llm={corpus: {path: /no/such/corpus}}",
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "Error: corpus path /no/such/corpus does not exist" in proc.stdout, proc.stdout[-3000:]
+    assert "Traceback" not in proc.stdout
+    assert not (repo_copy / "results/llm/data/meta.json").exists()

@@ -43,15 +43,30 @@ def test_smoke_run_produces_figures_report_and_claims(smoke):
     context = json.loads((smoke / "results/report/context.json").read_text())
     claims = context["claims"]
     assert sum(c["study"] == "000" for c in claims) == 4 * 6  # four claims x (3 noise models x 2 optimisers)
-    assert {c["study"] for c in claims} == {"000", "001"}
+    assert {c["study"] for c in claims} == {"000", "001", "002"}
     assert {c["verdict"] for c in claims} <= {"supported", "not supported", "inconclusive"}
     tex = (smoke / "results/report/gsnr.tex").read_text() + (smoke / "results/report/report.tex").read_text()
     for c in claims:
         assert c["verdict"] in tex
     assert context["provenance"]["config_hash"] and context["provenance"]["rules"]
     rules = {r["rule"] for r in context["provenance"]["rules"]}
-    assert rules == {"gsnr_simulate", "gsnr_aggregate", "minimal_model_simulate", "minimal_model_analyse"}
+    assert rules == {
+        "gsnr_simulate",
+        "gsnr_aggregate",
+        "minimal_model_simulate",
+        "minimal_model_analyse",
+        "llm_train",
+        "llm_analyse",
+    }
     assert context["comparison"] and (smoke / "results/report/minimal_model.tex").exists()
+    # study 002: 2 variants x 2 seeds trained, their figures, section and claims (C4 runner-up, C5 costs)
+    assert len(list((smoke / "results/llm/runs/tiny").glob("*/seed*/summary.json"))) == 4
+    for fig in ("fig1_val_loss", "fig2_delta_vs_baseline", "fig3_gamma_trajectories"):
+        assert (smoke / f"results/figures/llm/{fig}.pdf").stat().st_size > 1000
+    llm_claims = [c for c in claims if c["study"] == "002"]
+    assert [c["claim"][:3] for c in llm_claims] == ["C4:", "C4:", "C5:", "C5:"]
+    assert "Study 002" in (smoke / "results/report/llm.tex").read_text()
+    assert not list((smoke / "results/llm/checkpoints").rglob("*.pt")), "checkpoints are removed after a run"
     if shutil.which("latexmk"):
         assert (smoke / "results/report/report.pdf").read_bytes().startswith(b"%PDF")
 
@@ -116,6 +131,18 @@ def test_changing_one_minimal_model_sweep_reruns_only_it(smoke):
     assert figs == {f"minimal_model_fig{i}" for i in (1, 2, 3, 4)} - {"minimal_model_fig1"}
 
 
+def test_adding_an_llm_seed_trains_only_the_new_runs(smoke):
+    jobs = planned_jobs(smoke, "--config", "llm={seeds: 3}")
+    assert jobs.pop("llm_train") == 2  # seed 2 of baseline and unified; seeds 0 and 1 are kept
+    assert jobs.pop("llm_analyse") == 1
+    assert not any(r.startswith(("gsnr", "minimal_model")) for r in jobs), jobs
+
+
+def test_changing_an_llm_claim_criterion_retrains_nothing(smoke):
+    jobs = planned_jobs(smoke, "--config", "llm={claims: {min_throughput_ratio: 0.5}}")
+    assert "llm_train" not in jobs and jobs["llm_analyse"] == 1
+
+
 def planned_after_edit(repo: Path, rel: str) -> dict[str, int]:
     """Jobs planned after a real edit of ``rel`` (Snakemake compares checksums, not only mtimes)."""
     path = repo / rel
@@ -130,6 +157,13 @@ def planned_after_edit(repo: Path, rel: str) -> dict[str, int]:
 def test_editing_gsnr_code_reruns_gsnr_jobs(smoke):
     jobs = planned_after_edit(smoke, "src/scaledyn/gsnr/simulate.py")
     assert jobs["gsnr_simulate"] == 6 and jobs["gsnr_aggregate"] == 1
+
+
+def test_editing_llm_analysis_code_does_not_retrain(smoke):
+    jobs = planned_after_edit(smoke, "src/scaledyn/llm/analysis.py")
+    assert jobs["llm_analyse"] == 1 and "llm_train" not in jobs
+    jobs = planned_after_edit(smoke, "src/scaledyn/llm/model.py")
+    assert jobs["llm_train"] == 4
 
 
 def test_editing_plot_code_reruns_figures_only(smoke):
@@ -192,3 +226,8 @@ def test_killed_run_resumes_to_the_same_results(smoke, tmp_path):
     for f in sorted((smoke / "results/gsnr/runs").glob("*.csv")) + [smoke / "results/gsnr/classifier.csv"]:
         rel = f.relative_to(smoke)
         assert (repo / rel).read_bytes() == f.read_bytes(), rel
+    for f in sorted((smoke / "results/llm/runs").rglob("gammas.csv")):  # CPU training is deterministic
+        rel = f.relative_to(smoke)
+        assert (repo / rel).read_bytes() == f.read_bytes(), rel
+        mine, ref = (json.loads((r / rel.parent / "summary.json").read_text()) for r in (repo, smoke))
+        assert mine["final_val_loss"] == ref["final_val_loss"], rel

@@ -4,11 +4,19 @@ Runs only as root on Debian/Ubuntu (the script installs slurm-wlm with apt and s
 slurmd without systemd); skipped with the reason elsewhere. The daemons are stopped by PID afterwards,
 whatever the outcome. Every snakemake run is bounded with `timeout -s INT` (SIGINT makes Snakemake cancel its
 Slurm jobs; a plain SIGTERM is ignored while jobs run).
+
+The cluster is started once for the module and shaped like a GPU node of workflow/profiles/slurm: one fake
+GPU of type `fakegpu` (gres.conf on /dev/null), and at least the CPUs and memory the profile asks for
+llm_train (declared, not real: SlurmdParameters=config_overrides), so the profile's GPU job is accepted and
+really runs -- on the CPU, as no CUDA device is visible. Jobs without a GPU request are unaffected.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -16,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from tests.conftest import BIN, ROOT, copy_repo, snakemake
 
@@ -23,6 +32,11 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 SCRIPT = ROOT / "tests/slurm/local-slurm.sh"
 PROFILE = ROOT / "tests/slurm/profile"
 SMOKE = ("--configfile", "config/smoke.yaml")
+SLURM_PROFILE = "workflow/profiles/slurm"  # the production profile (relative to a repo copy)
+LLM_TRAIN = yaml.safe_load((ROOT / SLURM_PROFILE / "config.yaml").read_text())["set-resources"]["llm_train"]
+FAKE_GPU_TYPE = "fakegpu"
+# rules that are not `localrules`, i.e. submitted with sbatch; all others run on the submit host
+SUBMITTED_RULES = ("gsnr_simulate", "minimal_model_simulate", "llm_train")
 
 if os.geteuid() != 0 or shutil.which("apt-get") is None:
     pytest.skip("a local Slurm needs root on Debian/Ubuntu (apt-get); skipped", allow_module_level=True)
@@ -31,7 +45,16 @@ if os.geteuid() != 0 or shutil.which("apt-get") is None:
 @pytest.fixture(scope="module")
 def slurm_env():
     """Start the cluster; yield the environment for its clients; stop it by PID afterwards."""
-    env = {**os.environ, "SCALEDYN_SLURM_DIR": f"/tmp/scaledyn-slurm-{os.getpid()}"}
+    gpu_cpus = LLM_TRAIN["gpu"] * LLM_TRAIN["cpus_per_gpu"]
+    env = {
+        **os.environ,
+        "SCALEDYN_SLURM_DIR": f"/tmp/scaledyn-slurm-{os.getpid()}",
+        # a GPU node big enough for the profile's llm_train job (see the module docstring)
+        "SCALEDYN_SLURM_FAKE_GPUS": "1",
+        "SCALEDYN_SLURM_FAKE_GPU_TYPE": FAKE_GPU_TYPE,
+        "SCALEDYN_SLURM_CPUS": str(max(os.cpu_count() or 1, gpu_cpus)),
+        "SCALEDYN_SLURM_MEMORY": str(max(LLM_TRAIN["mem_mb"], 4096)),
+    }
     started = subprocess.run(
         ["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=600
     )
@@ -57,14 +80,30 @@ def run_slurm(workdir: Path, env: dict, *args: str, limit: int = 420) -> subproc
     )
 
 
+def job_stats(log: str) -> dict[str, int]:
+    """Jobs per rule from the "Job stats:" table Snakemake prints before the run starts."""
+    table = log.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
+
+
+def sbatch_calls(log: str, rule: str) -> list[list[str]]:
+    """The sbatch arguments (before --wrap) of the rule's jobs, from the plugin's `sbatch call:` (--verbose)."""
+    calls = re.findall(r"sbatch call: (sbatch .*)", log)
+    return [shlex.split(c.split(" --wrap=")[0]) for c in calls if f"rule_{rule}_" in c]
+
+
 def test_smoke_dag_through_slurm_equals_local_run(slurm_env, tmp_path):
     repo = copy_repo(tmp_path / "slurm")
     proc = run_slurm(repo, slurm_env, *SMOKE)
     assert proc.returncode == 0, proc.stdout[-5000:]
-    # the simulation jobs (6 gsnr, 4 minimal-model) went through sbatch; analysis, figures, report are local
-    assert proc.stdout.count("has been submitted with SLURM jobid") == 10, proc.stdout[-5000:]
-    for rule, n in (("gsnr_simulate", 6), ("minimal_model_simulate", 4)):
-        assert len(list((repo / f".snakemake/slurm_logs/rule_{rule}").rglob("*.log"))) == n
+    # Only the non-local rules go through sbatch; the corpus, analyses, figures and report run locally. With
+    # the smoke config: 6 gsnr_simulate + 4 minimal_model_simulate + 4 llm_train (2 variants x 2 seeds) = 14.
+    stats = job_stats(proc.stdout)
+    submitted = {rule: stats[rule] for rule in SUBMITTED_RULES}
+    assert proc.stdout.count("has been submitted with SLURM jobid") == sum(submitted.values()), submitted
+    assert sum(submitted.values()) < sum(stats.values())  # and local jobs ran too
+    for rule, n in submitted.items():
+        assert len(list((repo / f".snakemake/slurm_logs/rule_{rule}").rglob("*.log"))) == n, rule
     # outputs equal a local run's
     local = copy_repo(tmp_path / "local")
     sims = [
@@ -75,6 +114,42 @@ def test_smoke_dag_through_slurm_equals_local_run(slurm_env, tmp_path):
     snakemake(local, "--cores", "2", *targets, *SMOKE)
     for t in targets:
         pd.testing.assert_frame_equal(pd.read_csv(repo / t), pd.read_csv(local / t))
+
+
+def test_llm_train_asks_the_profile_for_a_gpu_and_runs_on_cpu(slurm_env, tmp_path):
+    """workflow/profiles/slurm gives llm_train `--gpus=1 --cpus-per-gpu=8` (with gpu_model:
+    `--gpus=<model>:1`); the fake-GPU node accepts the job, which trains on the CPU (CUDA sees no device)."""
+    repo = copy_repo(tmp_path / "gpu")
+    # the profile as a user would edit it for a typed GPU: gpu_model added under llm_train
+    typed = yaml.safe_load((repo / SLURM_PROFILE / "config.yaml").read_text())
+    typed["set-resources"]["llm_train"]["gpu_model"] = FAKE_GPU_TYPE
+    (tmp_path / "typed").mkdir()
+    (tmp_path / "typed/config.yaml").write_text(yaml.safe_dump(typed))
+    # one llm_train job each; the test profile (workflow profile) overrides the cluster settings and
+    # default-resources, the production profile's set-resources pass through unchanged
+    for profile, seed, gpus, tres in (
+        (repo / SLURM_PROFILE, 0, "--gpus=1", "gres:gpu:1"),
+        (tmp_path / "typed", 1, f"--gpus={FAKE_GPU_TYPE}:1", f"gres:gpu:{FAKE_GPU_TYPE}:1"),
+    ):
+        run_dir = repo / f"results/llm/runs/tiny/baseline/seed{seed}"
+        target = str((run_dir / "summary.json").relative_to(repo))
+        proc = run_slurm(repo, slurm_env, "--profile", str(profile), "--verbose", *SMOKE, target, limit=300)
+        assert proc.returncode == 0, proc.stdout[-5000:]
+        calls = sbatch_calls(proc.stdout, "llm_train")
+        assert len(calls) == 1, proc.stdout[-5000:]
+        args = calls[0]
+        print("sbatch arguments of llm_train:", shlex.join(args))
+        assert gpus in args and "--cpus-per-gpu=8" in args, args
+        assert not any(a.startswith(("--cpus-per-task", "--ntasks")) for a in args), args
+        for flag, value in (("-p", "debug"), ("--mem", LLM_TRAIN["mem_mb"]), ("-t", LLM_TRAIN["runtime"])):
+            assert args[args.index(flag) + 1] == str(value), (flag, args)
+        # Slurm granted the GPU (finished jobs stay visible for MinJobAge=300 s) ...
+        job_id = re.search(r"has been submitted with SLURM jobid (\d+)", proc.stdout)[1]
+        job = subprocess.run(["scontrol", "show", "job", "-o", job_id], env=slurm_env, capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+        assert f"TresPerJob={tres}" in job.split(), job
+        # ... and the training ran on the CPU
+        assert json.loads((run_dir / "summary.json").read_text())["device"] == "cpu"
 
 
 TOY = """

@@ -12,7 +12,10 @@
 #               export SLURM_CONF=<dir>/etc/slurm.conf
 #               export SCALEDYN_SLURM_DIR=<dir>
 #               export SCALEDYN_SLURM_PARTITION=debug
-#           so `eval "$(tests/slurm/local-slurm.sh start)"` works.  The same
+#               export SCALEDYN_SLURM_GPU_PARTITION=debug
+#           so `eval "$(tests/slurm/local-slurm.sh start)"` works (also for
+#           `--workflow-profile workflow/profiles/slurm`, whose partitions
+#           come from the two SCALEDYN_SLURM_*PARTITION variables).  The same
 #           lines are written to <dir>/env.sh.  Progress goes to stderr.
 #           Exit status != 0 if the cluster did not come up (logs are under
 #           <dir>/log/ and the tail is printed to stderr).
@@ -56,12 +59,31 @@
 #                             jobs are rejected by sbatch with "Invalid
 #                             generic resource (gres) specification".
 #                             Takes effect on a fresh `start` (stop first).
+#   SCALEDYN_SLURM_FAKE_GPU_TYPE  a type name for the fake GPUs (letters,
+#                             digits, _ and .), e.g. `fakegpu`: gres.conf
+#                             gets Type=<name> and the node Gres=gpu:<name>:N,
+#                             so `--gpus=<name>:1` (snakemake `gpu_model`) is
+#                             accepted as well as `--gpus=1`.  Default: none
+#                             (untyped GPUs; a typed request is rejected).
+#   SCALEDYN_SLURM_CPUS       CPUs the node declares (default: nproc).  More
+#                             than nproc is allowed (SlurmdParameters=
+#                             config_overrides: slurmd does not drain a node
+#                             that has less than it declares), so jobs shaped
+#                             like the production profile's (e.g.
+#                             `--cpus-per-gpu=8`) are accepted; they share the
+#                             real cores.
+#   SCALEDYN_SLURM_MEMORY     RealMemory in MB the node declares (default: 90 %
+#                             of MemTotal, minus at least 1 GiB).  Memory is
+#                             not enforced (task/none, no cgroups), so more
+#                             than the machine has only lets larger `--mem`
+#                             requests through.
 #
 # Cluster layout: ClusterName=scaledyn, one node NodeName=localhost
 # (NodeAddr=127.0.0.1, slurmd started with -N localhost, so the machine's
 # hostname does not matter), partition `debug` (Default=YES), CPUs = nproc,
-# RealMemory = 90 % of MemTotal (minus at least 1 GiB), no GPUs/GRES
-# (see SCALEDYN_SLURM_FAKE_GPUS), EnforcePartLimits=ALL (impossible jobs are
+# RealMemory = 90 % of MemTotal (minus at least 1 GiB) (both adjustable, see
+# SCALEDYN_SLURM_CPUS/_MEMORY), no GPUs/GRES (see SCALEDYN_SLURM_FAKE_GPUS),
+# EnforcePartLimits=ALL (impossible jobs are
 # rejected by sbatch instead of pending forever), no slurmdbd (use `squeue`,
 # not `sacct`, for job status: tests/slurm/profile), MinJobAge=300.
 #
@@ -78,6 +100,9 @@ CTLD_PORT="${SCALEDYN_SLURM_CTLD_PORT:-6817}"
 SLURMD_PORT="${SCALEDYN_SLURM_SLURMD_PORT:-6818}"
 DEF_MEM_PER_CPU="${SCALEDYN_SLURM_DEF_MEM_PER_CPU:-1024}"
 FAKE_GPUS="${SCALEDYN_SLURM_FAKE_GPUS:-0}"
+FAKE_GPU_TYPE="${SCALEDYN_SLURM_FAKE_GPU_TYPE:-}"
+NODE_CPUS="${SCALEDYN_SLURM_CPUS:-}"
+NODE_MEMORY="${SCALEDYN_SLURM_MEMORY:-}"
 PARTITION="debug"
 NODE="localhost"
 
@@ -102,6 +127,7 @@ print_env() {
     printf 'export SLURM_CONF=%q\n' "$CONF"
     printf 'export SCALEDYN_SLURM_DIR=%q\n' "$DIR"
     printf 'export SCALEDYN_SLURM_PARTITION=%q\n' "$PARTITION"
+    printf 'export SCALEDYN_SLURM_GPU_PARTITION=%q\n' "$PARTITION"
 }
 
 # ---------------------------------------------------------------- helpers --
@@ -177,19 +203,31 @@ ensure_installed() {
 # ----------------------------------------------------------------- config --
 write_config() {
     local ncpu mem_kb mem_mb headroom real_mem
-    ncpu="$(nproc)"
-    mem_kb="$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
-    mem_mb=$((mem_kb / 1024))
-    headroom=$((mem_mb / 10))
-    ((headroom < 1024)) && headroom=1024
-    real_mem=$((mem_mb - headroom))
-    ((real_mem < 256)) && real_mem=256
+    ncpu="${NODE_CPUS:-$(nproc)}"
+    [[ "$ncpu" =~ ^[1-9][0-9]*$ ]] || die "SCALEDYN_SLURM_CPUS must be a positive integer, not '$ncpu'"
+    if [[ -n "$NODE_MEMORY" ]]; then
+        [[ "$NODE_MEMORY" =~ ^[1-9][0-9]*$ ]] || die "SCALEDYN_SLURM_MEMORY must be a positive integer (MB)"
+        real_mem="$NODE_MEMORY"
+    else
+        mem_kb="$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
+        mem_mb=$((mem_kb / 1024))
+        headroom=$((mem_mb / 10))
+        ((headroom < 1024)) && headroom=1024
+        real_mem=$((mem_mb - headroom))
+        ((real_mem < 256)) && real_mem=256
+    fi
     mkdir -p "$DIR/etc"
     local gres_types="" node_gres=""
     rm -f "$DIR/etc/gres.conf"
+    [[ "$FAKE_GPUS" =~ ^[0-9]+$ ]] || die "SCALEDYN_SLURM_FAKE_GPUS must be a number"
+    local type_conf=""
+    if [[ -n "$FAKE_GPU_TYPE" ]]; then
+        [[ "$FAKE_GPU_TYPE" =~ ^[A-Za-z0-9_.]+$ ]] || die "SCALEDYN_SLURM_FAKE_GPU_TYPE: letters, digits, _ and . only"
+        type_conf=" Type=$FAKE_GPU_TYPE"
+    fi
     if ((FAKE_GPUS > 0)); then
         gres_types="GresTypes=gpu"
-        node_gres="Gres=gpu:$FAKE_GPUS"
+        node_gres="Gres=gpu:${FAKE_GPU_TYPE:+$FAKE_GPU_TYPE:}$FAKE_GPUS"
         # read by slurmd from the directory of slurm.conf
         # gres/gpu needs a device file per GPU (without File= slurmd reports
         # 0 GPUs and the node goes INVAL); any existing char device will do
@@ -198,7 +236,7 @@ write_config() {
         ((FAKE_GPUS <= ${#devs[@]})) || die "SCALEDYN_SLURM_FAKE_GPUS must be <= ${#devs[@]}"
         : >"$DIR/etc/gres.conf"
         for ((i = 0; i < FAKE_GPUS; i++)); do
-            echo "NodeName=$NODE Name=gpu File=${devs[i]}" >>"$DIR/etc/gres.conf"
+            echo "NodeName=$NODE Name=gpu$type_conf File=${devs[i]}" >>"$DIR/etc/gres.conf"
         done
     fi
     cat >"$CONF" <<EOF
@@ -249,7 +287,7 @@ $gres_types
 NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$ncpu RealMemory=$real_mem $node_gres State=UNKNOWN
 PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 EOF
-    log "wrote $CONF (CPUs=$ncpu RealMemory=${real_mem}MB DefMemPerCPU=${DEF_MEM_PER_CPU}MB fake GPUs=$FAKE_GPUS)"
+    log "wrote $CONF (CPUs=$ncpu RealMemory=${real_mem}MB DefMemPerCPU=${DEF_MEM_PER_CPU}MB fake GPUs=$FAKE_GPUS${FAKE_GPU_TYPE:+ of type $FAKE_GPU_TYPE})"
 }
 
 link_sys_conf() {  # /etc/slurm/slurm.conf -> $CONF (for srun inside jobs)
