@@ -1,0 +1,45 @@
+"""The GPU configs of study 002 without a GPU: the DAG they plan and the CPU path of the gpt124m shape."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+import yaml
+
+from scaledyn.llm import train as tr
+from tests.conftest import ROOT, snakemake
+
+GPU = ("--configfile", "config/gpu.yaml", "config/gpu_quick.yaml")
+
+
+def test_gpu_configs_plan_16_gpu_training_jobs(repo_copy):
+    out = snakemake(repo_copy, "-n", "-p", *GPU).stdout
+    stats = out.split("Job stats:", 1)[1]
+    jobs = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}
+    assert jobs["llm_train"] == 16 and "gsnr_simulate" not in jobs  # 8 variants x 2 seeds, llm only
+    assert out.count("--size gpt124m") == 16 and out.count("--device cuda") == 16
+    assert len(re.findall(r"resources: .*gpu=1", out)) == 16  # each training job holds one GPU
+
+
+def test_gpt124m_shape_trains_on_cpu(tmp_path):
+    """The full-width, full-depth model (shorter context and batch) through the CPU path of train()."""
+    cfg = yaml.safe_load((ROOT / "config/gpu.yaml").read_text())["llm"]
+    size = {**cfg["sizes"]["gpt124m"], "context": 64, "batch_size": 2, "micro_batch_size": 1, "steps": 2}
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 5000), ("val", 1000)):
+        rng.integers(0, 256, n, dtype=np.uint16).tofile(data / f"{split}.bin")
+    meta = {"vocab_size": 256, "n_train_tokens": 5000, "n_val_tokens": 1000}
+    (data / "meta.json").write_text(json.dumps(meta))
+    params = {"sizes": {"gpt124m": size}, "eval_batches": 1, "eval_every": 2, "log_every": 1}
+    s = tr.train(params, "unified", "gpt124m", 0, 1, data, tmp_path / "out", tmp_path / "ckpt", device="cpu")
+    assert s["device"] == "cpu" and not s["compile"] and s["dtype"] == "float32"
+    assert s["n_matmul_params"] == 12 * (4 * 768**2 + 3 * 768 * 2048) + 768 * 256  # blocks + untied head
+    assert 0 < s["overhead_fraction"] < 0.01  # the unified variant's extra vectors at this width
+    assert np.isfinite(s["final_val_loss"]) and not s["diverged"]
+    assert s["flop_per_token"] == 6 * s["n_matmul_params"] + 12 * 12 * 768 * 64
+    assert tr.total_steps(cfg["sizes"]["gpt124m"]) == 4768
