@@ -231,3 +231,18 @@ def test_killed_run_resumes_to_the_same_results(smoke, tmp_path):
         assert (repo / rel).read_bytes() == f.read_bytes(), rel
         mine, ref = (json.loads((r / rel.parent / "summary.json").read_text()) for r in (repo, smoke))
         assert mine["final_val_loss"] == ref["final_val_loss"], rel
+
+
+def test_diverged_llm_runs_are_recorded_and_the_dag_goes_on(repo_copy):
+    """Every run 'diverges' at step 1 (train loss above llm.diverge_loss); figures and report still come."""
+    targets = ["results/report/report.tex", *(f"results/figures/llm/{f}.pdf" for f in ("fig1_val_loss",
+               "fig2_delta_vs_baseline", "fig3_gamma_trajectories"))]  # fmt: skip
+    snakemake(
+        repo_copy, "--cores", "2", *targets, *SMOKE, "--config", "studies=[llm]", "llm={diverge_loss: 4.4}"
+    )
+    runs = (repo_copy / "results/llm/runs.csv").read_text().splitlines()
+    assert len(runs) == 5 and all(",True,1,train loss" in r for r in runs[1:])
+    tex = (repo_copy / "results/report/llm.tex").read_text()
+    assert "Diverged runs" in tex and tex.count("at step 1") == 4
+    claims = json.loads((repo_copy / "results/llm/claims.json").read_text())
+    assert all(c["verdict"] == "inconclusive" for c in claims if "val loss" in c["measure"])

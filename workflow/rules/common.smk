@@ -49,16 +49,22 @@ def config_error(message):
 
 
 def _coerce_numbers(value, schema, root):
-    """--config parses nested values as strings; turn them into numbers where the schema asks for one."""
+    """--config parses nested values as strings; turn them into numbers (or null) where the schema asks."""
     if "$ref" in schema:
         schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
-    kind = schema.get("type")
-    if isinstance(value, str) and kind in ("number", "integer"):
-        try:
-            return int(value) if kind == "integer" else float(value)
-        except ValueError:
-            return value
-    if isinstance(value, dict) and kind == "object":
+    kinds = schema.get("type", [])
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if isinstance(value, str):
+        if "null" in kinds and value in ("null", "None", "~"):
+            return None
+        for kind, cast in (("integer", int), ("number", float)):
+            if kind in kinds:
+                try:
+                    return cast(value)
+                except ValueError:
+                    pass
+        return value
+    if isinstance(value, dict) and "object" in kinds:
         props, extra = schema.get("properties", {}), schema.get("additionalProperties")
         return {
             k: _coerce_numbers(

@@ -44,10 +44,13 @@ def fig1(curves: pd.DataFrame, claims: dict, level: float) -> plt.Figure:
     """Validation loss vs tokens per variant (top) and its paired difference to the reference (bottom)."""
     ref, method = claims["reference"], claims["ci_method"]
     val = curves.dropna(subset=["val_loss"])
-    sizes = sorted(val["size"].unique())
+    sizes = sorted(curves["size"].unique())  # a size whose runs all diverged keeps its (empty) column
     fig, axes = plt.subplots(2, len(sizes), figsize=(5.2 * len(sizes), 6.2), squeeze=False, sharex="col")
     for j, size in enumerate(sizes):
         sub = val[val["size"] == size]
+        if sub.empty:
+            axes[0, j].text(0.5, 0.5, "no validation loss:\nevery run diverged", ha="center",
+                            transform=axes[0, j].transAxes)  # fmt: skip
         base = sub[sub["variant"] == ref].set_index(["seed", "step"])["val_loss"]
         for variant in [v for v in VARIANTS if v in set(sub["variant"])]:
             mine = sub[sub["variant"] == variant]
@@ -70,7 +73,9 @@ def fig1(curves: pd.DataFrame, claims: dict, level: float) -> plt.Figure:
         axes[1, j].axhline(0.0, color="0.3", lw=0.8)
         axes[1, j].set_ylabel(f"val loss - {ref} (paired by seed)")
         axes[1, j].set_xlabel("training tokens")
-        first = sub["tokens"][sub["step"] == sub["step"][sub["step"] > 1].min()]
+        first = (
+            sub["tokens"][sub["step"] == sub["step"][sub["step"] > 1].min()] if len(sub) else sub["tokens"]
+        )
         if len(first):
             # the first evaluations sit far above the rest: start the loss axis where the runs separate
             late = sub[sub["tokens"] >= first.iloc[0]]["val_loss"]
