@@ -43,3 +43,13 @@ def test_t_interval_closed_form_and_coverage():
     hits = [lo <= 0.5 <= hi for _, lo, hi in (t_mean_ci(rng.normal(0.5, 2.0, 3)) for _ in range(4000))]
     assert abs(np.mean(hits) - 0.95) < 0.015
     assert np.isnan(t_mean_ci(np.array([1.0, np.nan]))[1])
+
+
+def test_mean_interval_dispatches_to_the_named_method():
+    from scaledyn.stats import mean_interval, t_mean_ci
+
+    values = np.array([0.1, 0.3, 0.2, 0.4])
+    assert mean_interval(values, "t", level=0.9) == t_mean_ci(values, level=0.9)
+    assert mean_interval(values, "bootstrap", resamples=300) == mean_ci(values, resamples=300)
+    with pytest.raises(ValueError, match="t or bootstrap"):
+        mean_interval(values, "jackknife")

@@ -103,6 +103,18 @@ def t_mean_ci(values: np.ndarray, *, level: float = 0.95) -> tuple[float, float,
     return mean, mean - half, mean + half
 
 
+def mean_interval(
+    values: np.ndarray, method: str, *, level: float = 0.95, resamples: int = 2000
+) -> tuple[float, float, float]:
+    """(mean, low, high) of per-seed values by ``method``: ``"t"`` (:func:`t_mean_ci`) or ``"bootstrap"``
+    (:func:`mean_ci`, ``resamples`` percentile-bootstrap resamples)."""
+    if method == "t":
+        return t_mean_ci(values, level=level)
+    if method == "bootstrap":
+        return mean_ci(values, level=level, resamples=resamples)
+    raise ValueError(f"method must be t or bootstrap; got {method!r}")
+
+
 def verdict(low: float, high: float, threshold: float, direction: str = ">=") -> str:
     """Verdict from a confidence interval against a criterion ``value <direction> threshold``.
 

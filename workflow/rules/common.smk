@@ -107,16 +107,12 @@ def validate_config(config):
         try:
             validate(config, spliced.name)
         except WorkflowError:
-            spliced_error = True
-        else:
-            spliced_error = False
-    if spliced_error:
-        # snakemake's message dumps the whole sub-schema; name the key and what is allowed instead.
-        errors = jsonschema.Draft202012Validator(schema).iter_errors(config)
-        best = jsonschema.exceptions.best_match(errors)
-        config_error(
-            _config_error(best) if best else "config does not match the schema"
-        )
+            # snakemake's message dumps the whole sub-schema; name the key and what is allowed instead.
+            errors = jsonschema.Draft202012Validator(schema).iter_errors(config)
+            best = jsonschema.exceptions.best_match(errors)
+            config_error(
+                _config_error(best) if best else "config does not match the schema"
+            )
     gsnr = config["gsnr"]
     unknown = [s for s in gsnr["shapes"] if s not in gsnr["shape_dims"]]
     if unknown:
@@ -308,6 +304,12 @@ if "llm" in STUDIES:
     validate_llm(LLM)
 
 
+# The wildcard values of every training run: (size, variant, seed).
+LLM_RUNS = dict(
+    size=LLM["run_sizes"], variant=LLM["variants"], seed=range(LLM["seeds"])
+)
+
+
 def llm_job_params(wildcards):
     """The llm section narrowed to what one run depends on: its size, no lists of runs, no criteria."""
     params = {k: v for k, v in LLM.items() if k not in LLM_DAG_KEYS}
@@ -318,10 +320,7 @@ def llm_job_params(wildcards):
 def llm_run_files(name):
     """One file (summary.json, metrics.csv, ...) of every (size, variant, seed) run."""
     return expand(
-        f"{LLM_DIR}/runs/{{size}}/{{variant}}/seed{{seed}}/{name}",
-        size=LLM["run_sizes"],
-        variant=LLM["variants"],
-        seed=range(LLM["seeds"]),
+        f"{LLM_DIR}/runs/{{size}}/{{variant}}/seed{{seed}}/{name}", **LLM_RUNS
     )
 
 
@@ -351,9 +350,7 @@ def study_files(name):
             + [f"{LLM_DIR}/data/meta.json"],
             "benchmarks": expand(
                 "results/benchmarks/llm_train/{size}_{variant}_seed{seed}.tsv",
-                size=LLM["run_sizes"],
-                variant=LLM["variants"],
-                seed=range(LLM["seeds"]),
+                **LLM_RUNS,
             )
             + ["results/benchmarks/llm_analyse/all.tsv"],
             "figures": llm_figures(),

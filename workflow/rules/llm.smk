@@ -112,7 +112,7 @@ rule llm_analyse:
         mem_mb=2048,
         runtime=10,
     params:
-        llm=as_json({k: LLM[k] for k in ("claims", "variants", "run_sizes", "seeds")}),
+        llm=as_json({"claims": LLM["claims"]}),  # all the analysis reads; the runs come as inputs
         stats=as_json(config["stats"]),
         out_dir=lambda wildcards, output: Path(output.claims).parent,
     shell:
@@ -124,7 +124,7 @@ rule llm_analyse:
 rule llm_fig1:
     input:
         curves=rules.llm_analyse.output.curves,
-        code=code("plots/style", "plots/llm"),
+        code=code("plots/style", "plots/llm", "stats", "llm/variants"),
     output:
         pdf=report(
             f"{LLM_FIGS}/fig1_val_loss.pdf",
@@ -149,7 +149,7 @@ rule llm_fig2:
     input:
         deltas=rules.llm_analyse.output.deltas,
         runs=rules.llm_analyse.output.runs,
-        code=code("plots/style", "plots/llm"),
+        code=code("plots/style", "plots/llm", "stats", "llm/variants"),
     output:
         pdf=report(
             f"{LLM_FIGS}/fig2_delta_vs_baseline.pdf",
@@ -173,7 +173,7 @@ rule llm_fig2:
 rule llm_fig3:
     input:
         gammas=rules.llm_analyse.output.gamma_traj,
-        code=code("plots/style", "plots/llm"),
+        code=code("plots/style", "plots/llm", "stats", "llm/variants"),
     output:
         pdf=report(
             f"{LLM_FIGS}/fig3_gamma_trajectories.pdf",

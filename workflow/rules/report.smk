@@ -14,7 +14,7 @@ rule report_context:
     input:
         results=report_inputs("results"),
         benchmarks=report_inputs("benchmarks"),
-        code=code("report/context", "gsnr/simulate", "llm/variants"),
+        code=code("report/context", "gsnr/simulate"),
     output:
         "results/report/context.json",
     log:

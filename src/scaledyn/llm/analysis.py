@@ -83,11 +83,10 @@ def read_runs(summaries: list[Path]) -> dict[str, pd.DataFrame]:
 
 
 def interval(values: np.ndarray, method: str, stats_cfg: dict[str, Any]) -> tuple[float, float, float]:
-    """Mean and CI of per-seed values: Student t or percentile bootstrap (``llm.claims.ci_method``)."""
-    level = stats_cfg["ci_level"]
-    if method == "t":
-        return stats.t_mean_ci(values, level=level)
-    return stats.mean_ci(values, level=level, resamples=stats_cfg["bootstrap_resamples"])
+    """Mean and CI of per-seed values by ``llm.claims.ci_method`` at the pipeline's stats settings."""
+    return stats.mean_interval(
+        values, method, level=stats_cfg["ci_level"], resamples=stats_cfg["bootstrap_resamples"]
+    )
 
 
 def paired(runs: pd.DataFrame, size: str, variant: str, reference: str, column: str, how: str) -> pd.Series:

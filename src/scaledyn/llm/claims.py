@@ -53,7 +53,7 @@ LOSS_CLAIMS = [
 
 
 def _loss_row(
-    claim: int, size: str, delta: pd.Series, label: str, direction: str, m: float, note: str = ""
+    claim: int, size: str, delta: pd.DataFrame, label: str, direction: str, m: float, note: str = ""
 ) -> ClaimResult:
     row = delta.iloc[0]
     threshold = m if direction == ">" else -m

@@ -29,7 +29,7 @@ def _band(frame: pd.DataFrame, x: str, y: str, level: float, method: str) -> pd.
     rows = []
     for xv, g in frame.groupby(x, sort=True):
         values = g[y].astype(float).to_numpy()
-        est = stats.t_mean_ci(values, level=level) if method == "t" else stats.mean_ci(values, level=level)
+        est = stats.mean_interval(values, method, level=level)
         rows.append({x: xv, "mean": est[0], "low": est[1], "high": est[2]})
     return pd.DataFrame(rows)
 

@@ -74,8 +74,6 @@ def minimal_model_section(results: Path, config: dict) -> dict:
 
 def llm_section(results: Path, config: dict) -> dict:
     """Study 002: corpus, model sizes and parameter counts, per-variant table, paired deltas, claims."""
-    from scaledyn.llm.variants import VARIANTS  # the report documents the variants the DAG trained
-
     params = config["llm"]
     runs = pd.read_csv(results / "runs.csv")
     diverged = runs[runs["diverged"].astype(bool)]
@@ -83,7 +81,6 @@ def llm_section(results: Path, config: dict) -> dict:
         "params": params,
         "corpus": io.read_json(results / "data" / "meta.json"),
         "sizes": {name: params["sizes"][name] for name in params["run_sizes"]},
-        "flags": {name: VARIANTS[name].as_dict() for name in params["variants"]},
         "n_runs": len(runs),
         "diverged": _records(diverged[["size", "variant", "seed", "diverged_step", "diverged_reason"]]),
         "steps": _records(
