@@ -187,27 +187,3 @@ def test_missing_run_file_is_a_clear_error(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("Error: cannot read run") and "gammas.csv" in err
-
-
-# --- the config schema's llm section and the training defaults ---------------------------------------------
-
-
-def schema_defaults(node: dict) -> object:
-    if node.get("type") == "object" and "properties" in node:
-        return {k: schema_defaults(v) for k, v in node["properties"].items()}
-    return copy.deepcopy(node["default"])
-
-
-def test_schema_defaults_equal_the_training_defaults():
-    schema = yaml.safe_load((ROOT / "workflow/schemas/llm.schema.yaml").read_text())
-    defaults = schema_defaults(schema)
-    dag_only = {"corpus", "claims", "device"}
-    assert {k: v for k, v in defaults.items() if k not in dag_only} == tr.DEFAULT_PARAMS
-    assert set(schema["$defs"]["size"]["properties"]) == set(tr.SIZE_KEYS)
-
-
-def test_config_llm_section_resolves_for_training():
-    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())["llm"]
-    params = tr.resolve({k: v for k, v in config.items() if k not in {"corpus", "claims", "device"}})
-    assert params["sizes"]["tiny"]["steps"] == tr.DEFAULT_PARAMS["sizes"]["tiny"]["steps"]
-    assert params["variants"] == tr.DEFAULT_PARAMS["variants"]

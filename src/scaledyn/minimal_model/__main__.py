@@ -24,13 +24,13 @@ import torch
 
 from scaledyn.io import write_csv, write_json
 from scaledyn.minimal_model import analysis, claims
-from scaledyn.minimal_model.params import SWEEPS, read, resolve, resolve_stats
+from scaledyn import config
 from scaledyn.minimal_model.simulate import simulate
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
-    params = resolve(read(args.params, "minimal_model"))
+    params = config.read(args.params, "minimal_model")
     t0 = time.perf_counter()
     frame = simulate(params, args.sweep, args.global_seed, progress=True)
     write_csv(frame, Path(args.out))
@@ -41,8 +41,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def cmd_analyse(args: argparse.Namespace) -> None:
-    params = resolve(read(args.params, "minimal_model"))
-    stats = resolve_stats(read(args.stats, "stats"))
+    params = config.read(args.params, "minimal_model")
+    stats = config.read(args.stats, "stats")
     df = pd.concat([pd.read_csv(p) for p in args.inputs], ignore_index=True)
     out = Path(args.out_dir)
     tables = {
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sim = sub.add_parser("simulate", help="run one sweep and write its tidy trajectories (CSV)")
-    sim.add_argument("--sweep", required=True, choices=SWEEPS)
+    sim.add_argument("--sweep", required=True, help="a sweep of minimal_model.sweeps")
     sim.add_argument("--params", default=None, help="minimal_model section: inline JSON or JSON/YAML file")
     sim.add_argument("--global-seed", type=int, default=0)
     sim.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (1 is fastest here)")

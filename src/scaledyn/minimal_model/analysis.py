@@ -27,7 +27,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from scaledyn.minimal_model.params import resolve_stats
+from scaledyn import config
 from scaledyn.minimal_model.simulate import METRICS
 from scaledyn.stats import mean_ci, seed_bootstrap
 
@@ -56,7 +56,7 @@ def safe_log(values: np.ndarray) -> np.ndarray:
 
 def seed_mean(values: np.ndarray, stats: dict | None = None) -> tuple[float, float, float]:
     """(mean, low, high) of one value per seed: ``scaledyn.stats.mean_ci`` with the ``stats`` settings."""
-    st = resolve_stats(stats)
+    st = config.section("stats", stats)
     return mean_ci(
         values, level=st["ci_level"], resamples=st["bootstrap_resamples"], rng_seed=st["bootstrap_seed"]
     )
@@ -67,7 +67,7 @@ def cluster_ci(
 ) -> tuple[float, float, float]:
     """(estimate, low, high): ``scaledyn.stats.seed_bootstrap`` with the ``stats`` settings; ``statistic``
     receives an array of row indices (all rows, then each resample's rows)."""
-    st = resolve_stats(stats)
+    st = config.section("stats", stats)
     return seed_bootstrap(
         np.asarray(seeds),
         statistic,

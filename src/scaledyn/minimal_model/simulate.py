@@ -43,7 +43,7 @@ import torch
 
 from scaledyn import estimators
 from scaledyn.minimal_model import model as mm
-from scaledyn.minimal_model.params import SWEEPS, resolve, weight_decays
+from scaledyn import config
 
 METRICS = (
     "w_norm",
@@ -106,6 +106,14 @@ def phase_of(step: int, steps: int, measure: dict) -> str:
     return "mid"
 
 
+def weight_decays(optim: dict) -> tuple[float, float]:
+    """(lambda_W, lambda_gamma): the explicit keys, or ``weight_decay`` where they are null."""
+    lam = float(optim["weight_decay"])
+    lam_w = lam if optim["weight_decay_w"] is None else float(optim["weight_decay_w"])
+    lam_g = lam if optim["weight_decay_gamma"] is None else float(optim["weight_decay_gamma"])
+    return lam_w, lam_g
+
+
 def run_specs(
     params: dict,
     sweep: str,
@@ -113,8 +121,8 @@ def run_specs(
     values: Sequence[float] | None = None,
 ) -> list[mm.RunSpec]:
     """The runs of a sweep (value-major, then seed), optionally restricted to some seeds / values."""
-    if sweep not in SWEEPS:
-        raise ValueError(f"unknown sweep {sweep!r}; expected one of {SWEEPS}")
+    if sweep not in params["sweeps"]:
+        raise ValueError(f"unknown sweep {sweep!r}; expected one of {', '.join(params['sweeps'])}")
     cfg = params["sweeps"][sweep]
     seeds = list(range(int(cfg["seeds"]))) if seed_indices is None else [int(s) for s in seed_indices]
     d0, b0 = int(params["model"]["d"]), int(params["optim"]["batch_size"])
@@ -367,7 +375,7 @@ def simulate(
     ``snr_gamma``, ``snr2_w``, ``snr2_gamma``, ``snr_ratio`` (snr_gamma / snr_w of the same run and step)
     and the estimator floors ``snr_floor``, ``snr2_floor``. ``params`` may be partial (defaults fill in).
     """
-    params = resolve(params)
+    params = config.section("minimal_model", params)
     specs = run_specs(params, sweep, seed_indices, values)
     if not specs:
         raise ValueError(f"no runs selected in sweep {sweep!r}")

@@ -43,7 +43,7 @@ from matplotlib.ticker import FixedLocator, LogLocator, NullLocator
 
 from scaledyn.estimators import snr_floor
 from scaledyn.minimal_model import analysis as an
-from scaledyn.minimal_model import params as mm_params
+from scaledyn import config
 from scaledyn.plots import style
 
 PHASES = ("init", "early", "late")
@@ -79,7 +79,7 @@ def color_of(metric: str):
 
 
 def _params(params: dict | None) -> dict:
-    return mm_params.resolve(params)
+    return config.section("minimal_model", params)
 
 
 def _floor(params: dict) -> float:
@@ -536,7 +536,7 @@ def main(argv: list[str] | None = None) -> None:
     missing = [f"--{n.replace('_', '-')}" for n in needs if not getattr(args, n)]
     if missing:
         parser.error(f"{args.figure} needs {', '.join(missing)}")
-    params = mm_params.resolve(mm_params.read(args.params, "minimal_model"))
+    params = config.read(args.params, "minimal_model")
     tables = {n: pd.read_csv(getattr(args, n)) for n in needs}
     style.setup()
     fig = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "fig4": fig4}[args.figure](*tables.values(), params)

@@ -1,0 +1,275 @@
+"""The one place that reads the config schema, fills defaults and validates (the Snakefile and every CLI).
+
+Every default, type and range lives in ``workflow/schemas/*.schema.yaml``: ``config.schema.yaml`` for the
+top level and one file per study section (``gsnr``, ``minimal_model``, ``llm``), spliced in where the top
+level ``$ref``s them. Nothing in the package repeats a default.
+
+- :func:`load` validates a whole config (the Snakefile calls it once, when the DAG is built).
+- :func:`section` validates one section given in part (every CLI calls it on what it is given), so a
+  partial section is completed by the schema's defaults exactly as in the DAG.
+- :func:`read` parses a CLI's ``--params`` argument (inline JSON or a JSON / YAML file).
+
+Rules, each checked here only: the JSON schema (jsonschema, Draft 2020-12, with defaults filled in
+as it validates); no NaN or infinity anywhere; and the cross-key checks the schema cannot express
+(:data:`CHECKS`, per section, and the run-list checks of a whole config in :func:`load`). A failure raises
+:class:`ConfigError` whose message is one line naming the key and what is allowed there.
+
+Named maps (an object of named entries with a default map, e.g. ``llm.sizes``, ``gsnr.shape_dims``): the
+default entries stay defined, and a config's entry named like one of them (``llm.sizes.tiny``) is completed
+from it, so a config can change one key of a predefined size or add a new size.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+Config = dict[str, Any]
+
+
+class ConfigError(ValueError):
+    """A config (or a CLI's section) the pipeline cannot run; the message is one line naming the key."""
+
+
+# -- schema ---------------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _schema() -> Config:
+    top = SCHEMA_DIR / "config.schema.yaml"
+    if not top.exists():
+        raise ConfigError(f"schema {top} not found (run from a checkout of the scaledyn repository)")
+    schema = yaml.safe_load(top.read_text())
+    for name, prop in schema["properties"].items():
+        if prop.get("$ref", "").endswith(".yaml"):
+            part = yaml.safe_load((SCHEMA_DIR / prop["$ref"]).read_text())
+            schema.setdefault("$defs", {}).update(part.pop("$defs", {}))  # "#/$defs/..." resolve at the root
+            part.pop("$schema", None)
+            schema["properties"][name] = part
+    return schema
+
+
+def schema() -> Config:
+    """The whole config schema, every study file spliced in (a copy)."""
+    return copy.deepcopy(_schema())
+
+
+def section_schema(name: str) -> Config:
+    """The schema of the top-level section ``name``, with the shared ``$defs``."""
+    root = _schema()
+    if name not in root["properties"]:
+        raise ConfigError(f"unknown config section {name!r}; sections: {', '.join(root['properties'])}")
+    return {"$defs": root.get("$defs", {}), **copy.deepcopy(root["properties"][name])}
+
+
+# -- defaults -------------------------------------------------------------------------------------------------
+
+
+def _default(validator, sub: Config) -> Any:
+    """The ``default`` of a subschema, looked up through a local ``$ref``; ``_MISSING`` if none."""
+    if "$ref" in sub and "default" not in sub:
+        sub = validator._resolver.lookup(sub["$ref"]).contents  # jsonschema's own $ref resolution
+    return copy.deepcopy(sub["default"]) if "default" in sub else _MISSING
+
+
+def _fill_properties(validator, properties, instance, schema):
+    if isinstance(instance, dict):
+        for key, sub in properties.items():
+            if key not in instance and (value := _default(validator, sub)) is not _MISSING:
+                instance[key] = value
+    yield from _BASE.VALIDATORS["properties"](validator, properties, instance, schema)
+
+
+def _fill_named_entries(validator, additional, instance, schema):
+    if isinstance(instance, dict) and isinstance(schema.get("default"), dict):
+        for key, base in copy.deepcopy(schema["default"]).items():
+            value = instance.get(key, {} if isinstance(base, dict) else base)
+            instance[key] = {**base, **value} if isinstance(base, dict) and isinstance(value, dict) else value
+    yield from _BASE.VALIDATORS["additionalProperties"](validator, additional, instance, schema)
+
+
+_MISSING = object()
+_BASE = jsonschema.Draft202012Validator
+_Filling = jsonschema.validators.extend(
+    _BASE, {"properties": _fill_properties, "additionalProperties": _fill_named_entries}
+)
+
+
+# -- validation -----------------------------------------------------------------------------------------------
+
+
+def _where(path: Iterator[Any], prefix: str = "") -> str:
+    return ".".join([p for p in [prefix] if p] + [str(p) for p in path]) or "(top level)"
+
+
+def _message(err: jsonschema.ValidationError, prefix: str) -> str:
+    """One line naming the offending key and what the schema allows there."""
+    allowed = []
+    if err.validator == "additionalProperties" and "properties" in err.schema:
+        allowed.append("allowed keys: " + ", ".join(sorted(err.schema["properties"])))
+    for key in ("enum", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "minItems", "type"):
+        if key in err.schema:
+            allowed.append(f"{key} {err.schema[key]}")
+    if "description" in err.schema and (err.absolute_path or prefix):
+        allowed.append(" ".join(err.schema["description"].split()))
+    text = f"Invalid config at '{_where(err.absolute_path, prefix)}': {err.message}"
+    return text + (". Allowed: " + "; ".join(allowed) if allowed else "")
+
+
+def _non_finite(value: Any, path: list[str]) -> list[str] | None:
+    """The path of the first NaN or infinity in ``value``, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _non_finite(item, [*path, str(key)])
+        if found is not None:
+            return found
+    return None
+
+
+def _validate(instance: Config, schema: Config, prefix: str) -> Config:
+    out = coerce(copy.deepcopy(instance), schema)
+    bad = _non_finite(out, [prefix] if prefix else [])
+    if bad is not None:
+        raise ConfigError(f"Invalid config at '{'.'.join(bad)}': NaN and infinity are not allowed")
+    errors = list(_Filling(schema).iter_errors(out))
+    if errors:
+        raise ConfigError(_message(jsonschema.exceptions.best_match(errors), prefix))
+    return out
+
+
+def load(config: Config) -> Config:
+    """A whole config validated and completed by the schema's defaults (a new dict); :class:`ConfigError`."""
+    out = _validate(config, _schema(), "")
+    for name, check in CHECKS.items():
+        check(out[name], runs=name in out["studies"])
+    return out
+
+
+def section(name: str, given: Config | None = None) -> Config:
+    """The top-level section ``name`` from the part ``given`` (may be empty), completed and validated.
+
+    The run-list checks of :func:`load` (which runs the DAG makes) are left out: a CLI is given one job.
+    """
+    out = _validate(given or {}, section_schema(name), name)
+    if name in CHECKS:
+        CHECKS[name](out, runs=False)
+    return out
+
+
+# -- --config strings -----------------------------------------------------------------------------------------
+
+
+def coerce(value: Any, schema: Config, root: Config | None = None) -> Any:
+    """``--config`` passes nested values as strings: numbers (or null) where the schema asks for them."""
+    root = root or schema
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    kinds = schema.get("type", [])
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if isinstance(value, str):
+        if "null" in kinds and value in ("null", "None", "~"):
+            return None
+        for kind, cast in (("integer", int), ("number", float)):
+            if kind in kinds:
+                try:
+                    return cast(value)
+                except ValueError:
+                    pass
+        return value
+    if isinstance(value, dict):
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        fallback = extra if isinstance(extra, dict) else {}
+        return {k: coerce(v, props.get(k, fallback), root) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [coerce(v, schema["items"], root) for v in value]
+    return value
+
+
+# -- cross-key checks -----------------------------------------------------------------------------------------
+
+
+def _fail(key: str, message: str) -> None:
+    raise ConfigError(f"Invalid config at '{key}': {message}")
+
+
+def check_gsnr(gsnr: Config, *, runs: bool) -> None:
+    """Sweep ranges in order; with ``runs``, every swept shape defined."""
+    for name, sigma in gsnr["sigma"].items():
+        if sigma["max"] < sigma["min"]:
+            _fail(f"gsnr.sigma.{name}", f"max ({sigma['max']}) is below min ({sigma['min']})")
+    low, high = gsnr["claims"]["moderate_noise"]
+    if high < low:
+        _fail("gsnr.claims.moderate_noise", "[min, max] with max below min")
+    unknown = [s for s in gsnr["shapes"] if s not in gsnr["shape_dims"]]
+    if runs and unknown:
+        _fail("gsnr.shapes", f"{unknown} not defined in gsnr.shape_dims; defined: {', '.join(gsnr['shape_dims'])}")
+
+
+def check_llm(llm: Config, *, runs: bool) -> None:
+    """Every size trainable; with ``runs``, the trained sizes defined and every variant runnable."""
+    from scaledyn.llm.variants import VARIANTS, resolve_arch  # the variants' own rule (no torch)
+
+    for name, size in llm["sizes"].items():
+        key = f"llm.sizes.{name}"
+        if size["d_model"] % size["n_heads"] or (size["d_model"] // size["n_heads"]) % 2:
+            _fail(
+                key,
+                f"d_model ({size['d_model']}) must be a multiple of n_heads ({size['n_heads']}) with an even "
+                "head width (rotary positions)",
+            )
+        if size["steps"] is None and size["token_budget"] is None:
+            _fail(key, "set steps or token_budget")
+        micro = size["micro_batch_size"]
+        if micro is not None and size["batch_size"] % micro:
+            _fail(key, f"batch_size ({size['batch_size']}) is not a multiple of micro_batch_size ({micro})")
+    if not runs:
+        return
+    unknown = [s for s in llm["run_sizes"] if s not in llm["sizes"]]
+    if unknown:
+        _fail("llm.run_sizes", f"{unknown} not defined in llm.sizes; defined: {', '.join(llm['sizes'])}")
+    for variant in llm["variants"]:
+        try:
+            resolve_arch(VARIANTS[variant], llm["arch"])
+        except ValueError as exc:
+            _fail("llm.variants", f"{variant}: {exc}")
+    if llm["claims"]["reference"] not in llm["variants"]:
+        _fail(
+            "llm.claims.reference",
+            f"{llm['claims']['reference']!r} is not among llm.variants (every claim compares against it)",
+        )
+
+
+CHECKS: dict[str, Callable[..., None]] = {"gsnr": check_gsnr, "llm": check_llm}
+
+
+# -- CLI arguments --------------------------------------------------------------------------------------------
+
+
+def read(text_or_path: str | None, name: str) -> Config:
+    """A CLI's ``--params``: inline JSON (starts with ``{``) or a JSON / YAML file, completed by
+    :func:`section`. A file holding a whole config (a top-level ``name`` key) is reduced to that section."""
+    raw: Any = {}
+    if text_or_path:
+        try:
+            if text_or_path.lstrip().startswith("{"):
+                raw = json.loads(text_or_path)
+            else:
+                raw = yaml.safe_load(Path(text_or_path).read_text())  # YAML is a superset of JSON
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read the {name} section from {text_or_path[:80]!r}: {exc}") from None
+    if isinstance(raw, dict) and name in raw and name in _schema()["properties"]:
+        raw = raw[name]
+    if not isinstance(raw, dict):
+        raise ConfigError(f"the {name} section must be a mapping")
+    return section(name, raw)
