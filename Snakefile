@@ -1,10 +1,13 @@
 # scaledyn: one DAG from simulations to the report of three papers on gradient noise, weight decay and scale.
 #
-#   snakemake --cores all                                      # everything in config/config.yaml
+#   snakemake --cores all                                      # everything (the schema's defaults)
 #   snakemake --cores all --configfile config/smoke.yaml       # the whole DAG in about a minute
 #   snakemake results/figures/gsnr/fig1_gsnr_vs_adaptation.pdf # one figure and only what it needs
 #
-# Config is validated against workflow/schemas/config.schema.yaml before any job runs.
+# The config is completed and validated by scaledyn.config (workflow/schemas) before any job runs.
+from snakemake.utils import min_version
+
+min_version("9.0")
 
 
 configfile: "config/config.yaml"

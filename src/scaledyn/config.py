@@ -40,7 +40,7 @@ class ConfigError(ValueError):
     """A config (or a CLI's section) the pipeline cannot run; the message is one line naming the key."""
 
 
-# -- schema ---------------------------------------------------------------------------------------------------
+# -- schema -------------------------------------------------------------------------------------------------
 
 
 @functools.cache
@@ -71,7 +71,7 @@ def section_schema(name: str) -> Config:
     return {"$defs": root.get("$defs", {}), **copy.deepcopy(root["properties"][name])}
 
 
-# -- defaults -------------------------------------------------------------------------------------------------
+# -- defaults -----------------------------------------------------------------------------------------------
 
 
 def _default(validator, sub: Config) -> Any:
@@ -104,7 +104,7 @@ _Filling = jsonschema.validators.extend(
 )
 
 
-# -- validation -----------------------------------------------------------------------------------------------
+# -- validation ---------------------------------------------------------------------------------------------
 
 
 def _where(path: Iterator[Any], prefix: str = "") -> str:
@@ -167,7 +167,7 @@ def section(name: str, given: Config | None = None) -> Config:
     return out
 
 
-# -- --config strings -----------------------------------------------------------------------------------------
+# -- --config strings ---------------------------------------------------------------------------------------
 
 
 def coerce(value: Any, schema: Config, root: Config | None = None) -> Any:
@@ -196,7 +196,7 @@ def coerce(value: Any, schema: Config, root: Config | None = None) -> Any:
     return value
 
 
-# -- cross-key checks -----------------------------------------------------------------------------------------
+# -- cross-key checks ---------------------------------------------------------------------------------------
 
 
 def _fail(key: str, message: str) -> None:
@@ -213,7 +213,8 @@ def check_gsnr(gsnr: Config, *, runs: bool) -> None:
         _fail("gsnr.claims.moderate_noise", "[min, max] with max below min")
     unknown = [s for s in gsnr["shapes"] if s not in gsnr["shape_dims"]]
     if runs and unknown:
-        _fail("gsnr.shapes", f"{unknown} not defined in gsnr.shape_dims; defined: {', '.join(gsnr['shape_dims'])}")
+        defined = ", ".join(gsnr["shape_dims"])
+        _fail("gsnr.shapes", f"{unknown} not defined in gsnr.shape_dims; defined: {defined}")
 
 
 def check_llm(llm: Config, *, runs: bool) -> None:
@@ -253,7 +254,7 @@ def check_llm(llm: Config, *, runs: bool) -> None:
 CHECKS: dict[str, Callable[..., None]] = {"gsnr": check_gsnr, "llm": check_llm}
 
 
-# -- CLI arguments --------------------------------------------------------------------------------------------
+# -- CLI arguments ------------------------------------------------------------------------------------------
 
 
 def read(text_or_path: str | None, name: str) -> Config:

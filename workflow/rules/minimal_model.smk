@@ -1,16 +1,44 @@
 # Study 001 (paper 001): the minimal model L(W, gamma) = ||gamma * (W x) - y||^2 under AdamW.
 # One simulation job per sweep (dynamics, batch, weight_decay, dimension): all values x seeds of a sweep advance
 # as one batched tensor program; each job's params hold only its own sweep, so changing one sweep reruns only
-# that job, the analysis, the figures and the report. Helpers live in common.smk.
+# that job, the analysis, the claims, the figures and the report.
+MM = config["minimal_model"]
+MM_DIR = "results/minimal_model"
+MM_FIGS = "results/figures/minimal_model"
+MM_SWEEPS = list(MM["sweeps"])
+MM_SWEEP_FILES = expand(f"{MM_DIR}/sweeps/{{sweep}}.csv", sweep=MM_SWEEPS)
+MM_TABLES = ("phase_means", "runs", "equilibrium", "slopes")
+# Every figure of the study (the only place its name is typed) and the tables under MM_DIR it draws.
+MM_FIGURES = {
+    "fig1_dynamics": ("sweeps/dynamics",),
+    "fig2_batch": ("equilibrium", "phase_means"),
+    "fig3_weight_decay": ("equilibrium", "runs"),
+    "fig4_dimension": ("phase_means", "slopes"),
+}
 
 
-# Analysis and figures take seconds: on a cluster they run on the submit host, not as Slurm jobs.
+def mm_job_params(wildcards):
+    """The minimal_model section narrowed to one sweep (no analysis or claim criteria)."""
+    params = {k: v for k, v in MM.items() if k not in ("sweeps", "analysis", "claims")}
+    params["sweeps"] = {wildcards.sweep: MM["sweeps"][wildcards.sweep]}
+    return as_json(params)
+
+
+STUDY_FILES["minimal_model"] = {
+    "results": [f"{MM_DIR}/{t}.csv" for t in MM_TABLES] + [f"{MM_DIR}/claims.json"],
+    "benchmarks": expand(
+        "results/benchmarks/minimal_model_simulate/{sweep}.tsv", sweep=MM_SWEEPS
+    )
+    + ["results/benchmarks/minimal_model_analyse/all.tsv"],
+    "figures": figure_files(MM_FIGS, MM_FIGURES),
+}
+
+
+# Analysis, claims and figures take seconds: on a cluster they run on the submit host, not as Slurm jobs.
 localrules:
     minimal_model_analyse,
-    minimal_model_fig1,
-    minimal_model_fig2,
-    minimal_model_fig3,
-    minimal_model_fig4,
+    minimal_model_claims,
+    minimal_model_figure,
 
 
 wildcard_constraints:
@@ -20,13 +48,15 @@ wildcard_constraints:
 # Simulate one sweep: trajectories of norms, loss and per-parameter SNRs at log-spaced checkpoints.
 rule minimal_model_simulate:
     input:
-        code("minimal_model", "params"),
+        code("minimal_model"),
     output:
         f"{MM_DIR}/sweeps/{{sweep}}.csv",
     log:
         "results/logs/minimal_model/simulate/{sweep}.log",
     benchmark:
         "results/benchmarks/minimal_model_simulate/{sweep}.tsv"
+    message:
+        "minimal_model: simulate the {wildcards.sweep} sweep -> {output}"
     conda:
         ENV
     threads: 1  # ~0.2 ms per optimizer step of Python overhead: one thread is fastest, sweeps run side by side
@@ -41,17 +71,19 @@ rule minimal_model_simulate:
         " --global-seed {params.seed} --threads {threads} --out {output} > {log} 2>&1"
 
 
-# Derived results and the claims of paper 001: phase means, equilibria, settle times, slopes with CIs.
+# Derived tables: phase means, equilibria, settle times, slopes with CIs.
 rule minimal_model_analyse:
     input:
-        sweeps=expand(f"{MM_DIR}/sweeps/{{sweep}}.csv", sweep=MM_SWEEPS),
-        code=code("minimal_model", "stats", "params"),
+        sweeps=MM_SWEEP_FILES,
+        code=code("minimal_model", "stats"),
     output:
-        **{Path(f).stem: f"{MM_DIR}/{f}" for f in MM_TABLES},
+        **{t: f"{MM_DIR}/{t}.csv" for t in MM_TABLES},
     log:
         "results/logs/minimal_model/analyse.log",
     benchmark:
         "results/benchmarks/minimal_model_analyse/all.tsv"
+    message:
+        "minimal_model: analyse the sweeps -> {MM_DIR}"
     conda:
         ENV
     threads: 1
@@ -61,102 +93,57 @@ rule minimal_model_analyse:
     params:
         mm=as_json(MM),
         stats=as_json(config["stats"]),
-        out_dir=lambda wildcards, output: Path(output.claims).parent,
+        out_dir=MM_DIR,
     shell:
         "python -m scaledyn.minimal_model analyse --inputs {input.sweeps} --params {params.mm:q}"
         " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
 
 
-# Fig 1: dynamics at the headline, norms with the equilibrium reference, SNRs and their ratio vs step.
-rule minimal_model_fig1:
+# The claims of paper 001 against the sweeps (criteria: minimal_model.claims).
+rule minimal_model_claims:
     input:
-        dynamics=f"{MM_DIR}/sweeps/dynamics.csv",
-        code=code("plots/style", "plots/minimal_model"),
+        sweeps=MM_SWEEP_FILES,
+        code=code("minimal_model", "stats"),
     output:
-        pdf=report(
-            f"{MM_FIGS}/fig1_dynamics.pdf",
-            caption="../report/minimal_model_fig1.rst",
-            category="Study 001: minimal model",
-        ),
-        png=f"{MM_FIGS}/fig1_dynamics.png",
+        f"{MM_DIR}/claims.json",
     log:
-        "results/logs/minimal_model/fig1.log",
+        "results/logs/minimal_model/claims.log",
+    message:
+        "minimal_model: claims -> {output}"
     conda:
         ENV
     params:
-        mm=mm_figure_params(),
+        mm=as_json(MM),
+        stats=as_json(config["stats"]),
     shell:
-        "python -m scaledyn.plots.minimal_model fig1 --dynamics {input.dynamics} --params {params.mm:q}"
-        " --out {output.pdf} > {log} 2>&1"
+        "python -m scaledyn.minimal_model claims --inputs {input.sweeps} --params {params.mm:q}"
+        " --stats {params.stats:q} --out {output} > {log} 2>&1"
 
 
-# Fig 2: equilibrium norms and SNRs vs batch size, per phase.
-rule minimal_model_fig2:
+# One figure of MM_FIGURES from its tables (drawing only).
+rule minimal_model_figure:
     input:
-        equilibrium=rules.minimal_model_analyse.output.equilibrium,
-        phase_means=rules.minimal_model_analyse.output.phase_means,
+        tables=lambda wildcards: [f"{MM_DIR}/{t}.csv" for t in MM_FIGURES[wildcards.fig]],
         code=code("plots/style", "plots/minimal_model"),
     output:
         pdf=report(
-            f"{MM_FIGS}/fig2_batch.pdf",
-            caption="../report/minimal_model_fig2.rst",
+            f"{MM_FIGS}/{{fig}}.pdf",
+            caption="../report/figure.rst",
             category="Study 001: minimal model",
+            labels={"figure": "{fig}"},
         ),
-        png=f"{MM_FIGS}/fig2_batch.png",
+        png=f"{MM_FIGS}/{{fig}}.png",
     log:
-        "results/logs/minimal_model/fig2.log",
+        "results/logs/minimal_model/{fig}.log",
+    message:
+        "minimal_model: figure {output.pdf}"
     conda:
         ENV
+    wildcard_constraints:
+        fig="|".join(MM_FIGURES),
     params:
-        mm=mm_figure_params(),
+        mm=as_json({k: v for k, v in MM.items() if k not in ("sweeps", "compute")}),
+        caption=caption("minimal_model"),
     shell:
-        "python -m scaledyn.plots.minimal_model fig2 --equilibrium {input.equilibrium}"
-        " --phase-means {input.phase_means} --params {params.mm:q} --out {output.pdf} > {log} 2>&1"
-
-
-# Fig 3: norms and final loss vs weight decay, including lambda = 0.
-rule minimal_model_fig3:
-    input:
-        equilibrium=rules.minimal_model_analyse.output.equilibrium,
-        runs=rules.minimal_model_analyse.output.runs,
-        code=code("plots/style", "plots/minimal_model"),
-    output:
-        pdf=report(
-            f"{MM_FIGS}/fig3_weight_decay.pdf",
-            caption="../report/minimal_model_fig3.rst",
-            category="Study 001: minimal model",
-        ),
-        png=f"{MM_FIGS}/fig3_weight_decay.png",
-    log:
-        "results/logs/minimal_model/fig3.log",
-    conda:
-        ENV
-    params:
-        mm=mm_figure_params(),
-    shell:
-        "python -m scaledyn.plots.minimal_model fig3 --equilibrium {input.equilibrium}"
-        " --runs {input.runs} --params {params.mm:q} --out {output.pdf} > {log} 2>&1"
-
-
-# Fig 4: SNRs and their ratio vs d, per phase, with fitted and predicted slopes.
-rule minimal_model_fig4:
-    input:
-        phase_means=rules.minimal_model_analyse.output.phase_means,
-        slopes=rules.minimal_model_analyse.output.slopes,
-        code=code("plots/style", "plots/minimal_model"),
-    output:
-        pdf=report(
-            f"{MM_FIGS}/fig4_dimension.pdf",
-            caption="../report/minimal_model_fig4.rst",
-            category="Study 001: minimal model",
-        ),
-        png=f"{MM_FIGS}/fig4_dimension.png",
-    log:
-        "results/logs/minimal_model/fig4.log",
-    conda:
-        ENV
-    params:
-        mm=mm_figure_params(),
-    shell:
-        "python -m scaledyn.plots.minimal_model fig4 --phase-means {input.phase_means}"
-        " --slopes {input.slopes} --params {params.mm:q} --out {output.pdf} > {log} 2>&1"
+        "python -m scaledyn.plots.minimal_model {wildcards.fig} --tables {input.tables}"
+        " --params {params.mm:q} --out {output.pdf} > {log} 2>&1"

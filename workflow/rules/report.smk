@@ -1,5 +1,5 @@
 # The report: JSON context of every number -> LaTeX via jinja2 -> PDF via latexmk (when TeX is present).
-# Helpers (report_inputs, study_files) live in common.smk.
+# Each study registers its result tables, benchmark files and figures in STUDY_FILES (its own .smk).
 
 
 # Seconds each, and latexmk lives on the submit host: never sent to a cluster scheduler.
@@ -14,11 +14,14 @@ rule report_context:
     input:
         results=report_inputs("results"),
         benchmarks=report_inputs("benchmarks"),
+        figures=report_inputs("figures"),
         code=code("report/context", "gsnr/simulate"),
     output:
         "results/report/context.json",
     log:
         "results/logs/report/context.log",
+    message:
+        "report: context of every quoted number -> {output}"
     conda:
         ENV
     params:
@@ -26,7 +29,7 @@ rule report_context:
         studies=" ".join(f"--study {name}=results/{name}" for name in STUDIES),
     shell:
         "python -m scaledyn.report context --config {params.config:q} {params.studies}"
-        " --benchmarks {input.benchmarks} --out {output} > {log} 2>&1"
+        " --benchmarks {input.benchmarks} --figures {input.figures} --out {output} > {log} 2>&1"
 
 
 # Render the LaTeX source (report.tex and one partial per study) from the context and paper/*.tex.j2.
@@ -40,6 +43,8 @@ rule report_tex:
         parts=expand("results/report/{study}.tex", study=STUDIES),
     log:
         "results/logs/report/tex.log",
+    message:
+        "report: LaTeX -> {output.main}"
     conda:
         ENV
     params:
@@ -59,6 +64,8 @@ rule report_pdf:
         "results/report/report.pdf",
     log:
         "results/logs/report/pdf.log",
+    message:
+        "report: PDF -> {output}"
     conda:
         ENV
     shell:

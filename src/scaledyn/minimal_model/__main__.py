@@ -1,15 +1,12 @@
-"""Command line of study ``minimal_model``.
+"""Command line of study 001 (the minimal model), called by workflow/rules/minimal_model.smk.
 
-    python -m scaledyn.minimal_model simulate --sweep NAME --params JSON --global-seed N --threads N \
-        --out FILE.csv
-    python -m scaledyn.minimal_model analyse --inputs a.csv b.csv ... --params JSON [--stats JSON] \
-        --out-dir DIR
+    python -m scaledyn.minimal_model simulate --sweep NAME --params SECTION --global-seed N --out F.csv
+    python -m scaledyn.minimal_model analyse --inputs SWEEP.csv ... --params SECTION --stats STATS --out-dir D
+    python -m scaledyn.minimal_model claims --inputs SWEEP.csv ... --params SECTION --stats STATS --out F.json
 
-``--params`` is the ``minimal_model`` config section as inline JSON or a path to a JSON / YAML file (a whole
-config with a ``minimal_model`` key also works); missing keys take their defaults. ``--stats`` is the
-pipeline-wide ``stats`` section (bootstrap resamples, CI level, bootstrap seed) in the same forms.
-``analyse`` writes ``phase_means.csv``, ``runs.csv``, ``equilibrium.csv``, ``slopes.csv`` and
-``claims.json``, atomically (``scaledyn.io``: temporary file, then rename).
+``SECTION`` is the ``minimal_model`` config section and ``STATS`` the ``stats`` section, each inline JSON or a
+JSON / YAML file, completed by the schema's defaults (:mod:`scaledyn.config`). ``analyse`` writes its
+tables atomically (``scaledyn.io``: temporary file, then rename).
 """
 
 from __future__ import annotations
@@ -22,29 +19,44 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from scaledyn.io import write_csv, write_json
+from scaledyn import cli, config
+from scaledyn.io import write_csv
 from scaledyn.minimal_model import analysis, claims
-from scaledyn import config
 from scaledyn.minimal_model.simulate import simulate
 
 
-def cmd_simulate(args: argparse.Namespace) -> None:
-    torch.set_num_threads(args.threads)
+def simulate_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scaledyn.minimal_model simulate")
+    parser.add_argument("--sweep", required=True, help="a sweep of minimal_model.sweeps")
+    parser.add_argument("--params", default=None, help="minimal_model section: inline JSON or JSON/YAML file")
+    parser.add_argument("--global-seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (1 is fastest here)")
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
     params = config.read(args.params, "minimal_model")
+    if args.sweep not in params["sweeps"]:
+        return cli.fail(f"unknown sweep {args.sweep!r}; sweeps: {', '.join(params['sweeps'])}")
+    torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     frame = simulate(params, args.sweep, args.global_seed, progress=True)
-    write_csv(frame, Path(args.out))
+    write_csv(frame, args.out)
     print(
         f"[minimal_model {args.sweep}] {len(frame)} rows -> {args.out} in {time.perf_counter() - t0:.1f}s",
         file=sys.stderr,
     )
+    return 0
 
 
-def cmd_analyse(args: argparse.Namespace) -> None:
+def analyse_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scaledyn.minimal_model analyse")
+    parser.add_argument("--inputs", nargs="+", required=True, help="the simulate step's sweep tables")
+    parser.add_argument("--params", default=None, help="minimal_model section: inline JSON or JSON/YAML file")
+    parser.add_argument("--stats", default=None, help="the stats section: inline JSON or a JSON/YAML file")
+    parser.add_argument("--out-dir", required=True, type=Path)
+    args = parser.parse_args(argv)
     params = config.read(args.params, "minimal_model")
     stats = config.read(args.stats, "stats")
     df = pd.concat([pd.read_csv(p) for p in args.inputs], ignore_index=True)
-    out = Path(args.out_dir)
     tables = {
         "phase_means.csv": lambda: analysis.phase_means(df),
         "runs.csv": lambda: analysis.run_summary(df, params),
@@ -53,39 +65,23 @@ def cmd_analyse(args: argparse.Namespace) -> None:
     }
     for name, make in tables.items():
         t0 = time.perf_counter()
-        write_csv(make(), out / name)
+        write_csv(make(), args.out_dir / name)
         print(f"[minimal_model analyse] {name} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    rows = [r.as_dict() for r in claims.all_claims(df, params, stats)]
-    write_json(rows, out / "claims.json")
-    for r in rows:
-        print(
-            f"[minimal_model claims] {r['claim'][:3]} {r['measure']}: {r['value']:.4g} "
-            f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}] {r['criterion']} -> {r['verdict']}",
-            file=sys.stderr,
-        )
+    return 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m scaledyn.minimal_model", description=__doc__.split("\n")[0]
+def main(argv: list[str] | None = None) -> int:
+    return cli.dispatch(
+        "python -m scaledyn.minimal_model",
+        __doc__,
+        {
+            "simulate": simulate_main,
+            "analyse": analyse_main,
+            "claims": lambda a: cli.claims_main(a, study="minimal_model", check_all=claims.check_all),
+        },
+        argv,
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    sim = sub.add_parser("simulate", help="run one sweep and write its tidy trajectories (CSV)")
-    sim.add_argument("--sweep", required=True, help="a sweep of minimal_model.sweeps")
-    sim.add_argument("--params", default=None, help="minimal_model section: inline JSON or JSON/YAML file")
-    sim.add_argument("--global-seed", type=int, default=0)
-    sim.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (1 is fastest here)")
-    sim.add_argument("--out", required=True)
-    ana = sub.add_parser("analyse", help="derived tables and claims.json from sweep CSVs")
-    ana.add_argument("--inputs", nargs="+", required=True)
-    ana.add_argument("--params", default=None, help="minimal_model section: inline JSON or JSON/YAML file")
-    ana.add_argument(
-        "--stats", default=None, help="pipeline stats section (bootstrap resamples, CI level, seed)"
-    )
-    ana.add_argument("--out-dir", required=True)
-    args = parser.parse_args(argv)
-    {"simulate": cmd_simulate, "analyse": cmd_analyse}[args.command](args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,7 @@
 """Command line of the report, called by workflow/rules/report.smk.
 
-python -m scaledyn.report context --config JSON --study gsnr=results/gsnr [...] --benchmarks F [...] --out F
+python -m scaledyn.report context --config JSON --study gsnr=results/gsnr [...] --benchmarks F [...] \
+    --figures F.pdf [...] --out F
 python -m scaledyn.report tex --context context.json --templates paper --out-dir results/report
 """
 
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     ctx.add_argument("--config", required=True, type=json.loads)
     ctx.add_argument("--study", action="append", default=[], help="NAME=RESULTS_DIR")
     ctx.add_argument("--benchmarks", nargs="*", default=[])
+    ctx.add_argument("--figures", nargs="*", default=[], help="every figure PDF, results/figures/<study>/")
     ctx.add_argument("--out", required=True, type=Path)
     tex = sub.add_parser("tex", help="render the LaTeX report")
     tex.add_argument("--context", required=True, type=Path)
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "context":
         dirs = {name: Path(d) for name, d in (s.split("=", 1) for s in args.study)}
-        io.write_json(context.build(args.config, dirs, args.benchmarks), args.out)
+        io.write_json(context.build(args.config, dirs, args.benchmarks, args.figures), args.out)
     else:
         render.render(io.read_json(args.context), args.templates, args.out_dir)
 

@@ -42,10 +42,6 @@ def gsnr_section(results: Path, config: dict) -> dict:
         "classifier_pooled": _records(pooled),
         "classifier_per_shape": _records(per_shape),
         "claims": io.read_json(results / "claims.json"),
-        "figures": {
-            name: f"../figures/gsnr/{name}.pdf"
-            for name in ("fig1_gsnr_vs_adaptation", "fig2_noise_sweep", "fig3_threshold")
-        },
     }
 
 
@@ -65,10 +61,6 @@ def minimal_model_section(results: Path, config: dict) -> dict:
         "headline": _records(headline),
         "slopes": _records(slopes),
         "claims": io.read_json(results / "claims.json"),
-        "figures": {
-            name: f"../figures/minimal_model/{name}.pdf"
-            for name in ("fig1_dynamics", "fig2_batch", "fig3_weight_decay", "fig4_dimension")
-        },
     }
 
 
@@ -91,10 +83,6 @@ def llm_section(results: Path, config: dict) -> dict:
         "grads": _records(pd.read_csv(results / "grads.csv")),
         "device": sorted(set(runs["device"].astype(str))),
         "claims": io.read_json(results / "claims.json"),
-        "figures": {
-            name: f"../figures/llm/{name}.pdf"
-            for name in ("fig1_val_loss", "fig2_delta_vs_baseline", "fig3_gamma_trajectories")
-        },
     }
 
 
@@ -160,13 +148,28 @@ def wall_times(benchmark_files: Iterable[str | Path]) -> list[dict]:
     return rows
 
 
-def build(config: dict, study_dirs: dict[str, Path], benchmark_files: Iterable[str | Path]) -> dict:
+def figures_of(study: str, figure_files: Iterable[str | Path]) -> dict[str, str]:
+    """The study's figures (``results/figures/<study>/<name>.pdf``) by name, relative to results/report."""
+    pdfs = [Path(f) for f in figure_files if Path(f).suffix == ".pdf" and Path(f).parent.name == study]
+    return {f.stem: f"../figures/{study}/{f.name}" for f in pdfs}
+
+
+def build(
+    config: dict,
+    study_dirs: dict[str, Path],
+    benchmark_files: Iterable[str | Path],
+    figure_files: Iterable[str | Path] = (),
+) -> dict:
     walls = wall_times(benchmark_files)
     per_rule = pd.DataFrame(walls or [{"rule": "", "job": "", "seconds": 0.0}])
     rule_totals = per_rule.groupby("rule", as_index=False).agg(
         jobs=("job", "size"), seconds=("seconds", "sum")
     )
-    sections = {name: SECTIONS[name](d, config) for name, d in study_dirs.items()}
+    figure_files = list(figure_files)
+    sections = {
+        name: {**SECTIONS[name](d, config), "figures": figures_of(name, figure_files)}
+        for name, d in study_dirs.items()
+    }
     return {
         "title": config["report"]["title"],
         "studies": list(study_dirs),

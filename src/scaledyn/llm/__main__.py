@@ -1,0 +1,43 @@
+"""Command line of study 002 (scale vectors in small language models), called by workflow/rules/llm.smk.
+
+    python -m scaledyn.llm data --source shakespeare --out-dir D [--val-works ...] [--cache-dir C]
+    python -m scaledyn.llm train --variant V --size S --seed N --global-seed G --params SECTION \\
+        --data D --out D --ckpt D [--device auto|cpu|cuda] [--threads N]
+    python -m scaledyn.llm analyse --summaries R/summary.json ... --params SECTION --stats STATS --out-dir D
+    python -m scaledyn.llm claims --inputs TABLE.csv ... --params SECTION --stats STATS --out claims.json
+
+``SECTION`` is the ``llm`` config section and ``STATS`` the ``stats`` section, each inline JSON or a JSON /
+YAML file, completed by the schema's defaults (:mod:`scaledyn.config`). Each step's own arguments: ``--help``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from scaledyn import cli
+
+
+def _step(module: str):
+    """The ``main(argv)`` of ``scaledyn.llm.<module>``, imported when its step runs (data needs no torch)."""
+
+    def run(argv: list[str]) -> int | None:
+        from importlib import import_module
+
+        return import_module(f"scaledyn.llm.{module}").main(argv)
+
+    return run
+
+
+def _claims(argv: list[str]) -> int:
+    from scaledyn.llm import claims
+
+    return cli.claims_main(argv, study="llm", check_all=claims.check_all)
+
+
+def main(argv: list[str] | None = None) -> int:
+    steps = {"data": _step("data"), "train": _step("train"), "analyse": _step("analysis"), "claims": _claims}
+    return cli.dispatch("python -m scaledyn.llm", __doc__, steps, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
