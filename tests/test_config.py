@@ -33,6 +33,14 @@ BAD = [
     ("llm:\n  corpus: {val_fraction: 1.5}\n", "llm.corpus.val_fraction", "exclusiveMaximum 1"),
     ("llm:\n  device: gpu\n", "llm.device", "cuda"),
     ("llm:\n  seeds: 0\n", "llm.seeds", "minimum 1"),
+    ("llm:\n  optim: {lr: .nan}\n", "llm.optim.lr", "NaN and infinity are not allowed"),
+    (
+        "gsnr:\n  sigma:\n    entry: {min: 1.0e-3, max: .inf, num: 5}\n",
+        "gsnr.sigma.entry.max",
+        "NaN and infinity are not allowed",
+    ),
+    ("llm:\n  sizes:\n    tiny: {micro_batch_size: 5}\n", "llm.sizes.tiny", "multiple of micro_batch_size"),
+    ("stats:\n  ci_level: 1.5\n", "stats.ci_level", "exclusiveMaximum 1"),
 ]
 
 
@@ -54,6 +62,8 @@ def test_nested_values_from_command_line_are_typed(repo_copy):
     assert "gsnr_simulate" in proc.stdout
     bad = snakemake(repo_copy, "-n", "--config", "gsnr={sigma: {entry: {min: -3}}}", check=False)
     assert bad.returncode != 0 and "gsnr.sigma.entry.min" in bad.stdout
+    nan = snakemake(repo_copy, "-n", "--config", "llm={optim: {lr: nan}}", check=False)
+    assert nan.returncode != 0 and "Error in config: Invalid config at 'llm.optim.lr': NaN" in nan.stdout
 
 
 def test_default_and_smoke_configs_are_valid(repo_copy):

@@ -52,7 +52,7 @@ def test_smoke_run_produces_figures_report_and_claims(smoke):
     rules = {r["rule"] for r in context["provenance"]["rules"]}
     assert rules == {
         "gsnr_simulate",
-        "gsnr_aggregate",
+        "gsnr_analyse",
         "minimal_model_simulate",
         "minimal_model_analyse",
         "llm_train",
@@ -106,10 +106,9 @@ def test_changing_one_noise_sweep_reruns_only_its_jobs(smoke):
     jobs = planned_jobs(smoke, "--config", new)
     assert jobs.pop("gsnr_simulate") == 2  # entry x (sgd, adamw); total and minibatch untouched
     assert jobs == {
-        "gsnr_aggregate": 1,
-        "gsnr_fig1": 1,
-        "gsnr_fig2": 1,
-        "gsnr_fig3": 1,
+        "gsnr_analyse": 1,
+        "gsnr_claims": 1,
+        "gsnr_figure": 3,
         "report_context": 1,
         "report_tex": 1,
         **({"report_pdf": 1} if shutil.which("latexmk") else {}),
@@ -126,21 +125,20 @@ def test_changing_one_noise_sweep_reruns_only_its_jobs(smoke):
 def test_changing_one_minimal_model_sweep_reruns_only_it(smoke):
     jobs = planned_jobs(smoke, "--config", "minimal_model={sweeps: {batch: {values: [4, 32]}}}")
     assert jobs["minimal_model_simulate"] == 1 and "gsnr_simulate" not in jobs
-    assert jobs["minimal_model_analyse"] == 1
-    figs = {r for r in jobs if r.startswith("minimal_model_fig")}
-    assert figs == {f"minimal_model_fig{i}" for i in (1, 2, 3, 4)} - {"minimal_model_fig1"}
+    assert jobs["minimal_model_analyse"] == 1 and jobs["minimal_model_claims"] == 1
+    assert jobs["minimal_model_figure"] == 4 and not any(r.startswith(("gsnr", "llm")) for r in jobs)
 
 
 def test_adding_an_llm_seed_trains_only_the_new_runs(smoke):
     jobs = planned_jobs(smoke, "--config", "llm={seeds: 3}")
     assert jobs.pop("llm_train") == 2  # seed 2 of baseline and unified; seeds 0 and 1 are kept
-    assert jobs.pop("llm_analyse") == 1
+    assert jobs.pop("llm_analyse") == 1 and jobs.pop("llm_claims") == 1
     assert not any(r.startswith(("gsnr", "minimal_model")) for r in jobs), jobs
 
 
 def test_changing_an_llm_claim_criterion_retrains_nothing(smoke):
     jobs = planned_jobs(smoke, "--config", "llm={claims: {min_throughput_ratio: 0.5}}")
-    assert "llm_train" not in jobs and jobs["llm_analyse"] == 1
+    assert "llm_train" not in jobs and jobs["llm_claims"] == 1
 
 
 def planned_after_edit(repo: Path, rel: str) -> dict[str, int]:
@@ -156,7 +154,7 @@ def planned_after_edit(repo: Path, rel: str) -> dict[str, int]:
 
 def test_editing_gsnr_code_reruns_gsnr_jobs(smoke):
     jobs = planned_after_edit(smoke, "src/scaledyn/gsnr/simulate.py")
-    assert jobs["gsnr_simulate"] == 6 and jobs["gsnr_aggregate"] == 1
+    assert jobs["gsnr_simulate"] == 6 and jobs["gsnr_analyse"] == 1
 
 
 def test_editing_llm_analysis_code_does_not_retrain(smoke):
@@ -168,8 +166,8 @@ def test_editing_llm_analysis_code_does_not_retrain(smoke):
 
 def test_editing_plot_code_reruns_figures_only(smoke):
     jobs = planned_after_edit(smoke, "src/scaledyn/plots/gsnr.py")
-    assert {"gsnr_fig1", "gsnr_fig2", "gsnr_fig3"} <= set(jobs)
-    assert not {"gsnr_simulate", "gsnr_aggregate", "report_context", "report_tex"} & set(jobs)
+    assert jobs["gsnr_figure"] == 3
+    assert not {"gsnr_simulate", "gsnr_analyse", "gsnr_claims", "report_context", "report_tex"} & set(jobs)
 
 
 def test_restored_code_needs_no_rerun(smoke):
@@ -186,8 +184,8 @@ def test_single_figure_target_runs_only_its_chain(repo_copy):
     small = ("--config", "gsnr={noise_models: [entry], optimizers: [sgd]}")
     assert planned_jobs(repo_copy, FIG2, *SMOKE, *small, smoke=False) == {
         "gsnr_simulate": 1,
-        "gsnr_aggregate": 1,
-        "gsnr_fig2": 1,
+        "gsnr_analyse": 1,
+        "gsnr_figure": 1,
     }
     snakemake(repo_copy, "--cores", "2", FIG2, *SMOKE, *small)
     figs = sorted(p.name for p in (repo_copy / "results/figures/gsnr").iterdir())

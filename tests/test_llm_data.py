@@ -303,7 +303,8 @@ def test_cli_bad_path_exits_2_without_traceback(tmp_path: Path):
         [
             sys.executable,
             "-m",
-            "scaledyn.llm.data",
+            "scaledyn.llm",
+            "data",
             "--source",
             str(missing),
             "--out-dir",

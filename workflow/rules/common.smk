@@ -21,7 +21,9 @@ shell.prefix(  # formatted by Snakemake like a shell command: literal braces are
 
 try:
     _validated = scaledyn_config.load(config)
-except scaledyn_config.ConfigError as err:  # one line naming the key, no traceback, before any job
+except (
+    scaledyn_config.ConfigError
+) as err:  # one line naming the key, no traceback, before any job
     print(f"Error in config: {err}", file=sys.stderr)
     sys.exit(1)
 config.clear()
@@ -35,7 +37,14 @@ def code(*parts):
     Snakemake's code trigger only sees a rule's own body, so rules list the package code they run as inputs.
     """
     root = SRC / "scaledyn"
-    shared = ("__init__.py", "io.py", "seeding.py", "estimators.py", "config.py", "cli.py")
+    shared = (
+        "__init__.py",
+        "io.py",
+        "seeding.py",
+        "estimators.py",
+        "config.py",
+        "cli.py",
+    )
     files = {root / m for m in shared}
     for part in parts:
         path = root / part

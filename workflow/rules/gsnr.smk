@@ -29,7 +29,9 @@ GSNR_RUNS = expand(
     optimizer=GSNR["optimizers"],
 )
 STUDY_FILES["gsnr"] = {
-    "results": [f"{GSNR_DIR}/{f}" for f in ("claims.json", "classifier.csv", "runs.csv")],
+    "results": [
+        f"{GSNR_DIR}/{f}" for f in ("claims.json", "classifier.csv", "runs.csv")
+    ],
     "benchmarks": expand(
         "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv",
         noise=GSNR["noise_models"],
@@ -62,8 +64,6 @@ rule gsnr_simulate:
         "results/logs/gsnr/simulate/{noise}_{optimizer}.log",
     benchmark:
         "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv"
-    message:
-        "gsnr: simulate {wildcards.noise} noise x {wildcards.optimizer} -> {output}"
     conda:
         ENV
     threads: 1  # small batched elementwise work: one thread is fastest, jobs run side by side
@@ -73,6 +73,8 @@ rule gsnr_simulate:
     params:
         job=gsnr_job_params,
         seed=config["seed"],
+    message:
+        "gsnr: simulate {wildcards.noise} noise x {wildcards.optimizer} -> {output}"
     shell:
         "python -m scaledyn.gsnr simulate --noise {wildcards.noise} --optimizer {wildcards.optimizer}"
         " --params {params.job:q} --global-seed {params.seed}"
@@ -90,8 +92,6 @@ rule gsnr_analyse:
         "results/logs/gsnr/analyse.log",
     benchmark:
         "results/benchmarks/gsnr_analyse/all.tsv"
-    message:
-        "gsnr: analyse {input.runs[0]} ... -> {GSNR_DIR}"
     conda:
         ENV
     threads: 1
@@ -100,7 +100,9 @@ rule gsnr_analyse:
         runtime=10,
     params:
         stats=as_json(config["stats"]),
-        out_dir=GSNR_DIR,
+        out_dir=lambda wildcards, output: Path(output.runs).parent,
+    message:
+        "gsnr: analyse {input.runs[0]} ... -> {GSNR_DIR}"
     shell:
         "python -m scaledyn.gsnr analyse --runs {input.runs} --stats {params.stats:q}"
         " --out-dir {params.out_dir} > {log} 2>&1"
@@ -115,13 +117,13 @@ rule gsnr_claims:
         f"{GSNR_DIR}/claims.json",
     log:
         "results/logs/gsnr/claims.log",
-    message:
-        "gsnr: claims -> {output}"
     conda:
         ENV
     params:
         gsnr=as_json(GSNR),
         stats=as_json(config["stats"]),
+    message:
+        "gsnr: claims -> {output}"
     shell:
         "python -m scaledyn.gsnr claims --inputs {input.runs} --params {params.gsnr:q}"
         " --stats {params.stats:q} --out {output} > {log} 2>&1"
@@ -130,7 +132,9 @@ rule gsnr_claims:
 # One figure of GSNR_FIGURES from its tables (drawing only).
 rule gsnr_figure:
     input:
-        tables=lambda wildcards: [f"{GSNR_DIR}/{t}.csv" for t in GSNR_FIGURES[wildcards.fig]],
+        tables=lambda wildcards: [
+            f"{GSNR_DIR}/{t}.csv" for t in GSNR_FIGURES[wildcards.fig]
+        ],
         code=code("plots/style", "plots/gsnr"),
     output:
         pdf=report(
@@ -142,15 +146,15 @@ rule gsnr_figure:
         png=f"{GSNR_FIGS}/{{fig}}.png",
     log:
         "results/logs/gsnr/{fig}.log",
-    message:
-        "gsnr: figure {output.pdf}"
-    conda:
-        ENV
     wildcard_constraints:
         fig="|".join(GSNR_FIGURES),
+    conda:
+        ENV
     params:
         estimate=GSNR["claims"]["estimate"],
         caption=caption("gsnr"),
+    message:
+        "gsnr: figure {output.pdf}"
     shell:
         "python -m scaledyn.plots.gsnr {wildcards.fig} --tables {input.tables}"
         " --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"

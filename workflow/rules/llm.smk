@@ -14,7 +14,16 @@ LLM_FIGURES = {
     "fig3_gamma_trajectories": ("gamma_traj",),
 }
 # Keys only the DAG reads (which runs exist, the corpus, the device, claim criteria): not a run's params.
-LLM_DAG_KEYS = {"corpus", "claims", "device", "variants", "run_sizes", "seeds", "sizes", "threads"}
+LLM_DAG_KEYS = {
+    "corpus",
+    "claims",
+    "device",
+    "variants",
+    "run_sizes",
+    "seeds",
+    "sizes",
+    "threads",
+}
 # The package code a training run executes (not the analysis): editing the analysis retrains nothing.
 LLM_TRAIN_CODE = ("llm/__main__", "llm/train", "llm/model", "llm/variants", "llm/data")
 # The wildcard values of every training run: (size, variant, seed).
@@ -78,8 +87,6 @@ rule llm_data:
         meta=f"{LLM_DIR}/data/meta.json",
     log:
         "results/logs/llm/data.log",
-    message:
-        "llm: corpus {params.source} -> {LLM_DIR}/data"
     conda:
         ENV
     params:
@@ -97,6 +104,8 @@ rule llm_data:
         val_fraction=LLM["corpus"]["val_fraction"],
         vocab_size=LLM["corpus"]["vocab_size"],
         out_dir=lambda wildcards, output: Path(output.meta).parent,
+    message:
+        "llm: corpus {params.source} -> {LLM_DIR}/data"
     shell:
         "python -m scaledyn.llm data --source {params.source:q} {params.val_works} {params.cache}"
         " --val-fraction {params.val_fraction} --vocab-size {params.vocab_size}"
@@ -117,8 +126,6 @@ rule llm_train:
         "results/logs/llm/train/{size}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/llm_train/{size}_{variant}_seed{seed}.tsv"
-    message:
-        "llm: train {wildcards.size} {wildcards.variant} seed {wildcards.seed} (progress: {log})"
     conda:
         ENV
     threads: LLM["threads"]  # CPU: 1 (two one-thread jobs side by side make 1.5x the tokens/s of one 2-thread job)
@@ -133,6 +140,8 @@ rule llm_train:
         data_dir=lambda wildcards, input: Path(input.data[0]).parent,
         out_dir=lambda wildcards, output: Path(output.summary).parent,
         ckpt_dir=f"{LLM_DIR}/checkpoints/{{size}}/{{variant}}/seed{{seed}}",
+    message:
+        "llm: train {wildcards.size} {wildcards.variant} seed {wildcards.seed} (progress: {log})"
     shell:
         "python -m scaledyn.llm train --variant {wildcards.variant} --size {wildcards.size}"
         " --seed {wildcards.seed} --global-seed {params.seed} --params {params.job:q}"
@@ -152,8 +161,6 @@ rule llm_analyse:
         "results/logs/llm/analyse.log",
     benchmark:
         "results/benchmarks/llm_analyse/all.tsv"
-    message:
-        "llm: analyse {params.n_runs} runs -> {LLM_DIR}"
     conda:
         ENV
     threads: 1
@@ -163,8 +170,10 @@ rule llm_analyse:
     params:
         llm=as_json({"claims": LLM["claims"]}),  # all the analysis reads; the runs come as inputs
         stats=as_json(config["stats"]),
-        out_dir=LLM_DIR,
+        out_dir=lambda wildcards, output: Path(output.runs).parent,
         n_runs=lambda wildcards, input: len(input.summaries),
+    message:
+        "llm: analyse {params.n_runs} runs -> {LLM_DIR}"
     shell:
         "python -m scaledyn.llm analyse --summaries {input.summaries} --params {params.llm:q}"
         " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
@@ -179,13 +188,13 @@ rule llm_claims:
         f"{LLM_DIR}/claims.json",
     log:
         "results/logs/llm/claims.log",
-    message:
-        "llm: claims -> {output}"
     conda:
         ENV
     params:
         llm=as_json({"claims": LLM["claims"]}),
         stats=as_json(config["stats"]),
+    message:
+        "llm: claims -> {output}"
     shell:
         "python -m scaledyn.llm claims --inputs {input.tables} --params {params.llm:q}"
         " --stats {params.stats:q} --out {output} > {log} 2>&1"
@@ -194,7 +203,9 @@ rule llm_claims:
 # One figure of LLM_FIGURES from its tables (drawing only).
 rule llm_figure:
     input:
-        tables=lambda wildcards: [f"{LLM_DIR}/{t}.csv" for t in LLM_FIGURES[wildcards.fig]],
+        tables=lambda wildcards: [
+            f"{LLM_DIR}/{t}.csv" for t in LLM_FIGURES[wildcards.fig]
+        ],
         code=code("plots/style", "plots/llm", "llm/variants"),
     output:
         pdf=report(
@@ -206,15 +217,15 @@ rule llm_figure:
         png=f"{LLM_FIGS}/{{fig}}.png",
     log:
         "results/logs/llm/{fig}.log",
-    message:
-        "llm: figure {output.pdf}"
-    conda:
-        ENV
     wildcard_constraints:
         fig="|".join(LLM_FIGURES),
+    conda:
+        ENV
     params:
         claims=as_json(LLM["claims"]),
         caption=caption("llm"),
+    message:
+        "llm: figure {output.pdf}"
     shell:
         "python -m scaledyn.plots.llm {wildcards.fig} --tables {input.tables}"
         " --params {params.claims:q} --out {output.pdf} > {log} 2>&1"

@@ -55,8 +55,6 @@ rule minimal_model_simulate:
         "results/logs/minimal_model/simulate/{sweep}.log",
     benchmark:
         "results/benchmarks/minimal_model_simulate/{sweep}.tsv"
-    message:
-        "minimal_model: simulate the {wildcards.sweep} sweep -> {output}"
     conda:
         ENV
     threads: 1  # ~0.2 ms per optimizer step of Python overhead: one thread is fastest, sweeps run side by side
@@ -66,6 +64,8 @@ rule minimal_model_simulate:
     params:
         job=mm_job_params,
         seed=config["seed"],
+    message:
+        "minimal_model: simulate the {wildcards.sweep} sweep -> {output}"
     shell:
         "python -m scaledyn.minimal_model simulate --sweep {wildcards.sweep} --params {params.job:q}"
         " --global-seed {params.seed} --threads {threads} --out {output} > {log} 2>&1"
@@ -82,8 +82,6 @@ rule minimal_model_analyse:
         "results/logs/minimal_model/analyse.log",
     benchmark:
         "results/benchmarks/minimal_model_analyse/all.tsv"
-    message:
-        "minimal_model: analyse the sweeps -> {MM_DIR}"
     conda:
         ENV
     threads: 1
@@ -93,7 +91,9 @@ rule minimal_model_analyse:
     params:
         mm=as_json(MM),
         stats=as_json(config["stats"]),
-        out_dir=MM_DIR,
+        out_dir=lambda wildcards, output: Path(output.runs).parent,
+    message:
+        "minimal_model: analyse the sweeps -> {MM_DIR}"
     shell:
         "python -m scaledyn.minimal_model analyse --inputs {input.sweeps} --params {params.mm:q}"
         " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
@@ -108,13 +108,13 @@ rule minimal_model_claims:
         f"{MM_DIR}/claims.json",
     log:
         "results/logs/minimal_model/claims.log",
-    message:
-        "minimal_model: claims -> {output}"
     conda:
         ENV
     params:
         mm=as_json(MM),
         stats=as_json(config["stats"]),
+    message:
+        "minimal_model: claims -> {output}"
     shell:
         "python -m scaledyn.minimal_model claims --inputs {input.sweeps} --params {params.mm:q}"
         " --stats {params.stats:q} --out {output} > {log} 2>&1"
@@ -123,7 +123,9 @@ rule minimal_model_claims:
 # One figure of MM_FIGURES from its tables (drawing only).
 rule minimal_model_figure:
     input:
-        tables=lambda wildcards: [f"{MM_DIR}/{t}.csv" for t in MM_FIGURES[wildcards.fig]],
+        tables=lambda wildcards: [
+            f"{MM_DIR}/{t}.csv" for t in MM_FIGURES[wildcards.fig]
+        ],
         code=code("plots/style", "plots/minimal_model"),
     output:
         pdf=report(
@@ -135,15 +137,15 @@ rule minimal_model_figure:
         png=f"{MM_FIGS}/{{fig}}.png",
     log:
         "results/logs/minimal_model/{fig}.log",
-    message:
-        "minimal_model: figure {output.pdf}"
-    conda:
-        ENV
     wildcard_constraints:
         fig="|".join(MM_FIGURES),
+    conda:
+        ENV
     params:
         mm=as_json({k: v for k, v in MM.items() if k not in ("sweeps", "compute")}),
         caption=caption("minimal_model"),
+    message:
+        "minimal_model: figure {output.pdf}"
     shell:
         "python -m scaledyn.plots.minimal_model {wildcards.fig} --tables {input.tables}"
         " --params {params.mm:q} --out {output.pdf} > {log} 2>&1"

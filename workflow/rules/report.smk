@@ -14,22 +14,22 @@ rule report_context:
     input:
         results=report_inputs("results"),
         benchmarks=report_inputs("benchmarks"),
-        figures=report_inputs("figures"),
         code=code("report/context", "gsnr/simulate"),
     output:
         "results/report/context.json",
     log:
         "results/logs/report/context.log",
-    message:
-        "report: context of every quoted number -> {output}"
     conda:
         ENV
     params:
         config=as_json(config),
         studies=" ".join(f"--study {name}=results/{name}" for name in STUDIES),
+        figures=report_inputs("figures"),  # their paths only: restyling a figure leaves the context as is
+    message:
+        "report: context of every quoted number -> {output}"
     shell:
         "python -m scaledyn.report context --config {params.config:q} {params.studies}"
-        " --benchmarks {input.benchmarks} --figures {input.figures} --out {output} > {log} 2>&1"
+        " --benchmarks {input.benchmarks} --figures {params.figures} --out {output} > {log} 2>&1"
 
 
 # Render the LaTeX source (report.tex and one partial per study) from the context and paper/*.tex.j2.
@@ -43,13 +43,13 @@ rule report_tex:
         parts=expand("results/report/{study}.tex", study=STUDIES),
     log:
         "results/logs/report/tex.log",
-    message:
-        "report: LaTeX -> {output.main}"
     conda:
         ENV
     params:
         templates=lambda wildcards, input: Path(input.templates[0]).parent,
         out_dir=lambda wildcards, output: Path(output.main).parent,
+    message:
+        "report: LaTeX -> {output.main}"
     shell:
         "python -m scaledyn.report tex --context {input.context} --templates {params.templates}"
         " --out-dir {params.out_dir} > {log} 2>&1"
@@ -64,9 +64,9 @@ rule report_pdf:
         "results/report/report.pdf",
     log:
         "results/logs/report/pdf.log",
-    message:
-        "report: PDF -> {output}"
     conda:
         ENV
+    message:
+        "report: PDF -> {output}"
     shell:
         "latexmk -pdf -cd -interaction=nonstopmode -halt-on-error {input.tex[0]} > {log} 2>&1"

@@ -507,9 +507,9 @@ def load(out_dir: Path) -> tuple[np.memmap, np.memmap, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: ``python -m scaledyn.llm.data --source shakespeare --out-dir DIR``; exits 2 on a CorpusError."""
+    """CLI: ``python -m scaledyn.llm data --source shakespeare --out-dir DIR``; exits 2 on a CorpusError."""
     parser = argparse.ArgumentParser(
-        prog="python -m scaledyn.llm.data", description="Prepare a byte-level corpus for study 002."
+        prog="python -m scaledyn.llm data", description="Prepare a byte-level corpus for study 002."
     )
     parser.add_argument("--source", default="shakespeare", help="'shakespeare' (default) or a corpus path")
     parser.add_argument("--out-dir", required=True, type=Path, help="where train.bin, val.bin, meta.json go")

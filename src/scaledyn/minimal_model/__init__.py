@@ -2,6 +2,7 @@
 
 ``model`` holds the data, the batched gradient and the SNR measurement; ``simulate`` runs one sweep
 (``dynamics``, ``batch``, ``weight_decay``, ``dimension``) as a batched tensor program; ``analysis`` turns the
-tidy trajectories into derived tables; ``claims`` checks the paper's five claims; ``params`` holds the
-defaults of the ``minimal_model`` config section. CLI: ``python -m scaledyn.minimal_model --help``.
+tidy trajectories into derived tables; ``claims`` checks the paper's five claims. Defaults: the
+``minimal_model`` section of the schema (:mod:`scaledyn.config`).
+CLI: ``python -m scaledyn.minimal_model --help``.
 """
