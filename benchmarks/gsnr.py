@@ -26,19 +26,18 @@ from pathlib import Path
 
 import torch
 import yaml
-from snakemake.utils import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from scaledyn import config  # noqa: E402
 from scaledyn.gsnr import simulate  # noqa: E402
 from scaledyn.seeding import generator  # noqa: E402
 
 
-def load_params(config: Path) -> tuple[dict, int]:
+def load_params(path: Path) -> tuple[dict, int]:
     """The gsnr section and global seed of a config file, with the schema's defaults filled in."""
-    cfg = yaml.safe_load(config.read_text())
-    validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    cfg = config.load(yaml.safe_load(path.read_text()) or {})
     return cfg["gsnr"], cfg["seed"]
 
 

@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -44,8 +45,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from scaledyn import config  # noqa: E402
+from scaledyn.llm import run_config  # noqa: E402
 from scaledyn.llm import train as tr  # noqa: E402
 from scaledyn.llm.model import build  # noqa: E402
+from scaledyn.llm.optim import make_optimizer  # noqa: E402
 from scaledyn.llm.variants import VARIANTS  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -55,17 +59,21 @@ def worker(spec: dict) -> dict:
     """One measurement in this process: build, warm up, time ``steps`` training steps."""
     t_start = time.perf_counter()
     dev = torch.device(spec["device"])
-    params = tr.resolve({"optim": {"impl": spec.get("impl", "auto")}})
-    tr.setup_device(dev, int(spec["threads"]))
-    size = spec["size"]
-    entry = params["sizes"][size]
+    section: dict = {"optim": {"impl": spec.get("impl", "auto")}, "threads": int(spec["threads"])}
     if spec.get("micro_batch"):
-        entry["micro_batch_size"] = entry["batch_size"] = int(spec["micro_batch"])
-    cfg = tr.model_config(params, size, int(spec["vocab"]), params["arch"])
+        section["sizes"] = {
+            spec["size"]: {"batch_size": spec["micro_batch"], "micro_batch_size": spec["micro_batch"]}
+        }
+    params = config.section("llm", section)
+    run = run_config.build(
+        params, spec["variant"], spec["size"], 0, 0, vocab_size=int(spec["vocab"]), device=dev
+    )
+    tr.setup_device(dev, run.threads)
+    cfg = run.model
     model = build(cfg, VARIANTS[spec["variant"]], init_seed=0).to(dev)
-    opt = tr.make_optimizer(model, params, 1e-4, tr.adamw_impl(params, dev))
+    opt = make_optimizer(model, replace(run.optim, lr=1e-4))
     fwd = torch.compile(model) if spec.get("compile") else model
-    batch, context = int(entry["micro_batch_size"] or entry["batch_size"]), cfg.context
+    batch, context = run.micro_batch_size, cfg.context
     gen = torch.Generator().manual_seed(0)
     xy = torch.randint(0, cfg.vocab_size, (batch, context + 1), generator=gen).to(dev)
 
@@ -100,12 +108,10 @@ def worker(spec: dict) -> dict:
         "batch": batch,
         "context": context,
     }
+    out["peak"] = run.peak_flops
     if dev.type == "cuda":
-        out["peak"] = float(params["peak_flops"]["cuda"])
         out["gpu_max_memory_mib"] = torch.cuda.max_memory_allocated() / 2**20
         out["device_name"] = torch.cuda.get_device_name(dev)
-    else:
-        out["peak"] = float(params["peak_flops"]["cpu_per_thread"]) * int(spec["threads"])
     out["mfu"] = out["flop_per_token"] * tps / out["peak"]
     return out
 
@@ -219,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
 
-    params = tr.resolve()
+    params = config.section("llm")
     report: dict = {
         "load_average_start": os.getloadavg(),
         "cpu_count": os.cpu_count(),

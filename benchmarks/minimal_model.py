@@ -35,11 +35,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from scaledyn import config  # noqa: E402
 from scaledyn.minimal_model import model as mm  # noqa: E402
-from scaledyn.minimal_model.params import SWEEPS, resolve  # noqa: E402
 from scaledyn.minimal_model.simulate import checkpoint_steps, run_specs  # noqa: E402
 
-GLOBAL_SEED = 20261122  # the pipeline's default config seed
+GLOBAL_SEED = config.load({})["seed"]  # the pipeline's default config seed
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
 
@@ -113,8 +113,7 @@ def reference_run(spec: mm.RunSpec, params: dict, steps: int) -> None:
 def reference(params: dict, fraction: float) -> tuple[float, int]:
     """Extrapolated seconds of the per-run loop over all four sweeps, and the number of runs timed."""
     total, timed = 0.0, 0
-    for sweep in SWEEPS:
-        cfg = params["sweeps"][sweep]
+    for sweep, cfg in params["sweeps"].items():
         steps = max(int(cfg["steps"] * fraction), 1)
         specs = run_specs(params, sweep, seed_indices=[0])
         t0 = time.process_time()
@@ -135,18 +134,19 @@ def main() -> None:
         "--params", default="{}", help="overrides of the default params as JSON (smoke tests)"
     )
     args = parser.parse_args()
-    params = resolve(json.loads(args.params))
+    params = config.section("minimal_model", json.loads(args.params))
+    sweeps = list(params["sweeps"])
     out_dir = Path(args.out_dir or tempfile.mkdtemp(prefix="minimal_model_bench_"))
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}; outputs in {out_dir}")
     print("load average at start (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
-    short = resolve(json.loads(args.params))
-    for sweep in SWEEPS:
+    short = config.section("minimal_model", json.loads(args.params))
+    for sweep in sweeps:
         short["sweeps"][sweep]["steps"] = args.probe_steps
     probe = {}
     for threads in (1, 2):
-        wall, secs, cpu, _ = run_schedule(list(SWEEPS), short, threads, 1, out_dir / "probe")
+        wall, secs, cpu, _ = run_schedule(sweeps, short, threads, 1, out_dir / "probe")
         probe[threads] = wall
         per = ", ".join(f"{s} {t:.1f}s" for s, t in secs.items())
         print(
@@ -159,8 +159,8 @@ def main() -> None:
     subprocess.run([sys.executable, "-c", "import scaledyn.minimal_model.__main__"], check=True, env=ENV)
     print(f"start-up of one CLI process (imports, mostly torch): {time.perf_counter() - t0:.1f}s")
 
-    wall, secs, cpu, rss = run_schedule(list(SWEEPS), params, threads, 1, out_dir)
-    for s in SWEEPS:
+    wall, secs, cpu, rss = run_schedule(sweeps, params, threads, 1, out_dir)
+    for s in sweeps:
         print(
             f"  {s:13s} {secs[s]:6.1f}s wall {cpu[s]:6.1f}s CPU  peak RSS {rss[s]:4.0f} MiB  "
             f"({len(run_specs(params, s))} runs x {params['sweeps'][s]['steps']} steps)"
@@ -170,7 +170,7 @@ def main() -> None:
         f"peak RSS {max(rss.values()):.0f} MiB"
     )
 
-    longest_first = sorted(SWEEPS, key=lambda s: -secs[s])
+    longest_first = sorted(sweeps, key=lambda s: -secs[s])
     par_wall, _, par_cpu, par_rss = run_schedule(longest_first, params, 1, 2, out_dir / "parallel")
     print(
         f"all four sweeps, 2 processes side by side (1 thread each): {par_wall:.1f}s wall, "
@@ -179,7 +179,7 @@ def main() -> None:
 
     torch.set_num_threads(threads)
     ref, timed = reference(params, args.reference_fraction)
-    n_runs = sum(len(run_specs(params, s)) for s in SWEEPS)
+    n_runs = sum(len(run_specs(params, s)) for s in sweeps)
     print(
         f"reference per-run loop: {ref:.0f}s CPU extrapolated ({timed} runs timed at "
         f"{args.reference_fraction:g} of their steps, scaled to {n_runs} runs x full steps)"

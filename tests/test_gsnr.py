@@ -1,4 +1,4 @@
-"""Study 000: the simulation, its closed forms, determinism and the classifier."""
+"""Study 000: the simulation, its closed forms, determinism, the classifier and the claims."""
 
 import math
 
@@ -6,25 +6,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 
-from scaledyn import estimators
-from scaledyn.gsnr import classify, simulate
-from tests.conftest import ROOT
+from scaledyn import config, estimators
+from scaledyn.gsnr import claims, classify, simulate
+from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, ClaimResult
 
 
 def small_params(**over) -> dict:
-    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())["gsnr"]
-    cfg.update(
-        shape_dims={"matrix": [6, 5], "vector": [1, 7], "scalar": [1, 1]},
-        steps=120,
-        seeds=3,
-        gsnr_draws=8,
-        sigma={k: {"min": 0.01, "max": 100.0, "num": 5} for k in ("entry", "total", "minibatch")},
-        tail_fraction=0.25,
-    )
-    cfg.update(over)
-    return cfg
+    """The gsnr section (schema defaults) with a small grid, ``over`` on top."""
+    small = {
+        "shape_dims": {"matrix": [6, 5], "vector": [1, 7], "scalar": [1, 1]},
+        "steps": 120,
+        "seeds": 3,
+        "gsnr_draws": 8,
+        "sigma": {k: {"min": 0.01, "max": 100.0, "num": 5} for k in ("entry", "total", "minibatch")},
+        "tail_fraction": 0.25,
+    }
+    return config.section("gsnr", {**small, **over})
 
 
 @pytest.mark.parametrize("noise", simulate.NOISE_MODELS)
@@ -132,3 +130,101 @@ def test_classifier_known_overlap_and_ties():
 def test_leave_one_seed_out_needs_two_seeds():
     with pytest.raises(ValueError, match="two seeds"):
         classify.loso_predictions(np.arange(4.0), np.array([0, 0, 1, 1], bool), np.zeros(4))
+
+
+# --- claims (known answers on synthetic runs tables) -------------------------------------------------------
+
+STATS = config.section("stats", {"bootstrap_resamples": 200})
+SIGMAS = np.logspace(-2, 2, 5)
+
+
+def synthetic_runs(paper_like: bool, jobs=(("entry", "sgd"),), seeds: int = 6) -> pd.DataFrame:
+    """A runs table with a known answer to every claim: GSNR = level(shape) / sigma^2 (with a small per-seed
+    jitter). ``paper_like``: matrix level 100 above vector 1 above scalar 0.1, scale adaptation = log10 GSNR
+    (rank correlation 1), adapts = log10 GSNR >= 0 (separable by a threshold). Otherwise the opposite: matrix
+    level lowest, scale adaptation = -log10 GSNR (rank correlation -1), adapts = log10 GSNR < 0 (no rule
+    "adapts when GSNR >= threshold" gets it right)."""
+    levels = (
+        {"matrix": 100.0, "vector": 1.0, "scalar": 0.1}
+        if paper_like
+        else {"matrix": 0.01, "vector": 1.0, "scalar": 10.0}
+    )
+    rows = []
+    for noise, opt in jobs:
+        for seed in range(seeds):
+            for shape, level in levels.items():
+                for sigma in SIGMAS:
+                    gsnr = level / sigma**2 * (1.0 + 1e-3 * seed)
+                    log = float(np.log10(gsnr))
+                    rows.append(
+                        {
+                            "noise_model": noise,
+                            "optimizer": opt,
+                            "shape": shape,
+                            "seed": seed,
+                            "sigma": sigma,
+                            "gsnr_plugin": gsnr,
+                            "scale_adaptation": log if paper_like else -log,
+                            "adapts": (log >= 0) == paper_like,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+CLAIM_ROWS = [  # (claim function, measure, criterion) in check_all's order
+    (claims.correlation, "Spearman rho", "rho >= 0.7"),
+    (claims.classifier_accuracy, "LOSO accuracy", "accuracy >= 0.9"),
+    (claims.matrix_gsnr_gap, "min log10 GSNR gap", "gap > 0"),
+    (claims.clean_separation, "in-sample error", "error <= 0.02"),
+]
+
+
+@pytest.mark.parametrize(
+    ("claim", "measure", "criterion"), CLAIM_ROWS, ids=[c.__name__ for c, _, _ in CLAIM_ROWS]
+)
+@pytest.mark.parametrize("paper_like", [True, False], ids=["paper_like", "contrary"])
+def test_claim_known_answer(claim, measure, criterion, paper_like):
+    runs = synthetic_runs(paper_like)
+    row = claim(runs, "entry noise, sgd", small_params(), STATS)
+    assert (row.study, row.measure, row.criterion) == ("000", measure, criterion)
+    assert row.ci_low <= row.value <= row.ci_high
+    assert row.verdict == (SUPPORTED if paper_like else NOT_SUPPORTED), row
+
+
+def test_claim_known_values():
+    params = small_params()
+    good, bad = synthetic_runs(True), synthetic_runs(False)
+    assert claims.correlation(good, "", params, STATS).value == pytest.approx(1.0)
+    assert claims.correlation(bad, "", params, STATS).value == pytest.approx(-1.0)
+    assert claims.classifier_accuracy(good, "", params, STATS).value == 1.0
+    assert claims.clean_separation(good, "", params, STATS).value == 0.0
+    # the smallest gap: matrix 2 decades above vector; contrary: matrix 3 decades below scalar
+    assert claims.matrix_gsnr_gap(good, "", params, STATS).value == pytest.approx(2.0, abs=1e-3)
+    assert claims.matrix_gsnr_gap(bad, "", params, STATS).value == pytest.approx(-3.0, abs=1e-3)
+
+
+def test_matrix_gap_without_a_matrix_is_inconclusive():
+    runs = synthetic_runs(True)
+    row = claims.matrix_gsnr_gap(runs[runs["shape"] != "matrix"], "s", small_params(), STATS)
+    assert row.verdict == INCONCLUSIVE and np.isnan(row.value) and "needs a matrix" in row.note
+
+
+def test_check_all_rows_per_claim_and_job():
+    jobs = (("total", "adamw"), ("entry", "sgd"), ("entry", "adamw"))
+    rows = claims.check_all({"runs": synthetic_runs(True, jobs)}, small_params(), STATS)
+    assert all(isinstance(r, ClaimResult) for r in rows) and len(rows) == 4 * len(jobs)
+    scopes = ["entry noise, adamw", "entry noise, sgd", "total noise, adamw"]  # jobs in sorted order
+    assert [(r.measure, r.scope) for r in rows] == [(m, s) for _, m, _ in CLAIM_ROWS for s in scopes]
+    assert {r.verdict for r in rows} == {SUPPORTED}
+    assert set(rows[0].as_dict()) == {
+        "study",
+        "claim",
+        "scope",
+        "measure",
+        "value",
+        "ci_low",
+        "ci_high",
+        "criterion",
+        "verdict",
+        "note",
+    }

@@ -1,18 +1,17 @@
 """Study 002 training: learning, exact resume (in-process and after SIGKILL), divergence, param groups, CLI.
 
-The corpus is a toy Markov chain written here with numpy; ``scaledyn.llm.train.load_data`` is replaced by a
-reader of these files, so the tests do not depend on ``scaledyn.llm.data``.
+The corpus is a toy Markov chain written here with numpy in the prepared-corpus layout that
+``scaledyn.llm.data.load`` reads (``train.bin``, ``val.bin``, ``meta.json``).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -20,8 +19,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 
+from scaledyn import config
+from scaledyn.llm import optim, outputs, run_config
 from scaledyn.llm import train as tr
 from scaledyn.llm.model import ModelConfig, build
 from scaledyn.llm.variants import VARIANTS
@@ -45,23 +45,6 @@ PARAMS = {
     "ckpt_every": 10,
     "eval_batches": 2,
 }
-LOADER = textwrap.dedent(
-    """
-    import json, sys
-    from pathlib import Path
-    import numpy as np
-    from scaledyn.llm import train as tr
-
-    def load(d):
-        d = Path(d)
-        meta = json.loads((d / "meta.json").read_text())
-        return (np.memmap(d / "train.bin", dtype=np.uint16, mode="r"),
-                np.memmap(d / "val.bin", dtype=np.uint16, mode="r"), meta)
-
-    tr.load_data = load
-    sys.exit(tr.main(sys.argv[1:]))
-    """
-)
 
 
 def toy_tokens(n: int, seed: int) -> np.ndarray:
@@ -81,22 +64,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("corpus")
     toy_tokens(20000, 0).tofile(d / "train.bin")
     toy_tokens(4000, 1).tofile(d / "val.bin")
-    (d / "meta.json").write_text(json.dumps({"vocab_size": VOCAB}))
-    return d
-
-
-def load_toy(d: Path) -> tuple[np.ndarray, np.ndarray, dict]:
-    meta = json.loads((d / "meta.json").read_text())
-    return (
-        np.memmap(d / "train.bin", dtype=np.uint16, mode="r"),
-        np.memmap(d / "val.bin", dtype=np.uint16, mode="r"),
-        meta,
+    (d / "meta.json").write_text(
+        json.dumps({"vocab_size": VOCAB, "n_train_tokens": 20000, "n_val_tokens": 4000})
     )
-
-
-@pytest.fixture(autouse=True)
-def toy_loader(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tr, "load_data", load_toy)
+    return d
 
 
 def run(tmp: Path, data: Path, variant: str = "baseline", params: dict | None = None, **kw: object) -> dict:
@@ -115,7 +86,7 @@ def run(tmp: Path, data: Path, variant: str = "baseline", params: dict | None = 
     )
 
 
-def outputs(out: Path) -> dict[str, pd.DataFrame]:
+def read_outputs(out: Path) -> dict[str, pd.DataFrame]:
     return {n: pd.read_csv(out / f"{n}.csv") for n in ("metrics", "gammas", "linear_grads")}
 
 
@@ -124,7 +95,7 @@ DETERMINISTIC = {"metrics": ["step", "tokens", "lr", "train_loss", "val_loss", "
 
 def assert_same_science(a: Path, b: Path) -> None:
     """Every logged number but the timings is identical; so are the summaries' losses."""
-    oa, ob = outputs(a), outputs(b)
+    oa, ob = read_outputs(a), read_outputs(b)
     for name in oa:
         cols = DETERMINISTIC.get(name, list(oa[name].columns))
         pd.testing.assert_frame_equal(oa[name][cols], ob[name][cols], check_exact=True)
@@ -136,8 +107,11 @@ def assert_same_science(a: Path, b: Path) -> None:
 # -- learning and outputs -----------------------------------------------------------------------------------
 
 
-def test_a_few_steps_reduce_the_loss_and_write_every_output(tmp_path, data_dir):
+def test_a_few_steps_reduce_the_loss_and_write_every_output(tmp_path, data_dir, capsys):
     summary = run(tmp_path, data_dir, "unified")
+    err = capsys.readouterr().err
+    assert "from scratch" in err and "step 1/40 loss " in err
+    assert re.search(r"step 40/40 loss \d+\.\d{4} val \d+\.\d{4} tok/s [\d,]+ eta 0m00s", err)
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == [
         "gammas.csv",
@@ -146,7 +120,7 @@ def test_a_few_steps_reduce_the_loss_and_write_every_output(tmp_path, data_dir):
         "summary.json",
     ]
     m = pd.read_csv(out / "metrics.csv")
-    assert list(m.columns) == tr.METRIC_COLUMNS
+    assert list(m.columns) == outputs.METRIC_COLUMNS
     assert m["step"].tolist() == [1, 5, 10, 15, 20, 25, 30, 35, 40]
     assert m["val_loss"].notna().tolist() == [s % 10 == 0 for s in m["step"]]
     assert m["train_loss"].iloc[-1] < m["train_loss"].iloc[0] - 1.0
@@ -211,7 +185,7 @@ def test_sigkilled_cli_resumes_to_identical_results(tmp_path, data_dir):
     args = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--global-seed", "7"]
     args += ["--params", json.dumps(params), "--data", str(data_dir), "--device", "cpu", "--threads", "1"]
     args += ["--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
-    cmd = [sys.executable, "-c", LOADER, *args]
+    cmd = [sys.executable, "-m", "scaledyn.llm.train", *args]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ckpt = tmp_path / "ckpt" / tr.CKPT_NAME
@@ -256,8 +230,9 @@ def test_divergence_is_recorded_and_outputs_written(tmp_path, data_dir, capsys):
 def test_param_groups_decay_only_where_the_variant_says(variant):
     cfg = ModelConfig(vocab_size=VOCAB, n_layers=2, d_model=32, n_heads=2, context=16, arch="sandwich")
     model = build(cfg, VARIANTS[variant], init_seed=0)
-    params = tr.resolve({"optim": {"weight_decay": 0.1, "gamma_weight_decay": 0.05}})
-    groups = tr.param_groups(model, params)
+    section = config.section("llm", {"optim": {"weight_decay": 0.1, "gamma_weight_decay": 0.05}})
+    run = run_config.build(section, variant, "tiny", 0, 0, vocab_size=VOCAB, device=torch.device("cpu"))
+    groups = optim.param_groups(model, run.optim.weight_decay, run.optim.gamma_weight_decay)
     decay_of = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
     assert len(decay_of) == len(list(model.parameters()))  # every parameter in exactly one group
     tags = model.scale_param_tags()
@@ -273,27 +248,45 @@ def test_param_groups_decay_only_where_the_variant_says(variant):
         assert decay_of[id(p)] == want, name
     names = {g["name"] for g in groups}
     assert ("scales_decayed" in names) == (flags.wd_input or flags.wd_output)
-    opt = tr.make_optimizer(model, params, 1e-3, "foreach")
+    opt = optim.make_optimizer(model, run.optim)
     assert [g["weight_decay"] for g in opt.param_groups] == [g["weight_decay"] for g in groups]
 
 
 def test_schedules():
-    cos = tr.LRSchedule("cosine", steps=100, warmup=10, min_ratio=0.1, decay=0)
+    cos = optim.LRSchedule("cosine", steps=100, warmup=10, min_ratio=0.1, decay=0)
     assert cos(0) == pytest.approx(0.1) and cos(9) == pytest.approx(1.0) and cos(10) == pytest.approx(1.0)
     assert cos(99) == pytest.approx(0.1) and cos(55) == pytest.approx(0.55, abs=0.02)
-    wsd = tr.LRSchedule("wsd", steps=100, warmup=10, min_ratio=0.0, decay=20)
+    wsd = optim.LRSchedule("wsd", steps=100, warmup=10, min_ratio=0.0, decay=20)
     assert (
         wsd(50) == 1.0 and wsd(79) == 1.0 and wsd(80) == pytest.approx(0.95) and wsd(99) == pytest.approx(0.0)
     )
-    assert tr.make_schedule(tr.resolve({"schedule": {"kind": "wsd"}}), 1000).decay == 200
+    assert (
+        optim.make_schedule(config.section("llm", {"schedule": {"kind": "wsd"}})["schedule"], 1000).decay
+        == 200
+    )
 
 
-def test_default_params_equal_the_yaml_in_the_module_doc():
-    after = tr.__doc__.split("equals this block; a test checks it)::\n\n")[1].splitlines()
-    block = "\n".join(line for line in itertools.takewhile(lambda x: not x or x.startswith("    "), after))
-    assert yaml.safe_load(textwrap.dedent(block)) == tr.DEFAULT_PARAMS
-    assert tr.DEFAULT_PARAMS["variants"] == list(VARIANTS)
-    assert tr.total_steps(tr.DEFAULT_PARAMS["sizes"]["gpt124m"]) == 4768
+def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
+    no_steps = {k: v for k, v in MICRO.items() if k != "steps"}
+    with pytest.raises(config.ConfigError, match="llm.sizes.micro.*set steps or token_budget"):
+        config.section("llm", {"sizes": {"micro": no_steps}})
+    size = {k: v for k, v in no_steps.items() if k != "mlp_multiple"}  # schema default 64
+    section = config.section("llm", {"sizes": {"micro": {**size, "token_budget": 5e3}}})
+    r = run_config.build(section, "md", "micro", 0, 7, vocab_size=VOCAB, device=torch.device("cpu"))
+    assert r.steps == 5000 // (8 * 16) and r.micro_batch_size == 8 and r.schedule.warmup == 2
+    assert r.optim.lr == 3e-3 and r.optim.impl == "fused" and r.optim.gamma_weight_decay == 0.1
+    assert r.model.vocab_size == 64 and r.model.arch == "sandwich" and r.model.hidden == 128
+    assert (r.eval_every, r.eval_batches, r.log_every, r.ckpt_every) == (50, 8, 10, 50)
+    assert r.peak_flops == 7.8e10 and r.diverge_loss is None and not r.compile and r.threads == 1
+    assert set(r.params) == set(section) - set(run_config.NOT_RUN_KEYS) | {"size"}
+    assert r.params["size"]["mlp_multiple"] == 64 and r.params["size"]["lr"] is None
+    default = config.section("llm")
+    assert run_config.total_steps(default["sizes"]["gpt124m"]) == 4768
+    # train() completes a partial section the same way: summary.json's params are the filled ones
+    partial = {"sizes": {"micro": {**MICRO, "steps": 2}}, "eval_batches": 1}
+    s = run(tmp_path, data_dir, params=partial)
+    assert s["params"] == run_config.run_params(config.section("llm", partial), "micro")
+    assert s["params"]["optim"]["beta2"] == 0.95 and s["optimizer_impl"] == "fused" and s["steps"] == 2
 
 
 # -- CLI errors ---------------------------------------------------------------------------------------------
@@ -306,8 +299,13 @@ def test_default_params_equal_the_yaml_in_the_module_doc():
         ({"--size": "huge"}, "unknown size 'huge'"),
         ({"--data": "/nonexistent/corpus"}, "does not exist"),
         ({"--params": '{"arch": "prenorm"}', "--variant": "wd_output"}, "needs arch 'sandwich'"),
-        ({"--params": '{"optim": {"nope": 1}}'}, "unknown llm parameter 'optim.nope'"),
-        ({"--params": "{not json"}, "cannot read --params"),
+        ({"--params": '{"optim": {"nope": 1}}'}, "Invalid config at 'llm.optim'"),
+        ({"--params": '{"sizes": {"tiny": {"n_heads": 3}}}'}, "must be a multiple of n_heads"),
+        ({"--params": "{not json"}, "cannot read the llm section"),
+        ({"--params": "/nonexistent/params.yaml"}, "cannot read the llm section"),
+        ({"--device": "tpu"}, "Invalid config at 'llm.device'"),
+        ({"--threads": "0"}, "Invalid config at 'llm.threads'"),
+        ({"--data": str(ROOT / "tests")}, "cannot load the corpus"),
     ],
 )
 def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
@@ -319,6 +317,14 @@ def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_cuda_requested_without_a_gpu_exits_2(tmp_path, data_dir, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    argv = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--params", json.dumps(PARAMS)]
+    argv += ["--data", str(data_dir), "--out", str(tmp_path / "o"), "--ckpt", str(tmp_path / "c")]
+    assert tr.main([*argv, "--device", "cuda"]) == 2
+    assert capsys.readouterr().err == "Error: device cuda requested but torch.cuda.is_available() is False\n"
 
 
 def test_cli_subprocess_error_has_no_traceback(tmp_path):

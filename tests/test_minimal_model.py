@@ -12,17 +12,17 @@ import pytest
 import torch
 import yaml
 
-from scaledyn import estimators
+from scaledyn import config, estimators
 from scaledyn.minimal_model import analysis, claims
 from scaledyn.minimal_model import model as mm
 from scaledyn.minimal_model.__main__ import main
-from scaledyn.minimal_model.params import DEFAULT_PARAMS, SWEEPS, resolve
 from scaledyn.minimal_model.simulate import METRICS, checkpoint_steps, phase_of, simulate
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "minimal_model.schema.yaml"
 STATS = {"bootstrap_resamples": 200}
+SWEEPS = list(config.section("minimal_model")["sweeps"])
 
 TINY = {
     "model": {"n_train": 256},
@@ -128,7 +128,7 @@ def test_snr_floor_at_zero_signal():
 
 
 def test_checkpoints_and_phases():
-    measure = DEFAULT_PARAMS["measure"]
+    measure = config.section("minimal_model")["measure"]
     steps, on_log = checkpoint_steps(30000, measure)
     assert steps[0] == 0 and steps[-1] == 30000 and np.all(np.diff(steps) > 0)
     assert on_log.sum() >= 40 and on_log[0] and on_log[-1]
@@ -153,9 +153,9 @@ def tiny_runs() -> dict[str, pd.DataFrame]:
 
 def test_simulate_tidy_output(tiny_runs):
     for sweep, df in tiny_runs.items():
-        cfg = resolve(TINY)["sweeps"][sweep]
+        cfg = config.section("minimal_model", TINY)["sweeps"][sweep]
         n_points = len(cfg.get("values", [0]))
-        n_ck = len(checkpoint_steps(cfg["steps"], resolve(TINY)["measure"])[0])
+        n_ck = len(checkpoint_steps(cfg["steps"], config.section("minimal_model", TINY)["measure"])[0])
         assert len(df) == n_points * cfg["seeds"] * n_ck
         assert not df.duplicated(["value", "seed", "step"]).any()
         assert np.isfinite(df[list(METRICS)].to_numpy()).all()
@@ -211,7 +211,7 @@ def synthetic(
     sweep: str, values: list[float], seeds: int, fn, steps: int = 1000, seed: int = 0
 ) -> pd.DataFrame:
     """Tidy frame like ``simulate``'s with metrics from ``fn(value, t, rng) -> dict``."""
-    params = resolve()
+    params = config.section("minimal_model")
     rng = np.random.default_rng(seed)
     ck, on_log = checkpoint_steps(steps, params["measure"])
     rows = []
@@ -256,11 +256,11 @@ def test_equilibrium_and_slopes_on_synthetic_data():
     df = synthetic(
         "batch", [4, 16, 64], 4, lambda b, t, rng: {"snr_w": 0.1 * b**0.5, "snr_gamma": 0.3 * b**0.5}
     )
-    eq = analysis.equilibrium(df, resolve(), STATS)
+    eq = analysis.equilibrium(df, config.section("minimal_model"), STATS)
     row = eq[(eq["metric"] == "w_rms") & (eq["value"] == 16)].iloc[0]
     assert row["reference"] == pytest.approx(math.sqrt(0.01 / (2 * 0.01)))
     assert row["ci_low"] <= row["mean"] <= row["ci_high"]
-    slopes = analysis.scaling_slopes(df, resolve(), STATS)
+    slopes = analysis.scaling_slopes(df, config.section("minimal_model"), STATS)
     late = slopes[(slopes["phase"] == "late") & (slopes["metric"] == "snr_w")].iloc[0]
     assert late["slope"] == pytest.approx(0.5, abs=0.02) and late["paper_exponent"] == 0.5
     assert late["ci_low"] <= late["slope"] <= late["ci_high"]
@@ -275,7 +275,7 @@ def test_run_summary_on_synthetic_data():
         3,
         lambda v, t, rng: {"w_norm": 7.0 - 4.0 * math.exp(-t / 50), "gamma_norm": 1.0 + t / 1000},
     )
-    rs = analysis.run_summary(df, resolve())
+    rs = analysis.run_summary(df, config.section("minimal_model"))
     assert (rs["settle_fraction_w"] < 0.25).all()
     assert rs["monotonicity_gamma"].to_numpy() == pytest.approx(1.0)
     assert rs["late_growth_w"].to_numpy() == pytest.approx(0.0, abs=1e-3)
@@ -284,8 +284,9 @@ def test_run_summary_on_synthetic_data():
 # --- claims ------------------------------------------------------------------------------------------------
 
 
-def claim_inputs(paper_like: bool) -> pd.DataFrame:
-    """All four sweeps, synthetic: ``paper_like`` follows every claim, otherwise every claim fails."""
+def claim_inputs(paper_like: bool) -> dict[str, pd.DataFrame]:
+    """All four sweep tables, synthetic, keyed by sweep: ``paper_like`` follows every claim, otherwise every
+    claim fails."""
     if paper_like:
         dyn = lambda v, t, rng: {  # noqa: E731
             "w_norm": 7.0 - 4.0 * math.exp(-t / 50),
@@ -315,27 +316,34 @@ def claim_inputs(paper_like: bool) -> pd.DataFrame:
                 return {"w_norm": 5.0 / math.sqrt(t + 1.0), "gamma_norm": 3.0 / (t + 1.0) ** 0.2}
             return {"w_norm": lam**0.3, "gamma_norm": lam**-0.6}
 
-    return pd.concat(
-        [
-            synthetic("dynamics", [0.0], 5, dyn),
-            synthetic("batch", [4, 16, 64, 256], 5, bat),
-            synthetic("weight_decay", [0.0, 0.001, 0.01, 0.1], 5, wd),
-            synthetic("dimension", [4, 8, 16, 32], 5, dim),
-        ],
-        ignore_index=True,
-    )
+    return {
+        "dynamics": synthetic("dynamics", [0.0], 5, dyn),
+        "batch": synthetic("batch", [4, 16, 64, 256], 5, bat),
+        "weight_decay": synthetic("weight_decay", [0.0, 0.001, 0.01, 0.1], 5, wd),
+        "dimension": synthetic("dimension", [4, 8, 16, 32], 5, dim),
+    }
+
+
+# The criterion of every row, in order: the text claims.json carries.
+CRITERIA = ["<= 0.5", ">= 0.8"] + [">= 5.0"] * 4 + ["> 0"] * 4 + [">= 0.5"] + ["< 0"] + ["> 0"] * 3
+CRITERIA += ["0.75 <= slope <= 1.25", "-2.5 <= slope <= -1.5", "-1.25 <= slope <= -0.75"]
 
 
 def test_claims_supported_on_paper_like_data():
-    rows = claims.all_claims(claim_inputs(True), resolve(), STATS)
+    rows = claims.check_all(claim_inputs(True), config.section("minimal_model"), STATS)
     assert len(rows) == 2 + 4 + 5 + 4 + 3
+    assert [r.criterion for r in rows] == CRITERIA
+    assert {r.study for r in rows} == {"001"} and [r.claim[:2] for r in rows] == [
+        f"C{c}" for c, n in zip(range(1, 6), (2, 4, 5, 4, 3), strict=True) for _ in range(n)
+    ]
     assert [r.verdict for r in rows] == [SUPPORTED] * len(rows), [
         (r.measure, r.value, r.verdict) for r in rows
     ]
 
 
 def test_claims_not_supported_on_contrary_data():
-    rows = claims.all_claims(claim_inputs(False), resolve(), STATS)
+    rows = claims.check_all(claim_inputs(False), config.section("minimal_model"), STATS)
+    assert [r.criterion for r in rows] == CRITERIA
     verdicts = [r.verdict for r in rows]
     assert verdicts == [NOT_SUPPORTED] * len(rows), [(r.measure, r.value, r.verdict) for r in rows]
 
@@ -344,8 +352,23 @@ def test_interval_verdict_and_missing_sweep():
     assert claims.interval_verdict(0.9, 1.1, 0.75, 1.25) == SUPPORTED
     assert claims.interval_verdict(1.3, 1.5, 0.75, 1.25) == NOT_SUPPORTED
     assert claims.interval_verdict(1.0, 1.5, 0.75, 1.25) == INCONCLUSIVE
-    rows = claims.claim_batch(claim_inputs(True).query("sweep != 'batch'"), resolve(), STATS)
+    tables = claim_inputs(True)
+    df = pd.concat([t for name, t in tables.items() if name != "batch"], ignore_index=True)
+    rows = claims.claim_batch(df, config.section("minimal_model"), STATS)
     assert [r.verdict for r in rows] == [INCONCLUSIVE]
+    # check_all without the batch and dimension tables: one inconclusive row for each missing sweep
+    del tables["batch"], tables["dimension"]
+    rows = claims.check_all(tables, config.section("minimal_model"), STATS)
+    missing = [r for r in rows if r.claim[:2] in ("C3", "C5")]
+    assert [(r.verdict, r.criterion, r.measure) for r in missing] == [(INCONCLUSIVE, "-", "-")] * 2
+    assert "'batch' not among the inputs" in missing[0].note
+
+
+def test_check_all_rejects_a_table_keyed_by_another_sweep():
+    tables = claim_inputs(True)
+    tables["batch"] = tables["dimension"]
+    with pytest.raises(ValueError, match="'batch' holds rows of sweep \\['dimension'\\]"):
+        claims.check_all(tables, config.section("minimal_model"), STATS)
 
 
 # --- params, schema, CLI -----------------------------------------------------------------------------------
@@ -357,9 +380,8 @@ def schema_defaults(node: dict) -> object:
     return node["default"]
 
 
-def test_schema_matches_defaults_and_is_closed():
+def test_schema_is_closed_and_documented():
     schema = yaml.safe_load(SCHEMA.read_text())
-    assert schema_defaults(schema) == DEFAULT_PARAMS
 
     def walk(node: dict, path: str) -> None:
         assert "description" in node and "default" in node, path
@@ -369,39 +391,41 @@ def test_schema_matches_defaults_and_is_closed():
                 walk(child, f"{path}.{key}")
 
     walk(schema, "minimal_model")
-    jsonschema = pytest.importorskip("jsonschema")
-    jsonschema.validate(DEFAULT_PARAMS, schema)
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"optim": {"lr_typo": 1}}, schema)
+
+
+def test_partial_section_is_completed_by_the_schema_defaults():
+    full = config.section("minimal_model")
+    assert full == schema_defaults(yaml.safe_load(SCHEMA.read_text()))  # every leaf from the schema file
+    part = config.section(
+        "minimal_model", {"optim": {"lr": 2 * full["optim"]["lr"]}, "sweeps": {"batch": {"seeds": 7}}}
+    )
+    assert part["optim"]["lr"] == 2 * full["optim"]["lr"] and part["sweeps"]["batch"]["seeds"] == 7
+    part["optim"]["lr"], part["sweeps"]["batch"]["seeds"] = (
+        full["optim"]["lr"],
+        full["sweeps"]["batch"]["seeds"],
+    )
+    assert part == full
 
 
 def test_unknown_param_is_rejected():
-    with pytest.raises(KeyError, match="optim.lr_typo"):
-        resolve({"optim": {"lr_typo": 0.1}})
+    with pytest.raises(config.ConfigError, match=r"minimal_model\.optim.*lr_typo"):
+        config.section("minimal_model", {"optim": {"lr_typo": 0.1}})
 
 
-def test_cli_simulate_and_analyse(tmp_path):
+def test_cli_simulate_analyse_and_claims(tmp_path):
     params = json.dumps(TINY)
     for sweep in SWEEPS:
         out = str(tmp_path / f"{sweep}.csv")
-        main(["simulate", "--sweep", sweep, "--params", params, "--global-seed", "3", "--out", out])
+        assert (
+            main(["simulate", "--sweep", sweep, "--params", params, "--global-seed", "3", "--out", out]) == 0
+        )
     inputs = [str(tmp_path / f"{s}.csv") for s in SWEEPS]
-    stats = json.dumps(STATS)
-    main(
-        [
-            "analyse",
-            "--inputs",
-            *inputs,
-            "--params",
-            params,
-            "--stats",
-            stats,
-            "--out-dir",
-            str(tmp_path / "out"),
-        ]
-    )
+    common = ["--inputs", *inputs, "--params", params, "--stats", json.dumps(STATS)]
+    assert main(["analyse", *common, "--out-dir", str(tmp_path / "out")]) == 0
+    assert main(["claims", *common, "--out", str(tmp_path / "out" / "claims.json")]) == 0
     rows = json.loads((tmp_path / "out" / "claims.json").read_text())
     assert len(rows) == 18 and {r["verdict"] for r in rows} <= {SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE}
+    assert [r["criterion"] for r in rows] == CRITERIA
     for name in ("phase_means.csv", "runs.csv", "equilibrium.csv", "slopes.csv"):
         assert len(pd.read_csv(tmp_path / "out" / name)) > 0
     assert not list(tmp_path.glob("**/.*"))  # no temporary files left behind

@@ -25,7 +25,17 @@ LLM_DAG_KEYS = {
     "threads",
 }
 # The package code a training run executes (not the analysis): editing the analysis retrains nothing.
-LLM_TRAIN_CODE = ("llm/__main__", "llm/train", "llm/model", "llm/variants", "llm/data")
+LLM_TRAIN_CODE = (
+    "llm/__main__",
+    "llm/train",
+    "llm/run_config",
+    "llm/optim",
+    "llm/checkpoint",
+    "llm/outputs",
+    "llm/model",
+    "llm/variants",
+    "llm/data",
+)
 # The wildcard values of every training run: (size, variant, seed).
 LLM_RUNS = dict(
     size=LLM["run_sizes"], variant=LLM["variants"], seed=range(LLM["seeds"])

@@ -1,5 +1,8 @@
 """The checkable claims of paper 000, each a function from results to ``ClaimResult`` rows.
 
+:func:`check_all` takes the tables keyed by name (``tables["runs"]``: the concatenated runs table), the
+``gsnr`` config section and the pipeline ``stats`` section, like every study's ``claims.check_all``.
+
 Every claim is checked per (noise model, optimiser) on the GSNR estimate named by ``claims.estimate``
 (default: the plug-in estimate, the paper's eq. 1 computed from mini-batch draws). Confidence intervals are
 seed-cluster bootstrap intervals; a verdict is ``supported`` when the whole interval meets the criterion,
@@ -101,10 +104,12 @@ def clean_separation(job: pd.DataFrame, scope: str, params: dict, stats: dict) -
 CLAIMS = (correlation, classifier_accuracy, matrix_gsnr_gap, clean_separation)
 
 
-def check_all(runs: pd.DataFrame, params: dict, stats: dict) -> list[dict]:
-    """Every claim for every (noise model, optimiser) job, as dicts for the report's claims table."""
-    out = []
-    for claim in CLAIMS:
-        for (noise, opt), job in runs.groupby(JOB_KEYS, sort=True):
-            out.append(claim(job.reset_index(drop=True), f"{noise} noise, {opt}", params, stats).as_dict())
-    return out
+def check_all(tables: dict[str, pd.DataFrame], params: dict, stats: dict) -> list[ClaimResult]:
+    """Every claim for every (noise model, optimiser) job of ``tables["runs"]`` (the concatenated runs table,
+    ``results/gsnr/runs.csv``), claim by claim, jobs in sorted order."""
+    runs = tables["runs"]
+    return [
+        claim(job.reset_index(drop=True), f"{noise} noise, {opt}", params, stats)
+        for claim in CLAIMS
+        for (noise, opt), job in runs.groupby(JOB_KEYS, sort=True)
+    ]

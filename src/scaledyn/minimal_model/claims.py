@@ -1,10 +1,12 @@
 """The five claims of paper 001 checked against the minimal-model sweeps.
 
-Every claim function takes the tidy trajectories of all sweeps (``simulate`` output, concatenated), the
-resolved params and the pipeline ``stats`` settings, and returns ``ClaimResult`` rows: the measured number,
-its CI over seeds (bootstrap of the seed mean, or seed-cluster bootstrap for slopes), the criterion with its
-threshold from ``params["claims"]`` and the verdict of ``scaledyn.stats.verdict`` (supported: the whole CI
-meets the criterion; not supported: the whole CI violates it; inconclusive otherwise). A two-sided
+:func:`check_all` takes the sweep tables keyed by sweep name (``simulate`` output, one per sweep, read back
+from ``results/minimal_model/sweeps/<sweep>.csv``), the ``minimal_model`` config section and the pipeline
+``stats`` section. Every claim function takes the tidy trajectories of all sweeps concatenated and returns
+``ClaimResult`` rows: the measured number, its CI over seeds (bootstrap of the seed mean, or seed-cluster
+bootstrap for slopes), the criterion with its threshold from ``params["claims"]`` and the verdict of
+``scaledyn.stats.verdict`` (supported: the whole CI meets the criterion; not supported: the whole CI violates
+it; inconclusive otherwise), both from one direction and threshold (:func:`_checked`). A two-sided
 criterion lo <= value <= hi is supported when the CI lies inside [lo, hi], not supported when the CI lies
 entirely outside it, inconclusive otherwise (``interval_verdict``).
 """
@@ -43,8 +45,29 @@ def interval_verdict(low: float, high: float, lo: float, hi: float) -> str:
 
 def _row(
     claim: int, scope: str, measure: str, est: tuple[float, float, float], criterion: str, v: str, note=""
-):
+) -> ClaimResult:
+    """A row whose criterion text and verdict are given (two-sided and missing-sweep rows)."""
     return ClaimResult(STUDY, f"C{claim}: {CLAIMS[claim]}", scope, measure, *est, criterion, v, note)
+
+
+def _checked(
+    claim: int,
+    scope: str,
+    measure: str,
+    interval: tuple[float, float, float],
+    direction: str,
+    threshold: float,
+    note: str = "",
+) -> ClaimResult:
+    """A one-sided row: criterion ``"<direction> <threshold>"`` and the verdict of ``value <direction>
+    threshold`` from the same two arguments.
+
+    ``ClaimResult.checked`` would write ``"<label> <direction> <threshold:g>"``; this study's criteria have no
+    label and print the threshold as given (``>= 5.0`` from the config, ``> 0`` for a sign), so the rows keep
+    their text. A sign criterion passes the integer 0.
+    """
+    verdict_ = verdict(interval[1], interval[2], threshold, direction)
+    return _row(claim, scope, measure, interval, f"{direction} {threshold}", verdict_, note)
 
 
 def _missing(claim: int, sweep: str) -> list[ClaimResult]:
@@ -93,24 +116,8 @@ def claim_equilibrium(df: pd.DataFrame, params: dict, stats: dict | None = None)
     )
     scope = "dynamics (headline), all seeds"
     return [
-        _row(
-            1,
-            scope,
-            "mean t_settle(||W||_F) / T",
-            est_a,
-            f"<= {thr_a}",
-            verdict(*est_a[1:], thr_a, "<="),
-            note_a,
-        ),
-        _row(
-            1,
-            scope,
-            "mean monotonicity index of ||gamma||",
-            est_b,
-            f">= {thr_b}",
-            verdict(*est_b[1:], thr_b, ">="),
-            note_b,
-        ),
+        _checked(1, scope, "mean t_settle(||W||_F) / T", est_a, "<=", thr_a, note_a),
+        _checked(1, scope, "mean monotonicity index of ||gamma||", est_b, ">=", thr_b, note_b),
     ]
 
 
@@ -130,26 +137,16 @@ def claim_snr_ratio(df: pd.DataFrame, params: dict, stats: dict | None = None) -
     for phase in an.PHASES:
         est = an.seed_mean(pm.loc[pm["phase"] == phase, "snr_ratio"].to_numpy(), stats)
         note = _floor_note(dyn[dyn["phase"] == phase])
-        rows.append(
-            _row(
-                2,
-                f"dynamics, {phase} phase",
-                "mean per-seed SNR ratio",
-                est,
-                f">= {thr}",
-                verdict(*est[1:], thr, ">="),
-                note,
-            )
-        )
+        rows.append(_checked(2, f"dynamics, {phase} phase", "mean per-seed SNR ratio", est, ">=", thr, note))
     est = an.seed_mean(dyn.groupby("seed")["snr_ratio"].min().to_numpy(), stats)
     rows.append(
-        _row(
+        _checked(
             2,
             "dynamics, all checkpoints",
             "mean over seeds of the minimum SNR ratio",
             est,
-            f">= {thr}",
-            verdict(*est[1:], thr, ">="),
+            ">=",
+            thr,
             _floor_note(dyn),
         )
     )
@@ -188,30 +185,20 @@ def claim_batch(df: pd.DataFrame, params: dict, stats: dict | None = None) -> li
     rows = []
     for metric in ("snr_w", "snr_gamma"):
         est = an.bootstrap_slope(frame, "value", metric, stats)
-        rows.append(
-            _row(3, scope, f"log-log slope of {metric} vs B", est, "> 0", verdict(*est[1:], 0.0, ">"))
-        )
+        rows.append(_checked(3, scope, f"log-log slope of {metric} vs B", est, ">", 0))
     est = an.cluster_ci(seeds, abs_diff, stats)
     rows.append(
-        _row(
-            3,
-            scope,
-            "d snr_gamma / d log2 B - d snr_w / d log2 B",
-            est,
-            "> 0",
-            verdict(*est[1:], 0.0, ">"),
-            "absolute growth",
-        )
+        _checked(3, scope, "d snr_gamma / d log2 B - d snr_w / d log2 B", est, ">", 0, "absolute growth")
     )
     est = an.cluster_ci(seeds, rel_diff, stats)
     rows.append(
-        _row(
+        _checked(
             3,
             scope,
             "log-log slope of snr_gamma minus that of snr_w (vs B)",
             est,
-            "> 0",
-            verdict(*est[1:], 0.0, ">"),
+            ">",
+            0,
             "relative growth; eq. 3 predicts equal slopes",
         )
     )
@@ -220,13 +207,13 @@ def claim_batch(df: pd.DataFrame, params: dict, stats: dict | None = None) -> li
     est = an.seed_mean(frame.loc[frame["value"] == b_max, "snr_w"].to_numpy(), stats)
     gamma_bmax = frame.loc[frame["value"] == b_max, "snr_gamma"].mean()
     rows.append(
-        _row(
+        _checked(
             3,
             f"batch sweep, B={b_max:g}, {phase} phase",
             "mean snr_w",
             est,
-            f">= {thr}",
-            verdict(*est[1:], thr, ">="),
+            ">=",
+            thr,
             f"snr_gamma at B={b_max:g}: {gamma_bmax:.3g}",
         )
     )
@@ -261,24 +248,10 @@ def claim_weight_decay(df: pd.DataFrame, params: dict, stats: dict | None = None
     est_b = an.cluster_ci(frame["seed"].to_numpy(), gap, stats)
     note_b = f"slope of ||gamma||: {est_g[0]:.3g} [{est_g[1]:.3g}, {est_g[2]:.3g}]"
     rows = [
-        _row(
-            4,
-            scope,
-            "log-log slope of ||W||_F vs lambda",
-            est_a,
-            "< 0",
-            verdict(*est_a[1:], 0.0, "<"),
-            "noise-WD reference exponent -1/2",
+        _checked(
+            4, scope, "log-log slope of ||W||_F vs lambda", est_a, "<", 0, "noise-WD reference exponent -1/2"
         ),
-        _row(
-            4,
-            scope,
-            "|slope ||W||_F| - |slope ||gamma||| (vs lambda)",
-            est_b,
-            "> 0",
-            verdict(*est_b[1:], 0.0, ">"),
-            note_b,
-        ),
+        _checked(4, scope, "|slope ||W||_F| - |slope ||gamma||| (vs lambda)", est_b, ">", 0, note_b),
     ]
     free = wd[wd["value"] == 0]
     if free.empty:
@@ -288,13 +261,13 @@ def claim_weight_decay(df: pd.DataFrame, params: dict, stats: dict | None = None
         est = an.seed_mean(rs[f"late_growth_{name}"].to_numpy(), stats)
         note = f"{label} {rs[f'initial_{name}'].mean():.3g} -> {rs[f'final_{name}'].mean():.3g} (late mean)"
         rows.append(
-            _row(
+            _checked(
                 4,
                 "weight-decay sweep, lambda = 0, late phase",
                 f"mean late growth exponent d log {label} / d log t",
                 est,
-                "> 0",
-                verdict(*est[1:], 0.0, ">"),
+                ">",
+                0,
                 note,
             )
         )
@@ -339,6 +312,15 @@ def claim_dimension(df: pd.DataFrame, params: dict, stats: dict | None = None) -
 CLAIM_FUNCTIONS = (claim_equilibrium, claim_snr_ratio, claim_batch, claim_weight_decay, claim_dimension)
 
 
-def all_claims(df: pd.DataFrame, params: dict, stats: dict | None = None) -> list[ClaimResult]:
-    """Rows of all five claims (a claim whose sweep is missing gives one inconclusive row)."""
+def check_all(tables: dict[str, pd.DataFrame], params: dict, stats: dict) -> list[ClaimResult]:
+    """Rows of all five claims from the sweep tables keyed by sweep name (``tables["dynamics"]``, ...), each
+    holding that sweep's rows only; a claim whose sweep is missing gives one inconclusive row."""
+    for name, table in tables.items():
+        other = set(table["sweep"].unique()) - {name} if "sweep" in table else {"(no sweep column)"}
+        if other:
+            raise ValueError(
+                f"table {name!r} holds rows of sweep {sorted(map(str, other))}; key it by its sweep"
+            )
+    frames = [t for t in tables.values() if len(t)]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"sweep": pd.Series(dtype=str)})
     return [row for fn in CLAIM_FUNCTIONS for row in fn(df, params, stats)]

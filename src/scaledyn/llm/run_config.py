@@ -1,0 +1,178 @@
+"""One training run's settings, typed once from the validated ``llm`` section (``scaledyn.config.section``).
+
+The schema (``workflow/schemas/llm.schema.yaml``) holds every default and range; this module only picks the
+run's size, resolves the ``null`` defaults (``steps``, ``micro_batch_size``, ``lr``, ``gamma_weight_decay``,
+``compile: auto``, ``optim.impl: auto``) and names what identifies the run's checkpoints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from scaledyn.io import config_hash
+from scaledyn.llm.model import ModelConfig
+from scaledyn.llm.optim import LRSchedule, OptimConfig, make_schedule
+from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch
+
+# Keys of the llm section a run does not depend on: the DAG's run lists, the other sizes, the criteria of
+# the claims, the corpus (the data rule's) and where/how many threads it runs on.
+NOT_RUN_KEYS = ("variants", "run_sizes", "seeds", "sizes", "threads", "corpus", "claims", "device")
+
+
+class InputError(ValueError):
+    """Bad input from the caller (unknown variant or size, missing data, no GPU): CLI exit 2."""
+
+
+def run_params(section: dict[str, Any], size: str) -> dict[str, Any]:
+    """The part of the ``llm`` section one run depends on, with its size entry under ``size``.
+
+    Its hash identifies checkpoints (and is ``summary.json``'s ``config_hash``), so adding a variant or a
+    seed to the study does not invalidate the checkpoints of runs already under way.
+    """
+    out = {k: v for k, v in section.items() if k not in NOT_RUN_KEYS}
+    return {**out, "size": section["sizes"][size]}
+
+
+def total_steps(entry: dict[str, Any]) -> int:
+    """``steps``, else ``token_budget // (batch_size * context)`` (the schema requires one of them)."""
+    if entry["steps"] is not None:
+        return int(entry["steps"])
+    return int(float(entry["token_budget"]) // (entry["batch_size"] * entry["context"]))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one (variant, size, seed) run uses, typed."""
+
+    variant: str
+    size: str
+    seed: int
+    global_seed: int
+    flags: ScaleFlags
+    model: ModelConfig
+    steps: int
+    batch_size: int
+    micro_batch_size: int
+    optim: OptimConfig
+    schedule: LRSchedule
+    eval_every: int
+    eval_batches: int
+    log_every: int
+    ckpt_every: int  # 0: no periodic checkpoint (the last step still writes one)
+    keep_checkpoint: bool
+    diverge_loss: float | None
+    peak_flops: float
+    compile: bool
+    device: torch.device
+    threads: int
+    params: dict[str, Any]  # run_params(section, size): summary.json's "params"
+    config_hash: str
+
+    @property
+    def n_micro(self) -> int:
+        return self.batch_size // self.micro_batch_size
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.model.context
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What a checkpoint must match to be resumed from."""
+        return {
+            "variant": self.variant,
+            "size": self.size,
+            "seed": self.seed,
+            "global_seed": self.global_seed,
+            "params": self.config_hash,
+            "vocab_size": self.model.vocab_size,
+            "device": self.device.type,
+        }
+
+
+def model_config(section: dict[str, Any], size: str, vocab_size: int, arch: str) -> ModelConfig:
+    """The model shape of ``size`` for a vocabulary of ``vocab_size`` (padded to ``model.pad_vocab_to``)."""
+    e, m = section["sizes"][size], section["model"]
+    pad = m["pad_vocab_to"]
+    return ModelConfig(
+        vocab_size=pad * math.ceil(vocab_size / pad),
+        n_layers=e["n_layers"],
+        d_model=e["d_model"],
+        n_heads=e["n_heads"],
+        context=e["context"],
+        mlp_hidden=e["mlp_hidden"],
+        mlp_multiple=e["mlp_multiple"],
+        arch=arch,
+        norm_eps=float(m["norm_eps"]),
+        rope_base=float(m["rope_base"]),
+        init_std=float(m["init_std"]),
+        embed_std=float(m["embed_std"]),
+    )
+
+
+def optim_config(section: dict[str, Any], size: str) -> OptimConfig:
+    o, lr = section["optim"], section["sizes"][size]["lr"]
+    wd = float(o["weight_decay"])
+    return OptimConfig(
+        lr=float(lr if lr is not None else o["lr"]),
+        beta1=float(o["beta1"]),
+        beta2=float(o["beta2"]),
+        eps=float(o["eps"]),
+        weight_decay=wd,
+        gamma_weight_decay=wd if o["gamma_weight_decay"] is None else float(o["gamma_weight_decay"]),
+        grad_clip=float(o["grad_clip"]),
+        impl="fused" if o["impl"] == "auto" else o["impl"],  # auto: fused (on this CPU fused = foreach +-3%)
+    )
+
+
+def build(
+    section: dict[str, Any],
+    variant: str,
+    size: str,
+    seed: int,
+    global_seed: int,
+    *,
+    vocab_size: int,
+    device: torch.device,
+) -> RunConfig:
+    """The run of ``variant`` at ``size`` from a validated ``llm`` section; :class:`InputError` if unknown."""
+    if size not in section["sizes"]:
+        raise InputError(f"unknown size {size!r}; allowed: {', '.join(section['sizes'])}")
+    try:
+        flags = get_variant(variant)
+        arch = resolve_arch(flags, section["arch"])
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    entry, steps = section["sizes"][size], total_steps(section["sizes"][size])
+    peak = section["peak_flops"]
+    on_gpu = device.type == "cuda"
+    params = run_params(section, size)
+    return RunConfig(
+        variant=variant,
+        size=size,
+        seed=seed,
+        global_seed=global_seed,
+        flags=flags,
+        model=model_config(section, size, vocab_size, arch),
+        steps=steps,
+        batch_size=entry["batch_size"],
+        micro_batch_size=entry["micro_batch_size"] or entry["batch_size"],
+        optim=optim_config(section, size),
+        schedule=make_schedule(section["schedule"], steps),
+        eval_every=section["eval_every"],
+        eval_batches=section["eval_batches"],
+        log_every=section["log_every"],
+        ckpt_every=section["ckpt_every"] or 0,
+        keep_checkpoint=section["keep_checkpoint"],
+        diverge_loss=section["diverge_loss"],
+        peak_flops=float(peak["cuda"]) if on_gpu else float(peak["cpu_per_thread"]) * section["threads"],
+        compile=section["compile"] is True or (section["compile"] == "auto" and on_gpu),
+        device=device,
+        threads=section["threads"],
+        params=params,
+        config_hash=config_hash(params),
+    )
