@@ -32,3 +32,5 @@ rule all:
     default_target: True
     input:
         all_targets(),
+    message:
+        "all figures and the report are up to date"

@@ -32,8 +32,16 @@ def planned_jobs(workdir: Path, *args: str, smoke: bool = True) -> dict[str, int
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory) -> Path:
     repo = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
-    snakemake(repo, "--cores", "2", *SMOKE)
+    (repo / "console.log").write_text(snakemake(repo, "--cores", "2", *SMOKE).stdout)
     return repo
+
+
+def test_console_is_one_short_line_per_job_with_progress(smoke):
+    """A default run prints each job's message and "N of M steps", no line of inline JSON or file lists."""
+    console = (smoke / "console.log").read_text().splitlines()
+    assert max(map(len, console)) <= 300, max(console, key=len)[:400]
+    assert any(re.fullmatch(r"\d+ of \d+ steps \(100%\) done", line) for line in console)
+    assert any(line.startswith("Job ") and "llm: train tiny baseline seed 0" in line for line in console)
 
 
 def test_smoke_run_produces_figures_report_and_claims(smoke):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from scaledyn.llm import analysis
-from scaledyn.llm import train as tr
+from scaledyn.llm import TABLES, analysis, claims
+from scaledyn.llm import outputs as tr  # the run-log column lists (train.py writes them through outputs)
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,9 +93,12 @@ def build(tmp_path: Path, effects: dict[str, list[float]], **kw) -> dict[str, pd
             opts = kw.get(variant, {})
             files.append(fake_run(tmp_path, variant, s, BASE[s] + d, **(opts(s) if callable(opts) else opts)))
     out = tmp_path / "out"
-    analysis.analyse(files, PARAMS, STATS, out)
+    memory = analysis.analyse(files, PARAMS, STATS, out)
     tables = {p.stem: pd.read_csv(p) for p in out.glob("*.csv")}
-    tables["claims"] = json.loads((out / "claims.json").read_text())
+    assert set(tables) == set(TABLES)
+    rows = [c.as_dict() for c in claims.check_all(tables, PARAMS, STATS)]  # from the CSVs, as the claims step
+    assert rows == [c.as_dict() for c in claims.check_all(memory, PARAMS, STATS)]
+    tables["claims"] = rows
     return tables
 
 
@@ -165,9 +166,29 @@ def test_bootstrap_method_and_single_seed(tmp_path):
     files = [fake_run(tmp_path, "baseline", 0, 4.0), fake_run(tmp_path, "no_scale", 0, 4.1)]
     params = {"claims": {**CLAIMS, "ci_method": "bootstrap"}}
     analysis.analyse(files, params, STATS, tmp_path / "out")
-    rows = json.loads((tmp_path / "out/claims.json").read_text())
+    tables = {p.stem: pd.read_csv(p) for p in (tmp_path / "out").glob("*.csv")}
+    rows = [r.as_dict() for r in claims.check_all(tables, params, STATS)]
     assert [r["verdict"] for r in rows] == [INCONCLUSIVE]  # one seed: no interval
     assert rows[0]["value"] == pytest.approx(0.1)
+
+
+def test_band_tables_hold_what_the_figures_draw(tmp_path):
+    tables = build(tmp_path, {"no_scale": [0.05, 0.07, 0.06], "wd_input": [0.0, 0.01, 0.02]})
+    curve = tables["curve_bands"]
+    assert (curve["level"] == STATS["ci_level"]).all() and (curve["ci_method"] == "t").all()
+    last = curve[(curve["variant"] == "no_scale") & (curve["step"] == 20)].iloc[0]
+    assert last["mean"] == pytest.approx(np.mean(BASE) + 0.06) and last["n_seeds"] == 3
+    paired = tables["paired_curve_bands"]
+    end = paired[(paired["variant"] == "no_scale") & (paired["tokens"] == 20 * 64)].iloc[0]
+    d = tables["deltas"].set_index("variant").loc["no_scale"]
+    # the last point of the paired curve is the paired final-loss delta and its CI
+    assert (end["mean"], end["low"], end["high"]) == pytest.approx((d["delta"], d["ci_low"], d["ci_high"]))
+    assert end["reference"] == "baseline" and set(paired["variant"]) == {"no_scale", "wd_input"}
+    assert d["level"] == STATS["ci_level"] and d["min_effect"] == CLAIMS["min_effect"]
+    gam = tables["gamma_bands"]
+    assert {"kind", "side", "decayed", "step", "mean", "low", "high", "level"} <= set(gam.columns)
+    one = gam[(gam["variant"] == "baseline") & (gam["step"] == 10) & (gam["kind"] == "input")].iloc[0]
+    assert one["mean"] == pytest.approx(1.1) and one["n_seeds"] == 3
 
 
 def test_missing_run_file_is_a_clear_error(tmp_path, capsys):
@@ -187,3 +208,6 @@ def test_missing_run_file_is_a_clear_error(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("Error: cannot read run") and "gammas.csv" in err
+    bad = ["--summaries", str(summary), "--params", "{}", "--stats", '{"ci_level": 2}', "--out-dir", "o"]
+    assert analysis.main(bad) == 2
+    assert capsys.readouterr().err.startswith("Error: Invalid config at 'stats.ci_level'")

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from scaledyn import config
 from scaledyn.minimal_model import analysis
-from scaledyn.minimal_model.params import SWEEPS, resolve
 from scaledyn.minimal_model.simulate import simulate
 from scaledyn.plots import minimal_model as fig
 from scaledyn.plots import style
 
-STATS = {"bootstrap_resamples": 50}
+STATS = {"bootstrap_resamples": 100}
 TINY = {
     "model": {"n_train": 128},
     "measure": {"snr_draws": 8, "log_checkpoints": 8, "late_checkpoints": 3, "early_end": 5},
@@ -31,21 +29,16 @@ TINY = {
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory) -> dict[str, object]:
     """The simulate / analyse tables of a tiny run of every sweep, in memory and as files."""
-    params = resolve(TINY)
-    df = pd.concat([simulate(params, sweep, global_seed=0) for sweep in SWEEPS], ignore_index=True)
-    out = {
-        "dynamics": df[df["sweep"] == "dynamics"].reset_index(drop=True),
-        "phase_means": analysis.phase_means(df),
-        "runs": analysis.run_summary(df, params),
-        "equilibrium": analysis.equilibrium(df, params, STATS),
-        "slopes": analysis.scaling_slopes(df, params, STATS),
-    }
+    params = config.section("minimal_model", TINY)
+    df = pd.concat([simulate(params, sweep, global_seed=0) for sweep in params["sweeps"]], ignore_index=True)
+    out = {name: make(df, params, STATS) for name, make in analysis.BUILDERS.items()}
     root = tmp_path_factory.mktemp("mm_tables")
     files = {}
     for name, frame in out.items():
         files[name] = root / f"{name}.csv"
         frame.to_csv(files[name], index=False)
-    return {"frames": out, "files": files, "params": params}
+    frames = {name: pd.read_csv(path) for name, path in files.items()}  # as the figures read them
+    return {"frames": frames, "files": files, "params": params}
 
 
 def _check_written(pdf) -> None:
@@ -53,17 +46,11 @@ def _check_written(pdf) -> None:
         assert path.exists() and path.stat().st_size > 1000, path
 
 
-@pytest.mark.parametrize(
-    "name, inputs",
-    [
-        ("fig1", ("dynamics",)),
-        ("fig2", ("phase_means", "equilibrium")),
-        ("fig3", ("equilibrium", "runs")),
-    ],
-)
-def test_figure_functions_write_pdf_and_png(tables, tmp_path, name, inputs):
+@pytest.mark.parametrize("name", ["fig1", "fig2", "fig3"])
+def test_figure_functions_write_pdf_and_png(tables, tmp_path, name):
     style.setup()
-    figure = getattr(fig, name)(*(tables["frames"][i] for i in inputs), tables["params"])
+    inputs = {"dynamics_bands": "dynamics_bands", "sweep_bands": "sweep_bands", "guides": "figure_guides"}
+    figure = fig.FIGURES[name](*(tables["frames"][inputs.get(i, i)] for i in fig.INPUTS[name]))
     pdf = tmp_path / f"{name}.pdf"
     style.save(figure, pdf)
     _check_written(pdf)
@@ -76,12 +63,12 @@ def test_cli_reads_only_the_declared_inputs(tables, tmp_path):
     fig.main(
         [
             "fig4",
-            "--phase-means",
-            str(files["phase_means"]),
+            "--sweep-bands",
+            str(files["sweep_bands"]),
             "--slopes",
             str(files["slopes"]),
-            "--params",
-            json.dumps(TINY),
+            "--guides",
+            str(files["figure_guides"]),
             "--out",
             str(pdf),
         ]
@@ -91,18 +78,42 @@ def test_cli_reads_only_the_declared_inputs(tables, tmp_path):
         fig.main(["fig3", "--equilibrium", str(files["equilibrium"]), "--out", str(tmp_path / "x.pdf")])
 
 
-def test_phase_summary_uses_equilibrium_for_the_late_phase(tables):
-    pm, eq = tables["frames"]["phase_means"], tables["frames"]["equilibrium"]
-    summ = fig.phase_summary(pm, "batch", ["snr_w", "w_norm"], eq)
-    assert set(summ["phase"]) == {"init", "early", "late"}
-    late = summ[summ["phase"] == "late"].merge(
-        eq[eq["sweep"] == "batch"], on=["value", "metric"], suffixes=("", "_eq")
-    )
-    np.testing.assert_allclose(late["mean"], late["mean_eq"])
-    np.testing.assert_allclose(late["low"], late["ci_low"])
-    early = summ[(summ["phase"] == "early") & (summ["metric"] == "snr_w")].set_index("value")["mean"]
+def test_sweep_bands_late_phase_is_the_equilibrium(tables):
+    """The figures' late-phase points are the equilibrium table's values; earlier phases are seed means of
+    the phase means, at the stats level; the growth rows are the seed means of runs.csv."""
+    f = tables["frames"]
+    bands, eq, pm, runs = f["sweep_bands"], f["equilibrium"], f["phase_means"], f["runs"]
+    late = bands[(bands["phase"] == "late") & ~bands["metric"].str.startswith("late_growth")]
+    both = late.merge(eq, on=["sweep", "value", "metric"], suffixes=("", "_eq"))
+    assert len(both) == len(late) > 0
+    np.testing.assert_allclose(both["mean"], both["mean_eq"])
+    np.testing.assert_allclose(both["low"], both["ci_low"])
+    np.testing.assert_allclose(both["high"], both["ci_high"])
+    assert (bands["level"] == config.section("stats", STATS)["ci_level"]).all()
+    early = bands[(bands["sweep"] == "batch") & (bands["phase"] == "early") & (bands["metric"] == "snr_w")]
     expect = pm[(pm["sweep"] == "batch") & (pm["phase"] == "early")].groupby("value")["snr_w"].mean()
-    np.testing.assert_allclose(early.sort_index(), expect.sort_index())
+    np.testing.assert_allclose(early.set_index("value")["mean"].sort_index(), expect.sort_index())
+    growth = bands[(bands["sweep"] == "weight_decay") & (bands["metric"] == "late_growth_w")]
+    expect = runs[runs["sweep"] == "weight_decay"].groupby("value")["late_growth_w"].mean()
+    np.testing.assert_allclose(growth.set_index("value")["mean"].sort_index(), expect.sort_index())
+
+
+def test_dynamics_bands_are_seed_means_per_step(tables):
+    f = tables["frames"]
+    bands = f["dynamics_bands"]
+    assert set(bands["metric"]) == set(analysis.DYNAMICS_METRICS)
+    assert (bands["n_seeds"] == TINY["sweeps"]["dynamics"]["seeds"]).all()
+    assert (bands["low"] <= bands["mean"] + 1e-12).all() and (bands["mean"] <= bands["high"] + 1e-12).all()
+    guides = f["figure_guides"].set_index("name")["value"]
+    assert guides["snr_draws"] == TINY["measure"]["snr_draws"]
+
+
+def test_plots_do_not_compute_statistics():
+    import inspect
+
+    source = inspect.getsource(fig)
+    for banned in ("scaledyn.stats", "errorbar=", "n_boot", "seed_mean", "95%", "0.95", "95\\%"):
+        assert banned not in source, banned
 
 
 def test_lambda_zero_gets_its_own_position():

@@ -10,6 +10,7 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))  # the package beside this Snakefile, as the jobs run it
 
 from scaledyn import config as scaledyn_config
+from scaledyn.plots import FIGURES
 
 ENV = "../../environment.yml"  # the conda environment of every rule (with --use-conda)
 
@@ -54,6 +55,13 @@ def code(*parts):
 
 def as_json(obj):
     return json.dumps(obj, sort_keys=True)
+
+
+def figure_inputs(study, folder):
+    """Input function: the result tables a figure of FIGURES[study] draws, in results/<study>/."""
+    return lambda wildcards: [
+        f"{folder}/{t}.csv" for t in FIGURES[study][wildcards.fig].tables
+    ]
 
 
 def caption(study):

@@ -5,22 +5,9 @@
 GSNR = config["gsnr"]
 GSNR_DIR = "results/gsnr"
 GSNR_FIGS = "results/figures/gsnr"
-GSNR_TABLES = ("runs", "summary", "classifier", "curves", "confusion")
-# Every figure of the study (the only place its name is typed) and the tables under GSNR_DIR it draws.
-GSNR_FIGURES = {
-    "fig1_gsnr_vs_adaptation": ("runs", "classifier"),
-    "fig2_noise_sweep": ("summary",),
-    "fig3_threshold": ("curves", "confusion", "classifier"),
-}
+from scaledyn.gsnr import TABLES as GSNR_TABLES, job_params as gsnr_job_params
 
-
-def gsnr_job_params(wildcards):
-    """The gsnr section narrowed to one job: its noise model's sweep, no optimiser list, no claim criteria."""
-    drop = {"noise_models", "sigma", "optimizers", "claims"}
-    params = {k: v for k, v in GSNR.items() if k not in drop}
-    params["sigma"] = {wildcards.noise: GSNR["sigma"][wildcards.noise]}
-    params["shape_dims"] = {s: GSNR["shape_dims"][s] for s in GSNR["shapes"]}
-    return as_json(params)
+GSNR_FIGURES = FIGURES["gsnr"]  # name -> drawing function and tables (scaledyn.plots)
 
 
 GSNR_RUNS = expand(
@@ -71,7 +58,7 @@ rule gsnr_simulate:
         mem_mb=lambda wildcards, attempt: 1024 * attempt,  # measured peak RSS ~450 MB (default config)
         runtime=lambda wildcards, attempt: 10 * attempt,  # minutes; measured ~10-25 s on 2 vCPUs
     params:
-        job=gsnr_job_params,
+        job=lambda wildcards: as_json(gsnr_job_params(GSNR, wildcards.noise)),
         seed=config["seed"],
     message:
         "gsnr: simulate {wildcards.noise} noise x {wildcards.optimizer} -> {output}"
@@ -132,10 +119,8 @@ rule gsnr_claims:
 # One figure of GSNR_FIGURES from its tables (drawing only).
 rule gsnr_figure:
     input:
-        tables=lambda wildcards: [
-            f"{GSNR_DIR}/{t}.csv" for t in GSNR_FIGURES[wildcards.fig]
-        ],
-        code=code("plots/style", "plots/gsnr"),
+        tables=figure_inputs("gsnr", GSNR_DIR),
+        code=code("plots/__init__", "plots/cli", "plots/style", "plots/gsnr"),
     output:
         pdf=report(
             f"{GSNR_FIGS}/{{fig}}.pdf",
@@ -157,4 +142,4 @@ rule gsnr_figure:
         "gsnr: figure {output.pdf}"
     shell:
         "python -m scaledyn.plots.gsnr {wildcards.fig} --tables {input.tables}"
-        " --estimate {params.estimate} --out {output.pdf} > {log} 2>&1"
+        " --option estimate={params.estimate} --out {output.pdf} > {log} 2>&1"

@@ -6,24 +6,9 @@ LLM = config["llm"]
 LLM_DIR = "results/llm"
 LLM_FIGS = "results/figures/llm"
 LLM_RUN_FILES = ("metrics.csv", "gammas.csv", "linear_grads.csv", "summary.json")
-LLM_TABLES = ("runs", "curves", "deltas", "variants", "gamma_traj", "grads")
-# Every figure of the study (the only place its name is typed) and the tables under LLM_DIR it draws.
-LLM_FIGURES = {
-    "fig1_val_loss": ("curves",),
-    "fig2_delta_vs_baseline": ("deltas", "runs"),
-    "fig3_gamma_trajectories": ("gamma_traj",),
-}
-# Keys only the DAG reads (which runs exist, the corpus, the device, claim criteria): not a run's params.
-LLM_DAG_KEYS = {
-    "corpus",
-    "claims",
-    "device",
-    "variants",
-    "run_sizes",
-    "seeds",
-    "sizes",
-    "threads",
-}
+from scaledyn.llm import TABLES as LLM_TABLES, job_params as llm_job_params
+
+LLM_FIGURES = FIGURES["llm"]  # name -> drawing function and tables (scaledyn.plots)
 # The package code a training run executes (not the analysis): editing the analysis retrains nothing.
 LLM_TRAIN_CODE = (
     "llm/__main__",
@@ -42,18 +27,11 @@ LLM_RUNS = dict(
 )
 
 
-def llm_job_params(wildcards):
-    """The llm section narrowed to what one run depends on: its size, no lists of runs, no criteria."""
-    params = {k: v for k, v in LLM.items() if k not in LLM_DAG_KEYS}
-    params["sizes"] = {wildcards.size: LLM["sizes"][wildcards.size]}
-    return as_json(params)
-
-
-def llm_run_files(name):
-    """One file (summary.json, metrics.csv, ...) of every (size, variant, seed) run."""
-    return expand(
-        f"{LLM_DIR}/runs/{{size}}/{{variant}}/seed{{seed}}/{name}", **LLM_RUNS
-    )
+# Every file (summary.json, metrics.csv, ...) of every (size, variant, seed) run, by file name.
+LLM_RUN_OUTPUTS = {
+    name: expand(f"{LLM_DIR}/runs/{{size}}/{{variant}}/seed{{seed}}/{name}", **LLM_RUNS)
+    for name in LLM_RUN_FILES
+}
 
 
 STUDY_FILES["llm"] = {
@@ -144,7 +122,7 @@ rule llm_train:
         mem_mb=lambda wildcards, attempt: 2048 * attempt,  # tiny on CPU: peak RSS ~0.6 GB
         runtime=lambda wildcards, attempt: 60 * attempt,  # minutes; tiny on CPU: ~2 min
     params:
-        job=llm_job_params,
+        job=lambda wildcards: as_json(llm_job_params(LLM, wildcards.size)),
         seed=config["seed"],
         device=LLM["device"],
         data_dir=lambda wildcards, input: Path(input.data[0]).parent,
@@ -162,8 +140,8 @@ rule llm_train:
 # Tables over all runs (paired-by-seed differences, overheads, gamma trajectories, gradients).
 rule llm_analyse:
     input:
-        summaries=llm_run_files("summary.json"),
-        logs=[llm_run_files(f) for f in LLM_RUN_FILES if f != "summary.json"],
+        summaries=LLM_RUN_OUTPUTS["summary.json"],
+        logs=[LLM_RUN_OUTPUTS[f] for f in LLM_RUN_FILES if f != "summary.json"],
         code=code("llm/__main__", "llm/analysis", "stats"),
     output:
         **{t: f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES},
@@ -213,10 +191,10 @@ rule llm_claims:
 # One figure of LLM_FIGURES from its tables (drawing only).
 rule llm_figure:
     input:
-        tables=lambda wildcards: [
-            f"{LLM_DIR}/{t}.csv" for t in LLM_FIGURES[wildcards.fig]
-        ],
-        code=code("plots/style", "plots/llm", "llm/variants"),
+        tables=figure_inputs("llm", LLM_DIR),
+        code=code(
+            "plots/__init__", "plots/cli", "plots/style", "plots/llm", "llm/variants"
+        ),
     output:
         pdf=report(
             f"{LLM_FIGS}/{{fig}}.pdf",
@@ -232,10 +210,9 @@ rule llm_figure:
     conda:
         ENV
     params:
-        claims=as_json(LLM["claims"]),
         caption=caption("llm"),
     message:
         "llm: figure {output.pdf}"
     shell:
         "python -m scaledyn.plots.llm {wildcards.fig} --tables {input.tables}"
-        " --params {params.claims:q} --out {output.pdf} > {log} 2>&1"
+        " --out {output.pdf} > {log} 2>&1"

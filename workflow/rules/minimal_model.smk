@@ -7,21 +7,11 @@ MM_DIR = "results/minimal_model"
 MM_FIGS = "results/figures/minimal_model"
 MM_SWEEPS = list(MM["sweeps"])
 MM_SWEEP_FILES = expand(f"{MM_DIR}/sweeps/{{sweep}}.csv", sweep=MM_SWEEPS)
-MM_TABLES = ("phase_means", "runs", "equilibrium", "slopes")
-# Every figure of the study (the only place its name is typed) and the tables under MM_DIR it draws.
-MM_FIGURES = {
-    "fig1_dynamics": ("sweeps/dynamics",),
-    "fig2_batch": ("equilibrium", "phase_means"),
-    "fig3_weight_decay": ("equilibrium", "runs"),
-    "fig4_dimension": ("phase_means", "slopes"),
-}
+from scaledyn.minimal_model import TABLES as MM_TABLES, job_params as mm_job_params
 
-
-def mm_job_params(wildcards):
-    """The minimal_model section narrowed to one sweep (no analysis or claim criteria)."""
-    params = {k: v for k, v in MM.items() if k not in ("sweeps", "analysis", "claims")}
-    params["sweeps"] = {wildcards.sweep: MM["sweeps"][wildcards.sweep]}
-    return as_json(params)
+MM_FIGURES = FIGURES[
+    "minimal_model"
+]  # name -> drawing function and tables (scaledyn.plots)
 
 
 STUDY_FILES["minimal_model"] = {
@@ -62,7 +52,7 @@ rule minimal_model_simulate:
         mem_mb=lambda wildcards, attempt: 1024 * attempt,  # measured peak RSS ~410 MB (default config)
         runtime=lambda wildcards, attempt: 15 * attempt,  # minutes; measured 12-25 s on 2 vCPUs
     params:
-        job=mm_job_params,
+        job=lambda wildcards: as_json(mm_job_params(MM, wildcards.sweep)),
         seed=config["seed"],
     message:
         "minimal_model: simulate the {wildcards.sweep} sweep -> {output}"
@@ -123,10 +113,8 @@ rule minimal_model_claims:
 # One figure of MM_FIGURES from its tables (drawing only).
 rule minimal_model_figure:
     input:
-        tables=lambda wildcards: [
-            f"{MM_DIR}/{t}.csv" for t in MM_FIGURES[wildcards.fig]
-        ],
-        code=code("plots/style", "plots/minimal_model"),
+        tables=figure_inputs("minimal_model", MM_DIR),
+        code=code("plots/__init__", "plots/cli", "plots/style", "plots/minimal_model"),
     output:
         pdf=report(
             f"{MM_FIGS}/{{fig}}.pdf",
@@ -142,10 +130,9 @@ rule minimal_model_figure:
     conda:
         ENV
     params:
-        mm=as_json({k: v for k, v in MM.items() if k not in ("sweeps", "compute")}),
         caption=caption("minimal_model"),
     message:
         "minimal_model: figure {output.pdf}"
     shell:
         "python -m scaledyn.plots.minimal_model {wildcards.fig} --tables {input.tables}"
-        " --params {params.mm:q} --out {output.pdf} > {log} 2>&1"
+        " --out {output.pdf} > {log} 2>&1"

@@ -63,6 +63,7 @@ def analyse_main(argv: list[str]) -> int:
     write_csv(table, out / "classifier.csv")
     write_csv(curves, out / "curves.csv")
     write_csv(confusion, out / "confusion.csv")
+    write_csv(aggregate.gsnr_points(runs), out / "gsnr_points.csv")
     return 0
 
 

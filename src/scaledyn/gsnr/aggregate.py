@@ -5,6 +5,7 @@
 * ``classifier``: per (noise model, optimiser, GSNR estimate, scope = each shape and ``pooled``): number of
   runs, best threshold on log10 GSNR, in-sample accuracy, leave-one-seed-out accuracy with CI, ROC AUC.
 * ``curves``: pooled accuracy vs threshold (Fig 3); ``confusion``: pooled leave-one-seed-out confusion counts.
+* ``gsnr_points`` (:func:`gsnr_points`): per run and GSNR estimate, log10 GSNR and scale adaptation (Fig 1).
 """
 
 from __future__ import annotations
@@ -80,3 +81,18 @@ def classifier_tables(runs: pd.DataFrame, stats: dict) -> tuple[pd.DataFrame, pd
                     curves.append(classify.accuracy_curve(x, y).assign(**base))
                     confusions.append(base | classify.confusion(y, pred))
     return pd.DataFrame(table), pd.concat(curves, ignore_index=True), pd.DataFrame(confusions)
+
+
+POINT_COLUMNS = [*JOB_KEYS, "shape", "sigma", "seed", "estimate", "log10_gsnr", "scale_adaptation", "adapts"]
+
+
+def gsnr_points(runs: pd.DataFrame) -> pd.DataFrame:
+    """Fig 1's points: one row per run and GSNR estimate (``ESTIMATES``), its log10 GSNR
+    (``classify.log10_gsnr``: -inf where the GSNR is not positive), scale adaptation and whether it adapts."""
+    parts = [
+        runs[[*JOB_KEYS, "shape", "sigma", "seed", "scale_adaptation", "adapts"]].assign(
+            estimate=est, log10_gsnr=classify.log10_gsnr(runs[col])
+        )
+        for est, col in ESTIMATES.items()
+    ]
+    return pd.concat(parts, ignore_index=True)[POINT_COLUMNS]

@@ -6,3 +6,16 @@ nanoGPT-style ``train.bin``/``val.bin`` token files); ``variants`` and ``model``
 variants and the transformer; ``train`` trains one (size, variant, seed); ``analysis`` turns the runs into
 tables; ``claims`` checks the paper's claims against them. CLI: ``python -m scaledyn.llm --help``.
 """
+
+# The tables of the analysis step (results/llm/<name>.csv): the one list, read by its rules and its CLI.
+TABLES = ("runs", "curves", "deltas", "variants", "gamma_traj", "grads", "curve_bands", "paired_curve_bands",
+          "gamma_bands")  # fmt: skip
+
+# Keys of the llm section no training run depends on (which runs exist, the corpus, the device, criteria).
+NOT_RUN_KEYS = ("variants", "run_sizes", "seeds", "sizes", "threads", "corpus", "claims", "device")
+
+
+def job_params(llm: dict, size: str) -> dict:
+    """The ``llm`` section narrowed to one training job of ``size``: adding a variant or a seed, or changing
+    a claim criterion, reruns no training run."""
+    return {**{k: v for k, v in llm.items() if k not in NOT_RUN_KEYS}, "sizes": {size: llm["sizes"][size]}}

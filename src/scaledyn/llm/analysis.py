@@ -1,6 +1,6 @@
 """Aggregate the study-002 training runs into the tables the figures, claims and report read.
 
-    python -m scaledyn.llm.analysis --summaries R1/summary.json ... --params JSON --stats JSON --out-dir DIR
+    python -m scaledyn.llm analyse --summaries R1/summary.json ... --params JSON --stats JSON --out-dir DIR
 
 Each run directory (``scaledyn.llm.train`` output) holds ``summary.json``, ``metrics.csv``, ``gammas.csv``
 and ``linear_grads.csv``. Written to ``--out-dir``:
@@ -16,9 +16,18 @@ and ``linear_grads.csv``. Written to ``--out-dir``:
 - ``grads.csv``: per (size, variant) and linear-map type (q, k, v, gate, up, head), the late-phase (second
   half of the logged steps) gradient Frobenius norm averaged over layers and steps, mean over seeds, and its
   ratio to the reference variant's.
-- ``claims.json``: :mod:`scaledyn.llm.claims`.
+- ``curve_bands.csv``: per (size, variant, tokens) the validation loss, mean and CI over seeds (Fig 1 top).
+- ``paired_curve_bands.csv``: per (size, variant, tokens) the validation loss minus the reference's at the
+  same seed and step, mean and CI over seeds (Fig 1 bottom).
+- ``gamma_bands.csv``: per (size, kind, side, variant, decayed, step) the ``gamma_traj`` RMS, mean and CI
+  over seeds (Fig 3).
 
-A missing or malformed run file stops with ``Error: ...`` and exit 2.
+Every interval is ``llm.claims.ci_method`` (Student t or percentile bootstrap over seeds) at the pipeline's
+``stats`` settings (:class:`scaledyn.stats.Settings`); the band tables carry their ``level`` and
+``ci_method`` so the figures print what was computed. The claims are a separate step
+(:func:`scaledyn.llm.claims.check_all` on these tables read back).
+
+A missing or malformed run file or config section stops with ``Error: ...`` and exit 2.
 """
 
 from __future__ import annotations
@@ -31,9 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaledyn import stats
-from scaledyn.io import read_json, write_csv, write_json
-from scaledyn.params import read as read_section
+from scaledyn import config
+from scaledyn.io import read_json, write_csv
+from scaledyn.stats import Settings, paired
 
 RUN_COLUMNS = [
     "size",
@@ -58,6 +67,9 @@ RUN_COLUMNS = [
     "resumed_at",
 ]
 KEYS = ["size", "variant", "seed"]
+DELTA_COLUMNS = ["size", "variant", "reference", "n_pairs", "delta", "ci_low", "ci_high", "ci_method"]
+DELTA_COLUMNS += ["seeds", "level", "min_effect"]
+BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level", "ci_method"]
 
 
 class AnalysisError(ValueError):
@@ -82,26 +94,10 @@ def read_runs(summaries: list[Path]) -> dict[str, pd.DataFrame]:
     return {"runs": runs, **{k: pd.concat(v, ignore_index=True) for k, v in logs.items()}}
 
 
-def interval(values: np.ndarray, method: str, stats_cfg: dict[str, Any]) -> tuple[float, float, float]:
-    """Mean and CI of per-seed values by ``llm.claims.ci_method`` at the pipeline's stats settings."""
-    return stats.mean_interval(
-        values, method, level=stats_cfg["ci_level"], resamples=stats_cfg["bootstrap_resamples"]
-    )
-
-
-def paired(runs: pd.DataFrame, size: str, variant: str, reference: str, column: str, how: str) -> pd.Series:
-    """Per seed ``variant - reference`` (``how="diff"``) or ``variant / reference`` (``"ratio"``) of a column.
-
-    Only seeds where both runs exist, did not diverge and have a finite value take part.
-    """
-    ok = runs[(runs["size"] == size) & ~runs["diverged"].astype(bool)].dropna(subset=[column])
-    a = ok[ok["variant"] == variant].set_index("seed")[column].astype(float)
-    b = ok[ok["variant"] == reference].set_index("seed")[column].astype(float)
-    a, b = a.align(b, join="inner")
-    return (a - b) if how == "diff" else (a / b)
-
-
-def deltas(runs: pd.DataFrame, params: dict[str, Any], stats_cfg: dict[str, Any]) -> pd.DataFrame:
+def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]) -> pd.DataFrame:
+    """Final validation loss of each variant minus the reference's, paired by seed, mean and CI; with the
+    CI ``level`` and the claims' ``min_effect`` (the figure's guide lines)."""
+    settings = Settings.of(stats)
     claims = params["claims"]
     ref, method = claims["reference"], claims["ci_method"]
     rows = []
@@ -109,7 +105,7 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats_cfg: dict[str, Any]
         if variant == ref:
             continue
         d = paired(runs, size, variant, ref, "final_val_loss", "diff")
-        est, low, high = interval(d.to_numpy(), method, stats_cfg)
+        est, low, high = settings.mean(d.to_numpy(), method)
         rows.append(
             {
                 "size": size,
@@ -121,12 +117,18 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats_cfg: dict[str, Any]
                 "ci_high": high,
                 "ci_method": method,
                 "seeds": " ".join(map(str, d.index)),
+                "level": settings.level,
+                "min_effect": float(claims["min_effect"]),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=DELTA_COLUMNS)
 
 
-def variants_table(runs: pd.DataFrame, params: dict[str, Any], stats_cfg: dict[str, Any]) -> pd.DataFrame:
+def variants_table(
+    runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]
+) -> pd.DataFrame:
+    """Per (size, variant): parameter counts and overhead, final loss and paired throughput ratio with CIs."""
+    settings = Settings.of(stats)
     claims = params["claims"]
     ref, method = claims["reference"], claims["ci_method"]
     rows = []
@@ -134,10 +136,8 @@ def variants_table(runs: pd.DataFrame, params: dict[str, Any], stats_cfg: dict[s
         ref_params = runs.loc[(runs["size"] == size) & (runs["variant"] == ref), "n_params"]
         n_ref = float(ref_params.iloc[0]) if len(ref_params) else float("nan")
         done = g[~g["diverged"].astype(bool)]
-        loss = interval(done["final_val_loss"].astype(float).to_numpy(), method, stats_cfg)
-        ratio = interval(
-            paired(runs, size, variant, ref, "tokens_per_s", "ratio").to_numpy(), method, stats_cfg
-        )
+        loss = settings.mean(done["final_val_loss"].astype(float).to_numpy(), method)
+        ratio = settings.mean(paired(runs, size, variant, ref, "tokens_per_s", "ratio").to_numpy(), method)
         rows.append(
             {
                 "size": size,
@@ -183,31 +183,105 @@ def grad_summary(grads: pd.DataFrame, reference: str) -> pd.DataFrame:
     return out
 
 
-def analyse(summaries: list[Path], params: dict[str, Any], stats_cfg: dict[str, Any], out_dir: Path) -> None:
-    from scaledyn.llm.claims import check_all  # claims reads the tables built here
+def _bands(frame: pd.DataFrame, by: list[str], y: str, settings: Settings, method: str) -> pd.DataFrame:
+    """Per group of ``by``: mean and CI of ``y`` over its rows (one per seed), the number of finite values,
+    ``level`` and ``ci_method``."""
+    rows = []
+    for key, g in frame.groupby(by, sort=True):
+        values = g[y].astype(float).to_numpy()
+        mean, low, high = settings.mean(values, method)
+        n = int(np.isfinite(values).sum())
+        rows.append(
+            dict(zip(by, key, strict=True))
+            | dict(zip(BAND_COLUMNS, (mean, low, high, n, settings.level, method), strict=True))
+        )
+    return pd.DataFrame(rows, columns=[*by, *BAND_COLUMNS])
 
+
+def curve_bands(
+    curves: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]
+) -> pd.DataFrame:
+    """Validation loss per (size, variant, tokens): mean and CI over seeds (rows without one dropped)."""
+    val = curves.dropna(subset=["val_loss"])
+    out = _bands(
+        val, ["size", "variant", "tokens"], "val_loss", Settings.of(stats), params["claims"]["ci_method"]
+    )
+    step = val.groupby(["size", "variant", "tokens"])["step"].min()
+    out.insert(
+        3, "step", step.reindex(pd.MultiIndex.from_frame(out[["size", "variant", "tokens"]])).to_numpy()
+    )
+    return out
+
+
+def paired_curve_bands(
+    curves: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]
+) -> pd.DataFrame:
+    """Validation loss minus the reference variant's at the same (seed, step), per (size, variant, tokens):
+    mean and CI over seeds; ``n_seeds`` counts the pairs."""
+    ref = params["claims"]["reference"]
+    val = curves.dropna(subset=["val_loss"])
+    parts = []
+    for _, sub in val.groupby("size", sort=True):
+        base = sub[sub["variant"] == ref].set_index(["seed", "step"])["val_loss"]
+        for _, mine in sub[sub["variant"] != ref].groupby("variant", sort=True):
+            mine = mine.set_index(["seed", "step"])
+            parts.append(mine.assign(diff=mine["val_loss"] - base).dropna(subset=["diff"]).reset_index())
+    by = ["size", "variant", "tokens"]
+    if not parts:
+        return pd.DataFrame(columns=[*by, "reference", *BAND_COLUMNS])
+    out = _bands(
+        pd.concat(parts, ignore_index=True), by, "diff", Settings.of(stats), params["claims"]["ci_method"]
+    )
+    out.insert(3, "reference", ref)
+    return out
+
+
+def gamma_bands(
+    gamma_traj: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]
+) -> pd.DataFrame:
+    """Mean RMS of the scale vectors (``gamma_trajectories``) per (size, kind, side, variant, decayed,
+    step): mean and CI over seeds."""
+    by = ["size", "kind", "side", "variant", "decayed", "step"]
+    return _bands(gamma_traj, by, "rms", Settings.of(stats), params["claims"]["ci_method"])
+
+
+def tables(
+    summaries: list[Path], params: dict[str, Any], stats: Settings | dict[str, Any]
+) -> dict[str, pd.DataFrame]:
+    """Every table of the analysis by name (:data:`TABLES`), from the runs' ``summary.json`` files."""
+    settings = Settings.of(stats)
     data = read_runs(summaries)
     runs = data["runs"]
-    tables = {
+    curves = data["metrics"][[*KEYS, *[c for c in data["metrics"].columns if c not in KEYS]]]
+    gamma_traj = gamma_trajectories(data["gammas"])
+    out = {
         "runs": runs,
-        "curves": data["metrics"][[*KEYS, *[c for c in data["metrics"].columns if c not in KEYS]]],
-        "deltas": deltas(runs, params, stats_cfg),
-        "variants": variants_table(runs, params, stats_cfg),
-        "gamma_traj": gamma_trajectories(data["gammas"]),
+        "curves": curves,
+        "deltas": deltas(runs, params, settings),
+        "variants": variants_table(runs, params, settings),
+        "gamma_traj": gamma_traj,
         "grads": grad_summary(data["linear_grads"], params["claims"]["reference"]),
+        "curve_bands": curve_bands(curves, params, settings),
+        "paired_curve_bands": paired_curve_bands(curves, params, settings),
+        "gamma_bands": gamma_bands(gamma_traj, params, settings),
     }
+    return out
+
+
+def analyse(
+    summaries: list[Path], params: dict[str, Any], stats: Settings | dict[str, Any], out_dir: Path
+) -> dict[str, pd.DataFrame]:
+    """Write every table to ``out_dir/NAME.csv``; returns them."""
+    out = tables(summaries, params, stats)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables.items():
+    for name, frame in out.items():
         write_csv(frame, out_dir / f"{name}.csv")
-    claims = check_all(tables, params, stats_cfg)
-    write_json([c.as_dict() for c in claims], out_dir / "claims.json")
-    for c in claims:
-        print(f"{c.scope:>6} {c.claim[:60]:60s} {c.value: .4f} [{c.ci_low:.4f}, {c.ci_high:.4f}] {c.verdict}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m scaledyn.llm.analysis", description=__doc__.split("\n")[0]
+        prog="python -m scaledyn.llm analyse", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--summaries", nargs="+", required=True, help="summary.json of every run")
     parser.add_argument("--params", required=True, help="llm section: inline JSON or a JSON/YAML file")
@@ -215,10 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", required=True, type=Path)
     args = parser.parse_args(argv)
     try:
-        analyse(
-            args.summaries, read_section(args.params, "llm"), read_section(args.stats, "stats"), args.out_dir
-        )
-    except AnalysisError as exc:
+        params = config.read(args.params, "llm")
+        settings = Settings.from_section(config.read(args.stats, "stats"))
+        analyse(args.summaries, params, settings, args.out_dir)
+    except (AnalysisError, config.ConfigError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     return 0

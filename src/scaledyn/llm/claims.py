@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaledyn.llm.analysis import interval, paired
-from scaledyn.stats import ClaimResult
+from scaledyn.stats import ClaimResult, Settings, paired
 
 STUDY = "002"
 CLAIMS = {
@@ -72,9 +71,15 @@ def _loss_row(
 
 
 def check_all(
-    tables: dict[str, pd.DataFrame], params: dict[str, Any], stats_cfg: dict[str, Any]
+    tables: dict[str, pd.DataFrame], params: dict[str, Any], stats: Settings | dict[str, Any] | None
 ) -> list[ClaimResult]:
-    """Claim rows for every size in ``tables["runs"]`` (``stats_cfg``: the pipeline's stats section)."""
+    """Claim rows for every size in ``tables["runs"]``.
+
+    ``tables``: the ``runs``, ``deltas`` and ``variants`` tables of :mod:`scaledyn.llm.analysis` (as written
+    or read back from their CSVs; other tables are ignored); ``params``: the ``llm`` section; ``stats``: the
+    pipeline's ``stats`` section or its :class:`~scaledyn.stats.Settings`.
+    """
+    settings = Settings.of(stats)
     cfg = params["claims"]
     ref, m = cfg["reference"], float(cfg["min_effect"])
     runs, deltas, variants = tables["runs"], tables["deltas"], tables["variants"]
@@ -94,7 +99,7 @@ def check_all(
         if len(means):
             runner_up = means.sort_values("final_val_loss").iloc[0]["variant"]
             diff = paired(runs, size, "unified", runner_up, "final_val_loss", "diff")
-            est = interval(diff.to_numpy(), cfg["ci_method"], stats_cfg)
+            est = settings.mean(diff.to_numpy(), cfg["ci_method"])
             out.append(
                 ClaimResult.checked(
                     STUDY,

@@ -14,13 +14,13 @@ from typing import Any
 import torch
 
 from scaledyn.io import config_hash
+from scaledyn.llm import NOT_RUN_KEYS
 from scaledyn.llm.model import ModelConfig
 from scaledyn.llm.optim import LRSchedule, OptimConfig, make_schedule
 from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch
 
 # Keys of the llm section a run does not depend on: the DAG's run lists, the other sizes, the criteria of
 # the claims, the corpus (the data rule's) and where/how many threads it runs on.
-NOT_RUN_KEYS = ("variants", "run_sizes", "seeds", "sizes", "threads", "corpus", "claims", "device")
 
 
 class InputError(ValueError):

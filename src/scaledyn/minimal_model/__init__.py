@@ -6,3 +6,14 @@ tidy trajectories into derived tables; ``claims`` checks the paper's five claims
 ``minimal_model`` section of the schema (:mod:`scaledyn.config`).
 CLI: ``python -m scaledyn.minimal_model --help``.
 """
+
+# The tables of the analysis step (results/minimal_model/<name>.csv): the one list (its rules, its CLI).
+TABLES = ("phase_means", "runs", "equilibrium", "slopes", "dynamics_bands", "sweep_bands", "figure_guides")
+
+
+def job_params(section: dict, sweep: str) -> dict:
+    """The ``minimal_model`` section narrowed to one sweep's simulation (no other sweep, no analysis or
+    claim criteria): a job reruns only when what it computes changes."""
+    params = {k: v for k, v in section.items() if k not in ("sweeps", "analysis", "claims")}
+    params["sweeps"] = {sweep: section["sweeps"][sweep]}
+    return params

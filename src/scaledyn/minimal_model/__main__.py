@@ -21,7 +21,7 @@ import torch
 
 from scaledyn import cli, config
 from scaledyn.io import write_csv
-from scaledyn.minimal_model import analysis, claims
+from scaledyn.minimal_model import TABLES, analysis, claims
 from scaledyn.minimal_model.simulate import simulate
 
 
@@ -57,15 +57,9 @@ def analyse_main(argv: list[str]) -> int:
     params = config.read(args.params, "minimal_model")
     stats = config.read(args.stats, "stats")
     df = pd.concat([pd.read_csv(p) for p in args.inputs], ignore_index=True)
-    tables = {
-        "phase_means.csv": lambda: analysis.phase_means(df),
-        "runs.csv": lambda: analysis.run_summary(df, params),
-        "equilibrium.csv": lambda: analysis.equilibrium(df, params, stats),
-        "slopes.csv": lambda: analysis.scaling_slopes(df, params, stats),
-    }
-    for name, make in tables.items():
+    for name in TABLES:
         t0 = time.perf_counter()
-        write_csv(make(), args.out_dir / name)
+        write_csv(analysis.BUILDERS[name](df, params, stats), args.out_dir / f"{name}.csv")
         print(f"[minimal_model analyse] {name} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return 0
 

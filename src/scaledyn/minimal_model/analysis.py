@@ -17,6 +17,21 @@ Definitions (T = steps of the sweep, checkpoints t_0 = 0 < t_1 < ... < t_M = T):
 * scaling slope: OLS slope of log(metric) on log(x) over all (value, seed) phase means, x = the sweep value
   (B, d, or lambda > 0), with a seed-cluster bootstrap CI (``scaledyn.stats.seed_bootstrap``; note that a
   seed index at different sweep values has independent draws, so clusters only group rows by index).
+
+Every interval is at the pipeline's ``stats`` settings (:class:`scaledyn.stats.Settings`; the functions take
+the ``stats`` section, partial or None for the defaults, or a ``Settings``). A mean over seeds (one value per
+seed) has the percentile-bootstrap CI over seeds of :func:`seed_mean`, for the tables and for the figures'
+bands alike. Tables (``python -m scaledyn.minimal_model analyse`` writes each as ``NAME.csv``, see
+:data:`BUILDERS`, one per name of ``scaledyn.minimal_model.TABLES``): ``phase_means``, ``runs``,
+``equilibrium``, ``slopes``, and for the figures, which only draw:
+
+* ``dynamics_bands`` (:func:`dynamics_bands`): per checkpoint step of the ``dynamics`` sweep and metric, the
+  seed mean and CI (Fig 1);
+* ``sweep_bands`` (:func:`sweep_bands`): per (sweep, value, phase, metric) the seed mean and CI of the phase
+  means and of the late growth exponents, the paper's exponent and the point a log-log line is drawn through
+  (Figs 2-4);
+* ``figure_guides`` (:func:`figure_guides`): the config values drawn as guide lines (estimator floor, claim
+  thresholds).
 """
 
 from __future__ import annotations
@@ -27,9 +42,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from scaledyn import config
+from scaledyn.estimators import snr_floor
 from scaledyn.minimal_model.simulate import METRICS
-from scaledyn.stats import mean_ci, seed_bootstrap
+from scaledyn.stats import Settings
+
+Stats = Settings | dict | None
 
 KEYS = ["sweep", "value", "seed"]
 RUN_INFO = ["d", "batch_size", "weight_decay_w", "weight_decay_gamma", "lr", "steps"]
@@ -54,27 +71,18 @@ def safe_log(values: np.ndarray) -> np.ndarray:
     return np.log(np.where(values > 0, values, np.nan))
 
 
-def seed_mean(values: np.ndarray, stats: dict | None = None) -> tuple[float, float, float]:
-    """(mean, low, high) of one value per seed: ``scaledyn.stats.mean_ci`` with the ``stats`` settings."""
-    st = config.section("stats", stats)
-    return mean_ci(
-        values, level=st["ci_level"], resamples=st["bootstrap_resamples"], rng_seed=st["bootstrap_seed"]
-    )
+def seed_mean(values: np.ndarray, stats: Stats = None) -> tuple[float, float, float]:
+    """(mean, low, high) of one value per seed: percentile bootstrap over seeds at ``stats``
+    (:meth:`scaledyn.stats.Settings.mean`)."""
+    return Settings.of(stats).mean(values, "bootstrap")
 
 
 def cluster_ci(
-    seeds: np.ndarray, statistic: Callable[[np.ndarray], float], stats: dict | None = None
+    seeds: np.ndarray, statistic: Callable[[np.ndarray], float], stats: Stats = None
 ) -> tuple[float, float, float]:
-    """(estimate, low, high): ``scaledyn.stats.seed_bootstrap`` with the ``stats`` settings; ``statistic``
-    receives an array of row indices (all rows, then each resample's rows)."""
-    st = config.section("stats", stats)
-    return seed_bootstrap(
-        np.asarray(seeds),
-        statistic,
-        resamples=st["bootstrap_resamples"],
-        level=st["ci_level"],
-        rng_seed=st["bootstrap_seed"],
-    )
+    """(estimate, low, high): seed-cluster bootstrap at ``stats`` (:meth:`scaledyn.stats.Settings.bootstrap`);
+    ``statistic`` receives an array of row indices (all rows, then each resample's rows)."""
+    return Settings.of(stats).bootstrap(np.asarray(seeds), statistic)
 
 
 def phase_means(df: pd.DataFrame) -> pd.DataFrame:
@@ -139,11 +147,13 @@ def run_summary(df: pd.DataFrame, params: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def equilibrium(df: pd.DataFrame, params: dict, stats: dict | None = None) -> pd.DataFrame:
-    """Late-phase means per (sweep, value) and metric: mean over seeds with a bootstrap CI over seeds.
+def equilibrium(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.DataFrame:
+    """Late-phase means per (sweep, value) and metric: mean over seeds with a bootstrap CI over seeds
+    (:func:`seed_mean`) at confidence ``level``.
 
     ``reference`` holds sqrt(eta / (2 lambda_W)) for ``w_rms`` (NaN for lambda_W = 0 and other metrics).
     """
+    stats = Settings.of(stats)
     late = phase_means(df).query("phase == 'late'")
     rows = []
     for (sweep, value), grp in late.groupby(["sweep", "value"], sort=True):
@@ -164,6 +174,7 @@ def equilibrium(df: pd.DataFrame, params: dict, stats: dict | None = None) -> pd
                     "ci_high": high,
                     "n_seeds": len(grp),
                     "reference": ref,
+                    "level": stats.level,
                 }
             )
     return pd.DataFrame(rows)
@@ -174,9 +185,7 @@ def loglog_slope(frame: pd.DataFrame, x: str, y: str) -> float:
     return ols_slope(safe_log(frame[x]), safe_log(frame[y]))
 
 
-def bootstrap_slope(
-    frame: pd.DataFrame, x: str, y: str, stats: dict | None = None
-) -> tuple[float, float, float]:
+def bootstrap_slope(frame: pd.DataFrame, x: str, y: str, stats: Stats = None) -> tuple[float, float, float]:
     """(slope, low, high): ``loglog_slope`` and its seed-cluster bootstrap CI."""
     lx, ly = safe_log(frame[x]), safe_log(frame[y])
     return cluster_ci(frame["seed"].to_numpy(), lambda rows: ols_slope(lx[rows], ly[rows]), stats)
@@ -209,12 +218,14 @@ SLOPE_SPECS = {
 }
 
 
-def scaling_slopes(df: pd.DataFrame, params: dict, stats: dict | None = None) -> pd.DataFrame:
-    """Log-log slopes of phase means against the sweep value, with CIs and the paper's exponent.
+def scaling_slopes(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.DataFrame:
+    """Log-log slopes of phase means against the sweep value, with CIs (confidence ``level``) and the
+    paper's exponent.
 
     batch: x = B; dimension: x = d (SNRs, ratio, squared SNRs; init, early and late phases);
     weight_decay: x = lambda over lambda > 0 (norms and loss; early and late phases).
     """
+    stats = Settings.of(stats)
     pm = phase_means(df)
     rows = []
     for sweep, (x, metrics, phases) in SLOPE_SPECS.items():
@@ -238,6 +249,123 @@ def scaling_slopes(df: pd.DataFrame, params: dict, stats: dict | None = None) ->
                         "paper_exponent": expected,
                         "ci_contains_paper": bool(low <= expected <= high) if np.isfinite(expected) else None,
                         "n_points": len(frame),
+                        "level": stats.level,
                     }
                 )
     return pd.DataFrame(rows)
+
+
+# -- tables the figures draw ---------------------------------------------------------------------------------
+
+BAND_METRICS = ("w_norm", "gamma_norm", "loss", "snr_w", "snr_gamma", "snr_ratio")
+DYNAMICS_METRICS = ("w_norm", "gamma_norm", "snr_w", "snr_gamma", "snr_ratio")
+GROWTH_METRICS = ("late_growth_w", "late_growth_gamma")
+BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level"]
+
+
+def _band_row(values: np.ndarray, stats: Settings) -> dict:
+    values = np.asarray(values, dtype=float)
+    mean, low, high = seed_mean(values, stats)
+    n = int(np.isfinite(values).sum())
+    return dict(zip(BAND_COLUMNS, (mean, low, high, n, stats.level), strict=True))
+
+
+def dynamics_bands(df: pd.DataFrame, stats: Stats = None) -> pd.DataFrame:
+    """Fig 1: per checkpoint ``step`` of the ``dynamics`` sweep and metric (norms, SNRs, SNR ratio), the mean
+    over seeds and its percentile-bootstrap CI over seeds (:func:`seed_mean`, the interval of
+    ``equilibrium.csv``), with the checkpoint's ``phase`` and the run's d, B, eta and lambda_W."""
+    stats = Settings.of(stats)
+    dyn = df[df["sweep"] == "dynamics"]
+    info = ["d", "batch_size", "lr", "weight_decay_w"]
+    rows = []
+    for step, grp in dyn.groupby("step", sort=True):
+        first = grp.iloc[0]
+        base = {"step": step, "phase": first["phase"], **{c: first[c] for c in info}}
+        for metric in DYNAMICS_METRICS:
+            rows.append(base | {"metric": metric} | _band_row(grp[metric].to_numpy(), stats))
+    return pd.DataFrame(rows, columns=["step", "phase", *info, "metric", *BAND_COLUMNS])
+
+
+def sweep_bands(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.DataFrame:
+    """Figs 2-4: per (sweep, value, phase, metric) of the batch, dimension and weight-decay sweeps, the mean
+    over seeds and percentile-bootstrap CI over seeds (:func:`seed_mean`) of the phase means (init, early,
+    late; the late rows equal ``equilibrium.csv``) and of the late growth exponents of ``runs.csv`` (phase
+    ``late``). Per (sweep, phase, metric): ``paper_exponent`` (:func:`paper_exponent` of the SNR metrics, the
+    predicted slopes the figures draw; NaN otherwise) and ``anchor_log_x``,
+    ``anchor_log_y``, the mean log sweep value and mean log metric over the per-seed phase means at values
+    > 0 (the point an OLS log-log line passes through; NaN for the growth exponents)."""
+    stats = Settings.of(stats)
+    sweeps = [s for s in SLOPE_SPECS if (df["sweep"] == s).any()]
+    sub = df[df["sweep"].isin(sweeps)]
+    pm = phase_means(sub)
+    pm = pm[pm["phase"].isin(PHASES)]
+    rows = []
+    for (sweep, phase), frame in pm.groupby(["sweep", "phase"], sort=True):
+        positive = frame[frame["value"] > 0]
+        lx = safe_log(positive["value"])
+        for metric in BAND_METRICS:
+            ly = safe_log(positive[metric])
+            keep = np.isfinite(lx) & np.isfinite(ly)
+            anchor = (float(lx[keep].mean()), float(ly[keep].mean())) if keep.any() else (float("nan"),) * 2
+            head = {"sweep": sweep, "phase": phase, "metric": metric}
+            tail = {
+                "paper_exponent": paper_exponent(sweep, metric, params)
+                if metric in SNR_METRICS
+                else float("nan"),
+                "anchor_log_x": anchor[0],
+                "anchor_log_y": anchor[1],
+            }
+            for value, grp in frame.groupby("value", sort=True):
+                rows.append(head | {"value": value} | _band_row(grp[metric].to_numpy(), stats) | tail)
+    rs = run_summary(sub, params) if len(sub) else pd.DataFrame(columns=KEYS)
+    for (sweep, value), grp in rs.groupby(["sweep", "value"], sort=True):
+        for metric in GROWTH_METRICS:
+            head = {"sweep": sweep, "phase": "late", "metric": metric, "value": value}
+            tail = {
+                "paper_exponent": float("nan"),
+                "anchor_log_x": float("nan"),
+                "anchor_log_y": float("nan"),
+            }
+            rows.append(head | _band_row(grp[metric].to_numpy(), stats) | tail)
+    columns = [
+        "sweep",
+        "phase",
+        "metric",
+        "value",
+        *BAND_COLUMNS,
+        "paper_exponent",
+        "anchor_log_x",
+        "anchor_log_y",
+    ]
+    out = pd.DataFrame(rows, columns=columns)
+    return out.sort_values(["sweep", "metric", "phase", "value"], kind="stable", ignore_index=True)
+
+
+def figure_guides(params: dict) -> pd.DataFrame:
+    """The config values the figures draw as guide lines, one row each (``name``, ``value``): the SNR draw
+    count K and the estimator floor sqrt(2/pi)/sqrt(K) (``scaledyn.estimators.snr_floor``), the SNR-ratio
+    claim's ``min_ratio`` and the batch claim's signal-dominated SNR."""
+    k = int(params["measure"]["snr_draws"])
+    rows = [
+        ("snr_draws", k, "minimal_model.measure.snr_draws"),
+        ("snr_floor", snr_floor(k), "scaledyn.estimators.snr_floor(snr_draws)"),
+        ("snr_ratio_min_ratio", params["claims"]["snr_ratio"]["min_ratio"], "claims.snr_ratio.min_ratio"),
+        (
+            "signal_dominated_snr",
+            params["claims"]["batch"]["signal_dominated_snr"],
+            "claims.batch.signal_dominated_snr",
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["name", "value", "source"])
+
+
+# Every table of ``analyse``: file stem -> builder(trajectories, params, stats).
+BUILDERS: dict[str, Callable[[pd.DataFrame, dict, Stats], pd.DataFrame]] = {  # one per name of TABLES
+    "phase_means": lambda df, params, stats: phase_means(df),
+    "runs": lambda df, params, stats: run_summary(df, params),
+    "equilibrium": equilibrium,
+    "slopes": scaling_slopes,
+    "dynamics_bands": lambda df, params, stats: dynamics_bands(df, stats),
+    "sweep_bands": sweep_bands,
+    "figure_guides": lambda df, params, stats: figure_guides(params),
+}

@@ -41,9 +41,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from scaledyn import estimators
+from scaledyn import config, estimators
 from scaledyn.minimal_model import model as mm
-from scaledyn import config
 
 METRICS = (
     "w_norm",

@@ -1,25 +1,27 @@
 """Figures 1-3 of study 000, from the tables written by ``scaledyn.gsnr.aggregate``.
 
-python -m scaledyn.plots.gsnr fig1 --runs runs.csv --classifier classifier.csv --estimate E --out fig1.pdf
-python -m scaledyn.plots.gsnr fig2 --summary summary.csv --estimate E --out fig2.pdf
-python -m scaledyn.plots.gsnr fig3 --curves c.csv --confusion c.csv --classifier c.csv --estimate E \
-        --out fig3.pdf
+python -m scaledyn.plots.gsnr fig2_noise_sweep --tables summary.csv --option estimate=plugin --out fig2.pdf
+
+(each figure's tables: :data:`scaledyn.plots.FIGURES`; the command line: :mod:`scaledyn.plots.cli`).
+
+The figures only draw: points (``gsnr_points``), means and CI bands over seeds (``summary``), thresholds,
+accuracy curves and confusion counts (``classifier``, ``curves``, ``confusion``) are the tables of
+``scaledyn.gsnr.aggregate``; seaborn is asked for no estimate or interval.
 """
 
 from __future__ import annotations
 
-import argparse
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from scaledyn.gsnr.aggregate import ESTIMATES
-from scaledyn.gsnr.classify import log10_gsnr
-from scaledyn.plots import style
+from scaledyn.plots import cli, style
 
-LABELS = {"plugin": "plug-in", "bias_corrected": "bias-corrected", "exact": "exact"}
+LABELS = {"plugin": "plug-in", "bias_corrected": "bias-corrected", "exact": "exact"}  # the GSNR estimates
+NO_STATS = {"estimator": None, "errorbar": None}  # seaborn draws the table's rows as they are
 
 
 def _grid(rows: list[str], cols: list[str], width: float = 3.2, height: float = 2.6):
@@ -36,10 +38,10 @@ def _pooled_threshold(classifier: pd.DataFrame, noise: str, opt: str, estimate: 
     return float(row["threshold_log10"].iloc[0])
 
 
-def fig1(runs: pd.DataFrame, classifier: pd.DataFrame, estimate: str) -> plt.Figure:
-    """log10 GSNR at init vs scale adaptation; rows noise models, columns optimisers."""
-    df = runs.copy()
-    df["log10_gsnr"] = log10_gsnr(df[ESTIMATES[estimate]])
+def fig1(points: pd.DataFrame, classifier: pd.DataFrame, estimate: str) -> plt.Figure:
+    """log10 GSNR at init vs scale adaptation; rows noise models, columns optimisers; runs whose GSNR is not
+    positive (log10 = -inf) half a decade below the lowest finite point."""
+    df = points[points["estimate"] == estimate].copy()
     floor = np.nanmin(df.loc[np.isfinite(df["log10_gsnr"]), "log10_gsnr"]) - 0.5
     df["log10_gsnr"] = df["log10_gsnr"].where(np.isfinite(df["log10_gsnr"]), floor)
     df["label"] = np.where(df["adapts"], "adapts", "does not adapt")
@@ -95,6 +97,7 @@ def fig2(summary: pd.DataFrame, estimate: str) -> plt.Figure:
                 marker="o",
                 markersize=3,
                 ax=ax,
+                **NO_STATS,
                 legend=(i == 0 and j == len(panels) - 1),
             )
             for color, (_, g) in zip(
@@ -125,7 +128,9 @@ def fig3(
         for j, opt in enumerate(opts):
             ax = axes[i, 2 * j]
             sub = curves[(curves["noise_model"] == noise) & (curves["optimizer"] == opt)]
-            sns.lineplot(data=sub, x="threshold", y="accuracy", ax=ax, color="0.3", drawstyle="steps-mid")
+            sns.lineplot(
+                data=sub, x="threshold", y="accuracy", ax=ax, color="0.3", drawstyle="steps-mid", **NO_STATS
+            )
             thr = _pooled_threshold(classifier, noise, opt, estimate)
             if np.isfinite(thr):
                 ax.axvline(thr, ls="--", color="C3", lw=1)
@@ -144,24 +149,9 @@ def fig3(
     return fig
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m scaledyn.plots.gsnr")
-    parser.add_argument("figure", choices=["fig1", "fig2", "fig3"])
-    for name in ("runs", "classifier", "summary", "curves", "confusion"):
-        parser.add_argument(f"--{name}")
-    parser.add_argument("--estimate", choices=list(ESTIMATES), default="plugin")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    style.setup()
-    read = pd.read_csv
-    if args.figure == "fig1":
-        fig = fig1(read(args.runs), read(args.classifier), args.estimate)
-    elif args.figure == "fig2":
-        fig = fig2(read(args.summary), args.estimate)
-    else:
-        fig = fig3(read(args.curves), read(args.confusion), read(args.classifier), args.estimate)
-    style.save(fig, args.out)
+def main(argv: list[str] | None = None) -> int:
+    return cli.main("gsnr", argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

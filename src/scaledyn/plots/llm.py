@@ -1,37 +1,38 @@
-"""Figures 1-3 of study 002, from the tables written by ``scaledyn.llm.analysis``.
+"""Figures 1-3 of study 002, drawn from the tables written by ``scaledyn.llm.analysis`` (they only draw).
 
-python -m scaledyn.plots.llm fig1 --curves curves.csv --params CLAIMS_JSON --level 0.95 --out fig1.pdf
-python -m scaledyn.plots.llm fig2 --deltas deltas.csv --runs runs.csv --params CLAIMS_JSON --out fig2.pdf
-python -m scaledyn.plots.llm fig3 --gammas gamma_traj.csv --params CLAIMS_JSON --level 0.95 --out fig3.pdf
+python -m scaledyn.plots.llm fig2_delta_vs_baseline --tables deltas.csv runs.csv --out fig2.pdf
 
-Bands and whiskers are the study's intervals over seeds (``llm.claims.ci_method``: Student t by default).
+(each figure's tables: :data:`scaledyn.plots.FIGURES`; the command line: :mod:`scaledyn.plots.cli`).
+
+Bands and whiskers are the study's intervals over seeds as the analysis computed them
+(``llm.claims.ci_method`` at the ``stats`` settings); the level and method printed come from the tables'
+``level`` and ``ci_method`` columns, the reference variant from their ``reference`` column and the claims'
+``min_effect`` guide lines from ``deltas.csv``. ``runs.csv`` gives fig1 the sizes trained (a size whose runs
+all diverged keeps its empty column) and fig2 the diverged-run counts.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from scaledyn import stats
 from scaledyn.llm.variants import VARIANTS
-from scaledyn.plots import style
+from scaledyn.plots import cli, style
 
 COLORS = dict(zip(VARIANTS, sns.color_palette(style.PALETTE, len(VARIANTS)), strict=True))
 
 
-def _band(frame: pd.DataFrame, x: str, y: str, level: float, method: str) -> pd.DataFrame:
-    """Mean and CI of ``y`` over seeds at each ``x``."""
-    rows = []
-    for xv, g in frame.groupby(x, sort=True):
-        values = g[y].astype(float).to_numpy()
-        est = stats.mean_interval(values, method, level=level)
-        rows.append({x: xv, "mean": est[0], "low": est[1], "high": est[2]})
-    return pd.DataFrame(rows)
+def _ci_text(table: pd.DataFrame) -> str:
+    """``<100 level>% CI, <method>`` from a table's ``level`` and ``ci_method`` columns."""
+    if not len(table):
+        return "CI"
+    levels, methods = sorted(set(table["level"].astype(float))), sorted(set(table["ci_method"].astype(str)))
+    level = f"{100 * levels[0]:g}% " if len(levels) == 1 else ""
+    return f"{level}CI, {', '.join(methods)}"
 
 
 def _line(ax: plt.Axes, band: pd.DataFrame, x: str, label: str, color, ls: str = "-") -> None:
@@ -40,56 +41,48 @@ def _line(ax: plt.Axes, band: pd.DataFrame, x: str, label: str, color, ls: str =
     ax.fill_between(band[x][ok], band["low"][ok], band["high"][ok], color=color, alpha=0.18, lw=0)
 
 
-def fig1(curves: pd.DataFrame, claims: dict, level: float) -> plt.Figure:
-    """Validation loss vs tokens per variant (top) and its paired difference to the reference (bottom)."""
-    ref, method = claims["reference"], claims["ci_method"]
-    val = curves.dropna(subset=["val_loss"])
-    sizes = sorted(curves["size"].unique())  # a size whose runs all diverged keeps its (empty) column
+def fig1(bands: pd.DataFrame, paired: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
+    """Validation loss vs tokens per variant (top) and its paired difference to the reference (bottom).
+
+    ``bands``: ``curve_bands.csv``; ``paired``: ``paired_curve_bands.csv``; ``runs``: ``runs.csv``."""
+    sizes = sorted(runs["size"].unique())  # a size whose runs all diverged keeps its (empty) column
+    ref = str(paired["reference"].iloc[0]) if len(paired) else ""
     fig, axes = plt.subplots(2, len(sizes), figsize=(5.2 * len(sizes), 6.2), squeeze=False, sharex="col")
     for j, size in enumerate(sizes):
-        sub = val[val["size"] == size]
+        sub = bands[bands["size"] == size]
         if sub.empty:
             axes[0, j].text(0.5, 0.5, "no validation loss:\nevery run diverged", ha="center",
                             transform=axes[0, j].transAxes)  # fmt: skip
-        base = sub[sub["variant"] == ref].set_index(["seed", "step"])["val_loss"]
+        diff = paired[paired["size"] == size]
         for variant in [v for v in VARIANTS if v in set(sub["variant"])]:
-            mine = sub[sub["variant"] == variant]
-            _line(
-                axes[0, j],
-                _band(mine, "tokens", "val_loss", level, method),
-                "tokens",
-                variant,
-                COLORS[variant],
-            )
-            if variant == ref:
-                continue
-            diff = mine.set_index(["seed", "step"])["val_loss"] - base
-            paired = mine.set_index(["seed", "step"]).assign(diff=diff).dropna(subset=["diff"])
-            _line(
-                axes[1, j], _band(paired, "tokens", "diff", level, method), "tokens", variant, COLORS[variant]
-            )
+            _line(axes[0, j], sub[sub["variant"] == variant], "tokens", variant, COLORS[variant])
+            mine = diff[diff["variant"] == variant]
+            if len(mine):
+                _line(axes[1, j], mine, "tokens", variant, COLORS[variant])
         axes[0, j].set_title(f"size {size}")
         axes[0, j].set_ylabel("validation loss (nats/byte)")
         axes[1, j].axhline(0.0, color="0.3", lw=0.8)
         axes[1, j].set_ylabel(f"val loss - {ref} (paired by seed)")
         axes[1, j].set_xlabel("training tokens")
-        first = (
-            sub["tokens"][sub["step"] == sub["step"][sub["step"] > 1].min()] if len(sub) else sub["tokens"]
-        )
-        if len(first):
+        later = sub[sub["step"] > 1]
+        if len(later):
             # the first evaluations sit far above the rest: start the loss axis where the runs separate
-            late = sub[sub["tokens"] >= first.iloc[0]]["val_loss"]
-            axes[0, j].set_ylim(late.min() - 0.05, late.max() + 0.05)
+            late = sub[sub["tokens"] >= later.loc[later["step"] == later["step"].min(), "tokens"].iloc[0]]
+            axes[0, j].set_ylim(late["mean"].min() - 0.05, late["mean"].max() + 0.05)
     axes[0, 0].legend(fontsize=7, ncol=2)
+    fig.suptitle(f"mean over seeds and band ({_ci_text(pd.concat([bands, paired]))})", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def fig2(deltas: pd.DataFrame, runs: pd.DataFrame, claims: dict, level: float) -> plt.Figure:
-    """Final validation loss minus the reference per variant with paired-by-seed CIs."""
+def fig2(deltas: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
+    """Final validation loss minus the reference per variant with paired-by-seed CIs.
+
+    ``deltas``: ``deltas.csv`` (intervals, level, method, reference, min_effect); ``runs``: ``runs.csv``."""
     sizes = sorted(deltas["size"].unique()) if len(deltas) else sorted(runs["size"].unique())
     fig, axes = plt.subplots(1, len(sizes), figsize=(5.0 * len(sizes), 3.4), squeeze=False)
-    m = float(claims["min_effect"])
+    m = float(deltas["min_effect"].iloc[0]) if len(deltas) else 0.0
+    ref = str(deltas["reference"].iloc[0]) if len(deltas) else ""
     for j, size in enumerate(sizes):
         ax = axes[0, j]
         d = deltas[deltas["size"] == size] if len(deltas) else deltas
@@ -115,7 +108,7 @@ def fig2(deltas: pd.DataFrame, runs: pd.DataFrame, claims: dict, level: float) -
                 ax.axvline(s, color="0.5", lw=0.8, ls=":")
         ax.set_yticks(range(len(order)), order)
         ax.invert_yaxis()
-        ax.set_xlabel(f"final val loss - {claims['reference']} ({level:.0%} CI, {claims['ci_method']})")
+        ax.set_xlabel(f"final val loss - {ref} ({_ci_text(deltas)})")
         ax.set_title(f"size {size}")
     fig.tight_layout()
     return fig
@@ -128,51 +121,37 @@ PANELS = [
 ]
 
 
-def fig3(gammas: pd.DataFrame, claims: dict, level: float) -> plt.Figure:
-    """RMS of the scale vectors over training: Input vs Output norms, dashed where weight-decayed."""
-    method = claims["ci_method"]
-    panels = [p for p in PANELS if ((gammas["kind"] == p[0]) & (gammas["side"] == p[1])).any()]
-    sizes = sorted(gammas["size"].unique())
+def fig3(bands: pd.DataFrame) -> plt.Figure:
+    """RMS of the scale vectors over training: Input vs Output norms, dashed where weight-decayed.
+
+    ``bands``: ``gamma_bands.csv``."""
+    panels = [p for p in PANELS if ((bands["kind"] == p[0]) & (bands["side"] == p[1])).any()]
+    sizes = sorted(bands["size"].unique())
     fig, axes = plt.subplots(
         len(sizes), max(len(panels), 1), figsize=(4.0 * max(len(panels), 1), 3.2 * len(sizes)), squeeze=False
     )
     for i, size in enumerate(sizes):
         for j, (kind, side, title) in enumerate(panels):
             ax = axes[i, j]
-            sub = gammas[(gammas["size"] == size) & (gammas["kind"] == kind) & (gammas["side"] == side)]
-            for (variant, decayed), g in sub.groupby(["variant", "decayed"], sort=False):
-                label = f"{variant} ({'decayed' if decayed else 'no decay'})"
-                band = _band(g, "step", "rms", level, method)
-                _line(ax, band, "step", label, COLORS.get(variant, "0.3"), "--" if decayed else "-")
+            sub = bands[(bands["size"] == size) & (bands["kind"] == kind) & (bands["side"] == side)]
+            order = [v for v in VARIANTS if v in set(sub["variant"])]
+            for variant in order:
+                for decayed, g in sub[sub["variant"] == variant].groupby("decayed", sort=True):
+                    label = f"{variant} ({'decayed' if decayed else 'no decay'})"
+                    _line(ax, g, "step", label, COLORS.get(variant, "0.3"), "--" if decayed else "-")
             ax.axhline(1.0, color="0.6", lw=0.6)
             ax.set_title(f"{title}, size {size}", fontsize=9)
             ax.set_xlabel("step")
             ax.set_ylabel("RMS of gamma (mean over vectors)")
             ax.legend(fontsize=6)
+    fig.suptitle(f"mean over seeds and band ({_ci_text(bands)})", fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m scaledyn.plots.llm")
-    parser.add_argument("figure", choices=["fig1", "fig2", "fig3"])
-    for name in ("curves", "deltas", "runs", "gammas"):
-        parser.add_argument(f"--{name}")
-    parser.add_argument("--params", required=True, help="the llm.claims section as JSON")
-    parser.add_argument("--level", type=float, default=0.95)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    claims = json.loads(args.params)
-    style.setup()
-    read = pd.read_csv
-    if args.figure == "fig1":
-        fig = fig1(read(args.curves), claims, args.level)
-    elif args.figure == "fig2":
-        fig = fig2(read(args.deltas), read(args.runs), claims, args.level)
-    else:
-        fig = fig3(read(args.gammas), claims, args.level)
-    style.save(fig, args.out)
+def main(argv: list[str] | None = None) -> int:
+    return cli.main("llm", argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,38 +1,32 @@
 """Figures 1-4 of study ``minimal_model`` (paper 001), drawn from the tables of ``scaledyn.minimal_model``.
 
-python -m scaledyn.plots.minimal_model fig1 --dynamics dynamics.csv --params JSON --out fig1.pdf
-python -m scaledyn.plots.minimal_model fig2 --phase-means phase_means.csv --equilibrium equilibrium.csv \
-        --params JSON --out fig2.pdf
-python -m scaledyn.plots.minimal_model fig3 --equilibrium equilibrium.csv --runs runs.csv --out fig3.pdf
-python -m scaledyn.plots.minimal_model fig4 --phase-means phase_means.csv --slopes slopes.csv --params JSON \
-        --out fig4.pdf
+python -m scaledyn.plots.minimal_model fig1_dynamics --tables dynamics_bands.csv figure_guides.csv \
+        --out fig1_dynamics.pdf
 
-Inputs of each figure (exactly these files are read; each writes FIG.pdf and FIG.png):
+(each figure's tables: :data:`scaledyn.plots.FIGURES`; the command line: :mod:`scaledyn.plots.cli`).
 
-* fig1  ``--dynamics`` the trajectories of the ``dynamics`` sweep (``simulate`` output), ``--params``;
-* fig2  ``--phase-means`` and ``--equilibrium`` (``analyse`` output), ``--params``;
-* fig3  ``--equilibrium`` and ``--runs`` (``analyse`` output); ``--params`` is accepted and not needed;
-* fig4  ``--phase-means`` and ``--slopes`` (``analyse`` output), ``--params``.
+Every table is written by ``python -m scaledyn.minimal_model analyse`` (``scaledyn.minimal_model.analysis``);
+exactly the named files are read; each figure writes FIG.pdf and FIG.png. The figures only draw:
 
-``--params`` is the ``minimal_model`` config section (inline JSON or a JSON / YAML file, defaults fill in);
-the figures take from it only the SNR draw count K (estimator floor ``scaledyn.estimators.snr_floor``), the
-paper's exponents (``analysis.paper_exponent``) and the claim thresholds drawn as guide lines.
+* means and intervals over seeds are those of ``dynamics_bands.csv`` (fig1, per checkpoint step) and
+  ``sweep_bands.csv`` (figs 2-4: per sweep value and phase; its late-phase rows are the equilibrium values of
+  ``equilibrium.csv``; the late growth exponents of fig3 are its ``late_growth_*`` rows); the confidence level
+  printed is the tables' ``level`` column;
+* fitted slopes and their CIs are those of ``slopes.csv``; fitted and predicted power laws (the paper's
+  exponent, ``sweep_bands.paper_exponent``) are drawn through ``sweep_bands``' (anchor_log_x, anchor_log_y),
+  the point the OLS fit passes through;
+* guide lines (the SNR estimator floor sqrt(2/pi)/sqrt(K), claim thresholds) are the rows of
+  ``figure_guides.csv``; the noise-WD reference ||W||_F = d sqrt(eta / (2 lambda_W)) is d times the RMS(W)
+  ``reference`` of ``equilibrium.csv`` (fig3) or the same expression on the run's eta, lambda_W and d of
+  ``dynamics_bands.csv`` (fig1).
 
-Nothing is recomputed. Curves over steps (fig1) are seed means with seaborn's 95% bootstrap CI over seeds
-(fixed ``seed=0``). Per-phase points are seed means with a 95% CI: in fig2 the late phase (the equilibrium)
-and in fig3 the norms and loss are the ``mean, ci_low, ci_high`` of ``equilibrium.csv``; fig2's init and early
-phases, all phases of fig4 and fig3's late growth exponents (``runs.csv``) use ``scaledyn.stats.mean_ci`` over
-the per-seed rows (default bootstrap settings). Fitted slopes and their CIs are those of ``slopes.csv``;
-fitted and predicted power laws are drawn through (mean log x, mean log y) of the per-seed phase means, the
-point the OLS fit passes through. The noise-WD reference ||W||_F = d sqrt(eta / (2 lambda_W)) is d times the
-RMS(W) ``reference`` of ``equilibrium.csv`` (fig3); fig1 evaluates the same expression on the run's own eta,
-lambda_W and d. Colours: W blue, gamma orange, ratio green in every figure.
+Colours: W blue, gamma orange, ratio green in every figure.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -41,10 +35,7 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, LogLocator, NullLocator
 
-from scaledyn.estimators import snr_floor
-from scaledyn.minimal_model import analysis as an
-from scaledyn import config
-from scaledyn.plots import style
+from scaledyn.plots import cli, style
 
 PHASES = ("init", "early", "late")
 LABELS = {
@@ -78,41 +69,30 @@ def color_of(metric: str):
     return colors()[OWNER[metric]]
 
 
-def _params(params: dict | None) -> dict:
-    return config.section("minimal_model", params)
+def _guide(guides: pd.DataFrame, name: str) -> float:
+    """A value of ``figure_guides.csv`` by name."""
+    row = guides.loc[guides["name"] == name, "value"]
+    if row.empty:
+        raise ValueError(f"figure_guides has no row {name!r}")
+    return float(row.iloc[0])
 
 
-def _floor(params: dict) -> float:
-    return snr_floor(int(params["measure"]["snr_draws"]))
+def _floor_label(guides: pd.DataFrame) -> str:
+    return FLOOR_LABEL + f", K = {int(_guide(guides, 'snr_draws'))}"
+
+
+def _ci_text(table: pd.DataFrame) -> str:
+    """The confidence level of a table's intervals (its ``level`` column) as text (``<100 level>% CI``)."""
+    levels = sorted(set(table["level"].dropna().astype(float))) if "level" in table and len(table) else []
+    if len(levels) != 1:
+        return "CI"
+    return f"{100 * levels[0]:g}% CI"
 
 
 def _legend_below(fig: plt.Figure, handles: list, ncol: int, y: float = 0.0) -> None:
     fig.legend(
         handles=handles, loc="upper center", bbox_to_anchor=(0.5, y), ncol=ncol, frameon=False, fontsize=8
     )
-
-
-def phase_summary(
-    phase_means: pd.DataFrame, sweep: str, metrics, equilibrium: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Seed mean and 95% CI per (value, phase, metric) of one sweep: ``scaledyn.stats.mean_ci`` over the
-    per-seed phase means; late-phase rows from ``equilibrium`` (its mean, ci_low, ci_high) where given."""
-    pm = phase_means[(phase_means["sweep"] == sweep) & phase_means["phase"].isin(PHASES)]
-    rows = []
-    for (value, phase), grp in pm.groupby(["value", "phase"], sort=True):
-        if phase == "late" and equilibrium is not None:
-            continue
-        for metric in metrics:
-            mean, low, high = an.seed_mean(grp[metric].to_numpy())
-            rows.append(
-                {"value": value, "phase": phase, "metric": metric, "mean": mean, "low": low, "high": high}
-            )
-    out = pd.DataFrame(rows, columns=["value", "phase", "metric", "mean", "low", "high"])
-    if equilibrium is not None:
-        eq = equilibrium[(equilibrium["sweep"] == sweep) & equilibrium["metric"].isin(list(metrics))]
-        late = eq.rename(columns={"ci_low": "low", "ci_high": "high"}).assign(phase="late")
-        out = pd.concat([out, late[out.columns]], ignore_index=True)
-    return out.sort_values(["metric", "phase", "value"], kind="stable").reset_index(drop=True)
 
 
 def _band(ax, s: pd.DataFrame, color, line: bool = True) -> None:
@@ -126,15 +106,6 @@ def _power_line(ax, x: np.ndarray, anchor: tuple[float, float], slope: float, **
     """y = exp(anchor_y) (x / exp(anchor_x))^slope over the range of x (anchor in natural-log units)."""
     xs = np.geomspace(np.min(x), np.max(x), 50)
     ax.plot(xs, np.exp(anchor[1] + slope * (np.log(xs) - anchor[0])), **kw)
-
-
-def _log_anchor(frame: pd.DataFrame, metric: str) -> tuple[float, float]:
-    """(mean log x, mean log y) over the per-seed phase means: the point an OLS log-log line runs through."""
-    lx, ly = an.safe_log(frame["value"]), an.safe_log(frame[metric])
-    keep = np.isfinite(lx) & np.isfinite(ly)
-    if not keep.any():
-        return float("nan"), float("nan")
-    return float(lx[keep].mean()), float(ly[keep].mean())
 
 
 def _num(v: float, signed: bool = True) -> str:
@@ -155,10 +126,10 @@ def _plain_log(ax, axis: str = "y") -> None:
 # --- fig1 --------------------------------------------------------------------------------------------------
 
 
-def _shade_phases(ax, dyn: pd.DataFrame) -> None:
+def _shade_phases(ax, bands: pd.DataFrame) -> None:
     """Light bands over the early and late phases (their checkpoint ranges in the trajectories)."""
     for phase, shade in (("early", "0.93"), ("late", "0.85")):
-        steps = dyn.loc[dyn["phase"] == phase, "step"]
+        steps = bands.loc[bands["phase"] == phase, "step"]
         if steps.empty:
             continue
         ax.axvspan(steps.min(), steps.max(), color=shade, lw=0, zorder=0)
@@ -166,14 +137,21 @@ def _shade_phases(ax, dyn: pd.DataFrame) -> None:
         ax.text(x, 1.01, phase, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
 
 
-def fig1(dynamics: pd.DataFrame, params: dict | None = None) -> plt.Figure:
-    """Headline dynamics: norms with the noise-WD reference; SNRs with the estimator floor; SNR ratio."""
-    params = _params(params)
+def _step_band(ax, s: pd.DataFrame, color, label: str) -> None:
+    """Seed mean (line) and CI band (where defined) against the step."""
+    s = s.sort_values("step")
+    ok = np.isfinite(s["low"]) & np.isfinite(s["high"])
+    ax.fill_between(s["step"][ok], s["low"][ok], s["high"][ok], color=color, alpha=0.2, lw=0)
+    ax.plot(s["step"], s["mean"], color=color, lw=1.5, label=label)
+
+
+def fig1(bands: pd.DataFrame, guides: pd.DataFrame) -> plt.Figure:
+    """Headline dynamics: norms with the noise-WD reference; SNRs with the estimator floor; SNR ratio.
+
+    ``bands``: ``dynamics_bands.csv``; ``guides``: ``figure_guides.csv``."""
     col = colors()
-    dyn = dynamics[dynamics["sweep"] == "dynamics"] if "sweep" in dynamics else dynamics
-    first = dyn.iloc[0]
+    first = bands.iloc[0]
     d, lr, lam_w = int(first["d"]), float(first["lr"]), float(first["weight_decay_w"])
-    ci = {"errorbar": ("ci", 95), "seed": 0, "n_boot": 1000, "estimator": "mean"}
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     panels = [
@@ -182,19 +160,21 @@ def fig1(dynamics: pd.DataFrame, params: dict | None = None) -> plt.Figure:
         (axes[2], ("snr_ratio",), LABELS["snr_ratio"], "log"),
     ]
     for ax, metrics, ylabel, yscale in panels:
-        _shade_phases(ax, dyn)
+        _shade_phases(ax, bands)
         for metric in metrics:
-            sns.lineplot(
-                data=dyn, x="step", y=metric, color=color_of(metric), label=LABELS[metric], ax=ax, **ci
-            )
+            _step_band(ax, bands[bands["metric"] == metric], color_of(metric), LABELS[metric])
         ax.set_xscale("symlog", linthresh=1.0, linscale=0.8)
-        ax.set_xlim(0, dyn["step"].max() * 1.3)
+        ax.set_xlim(0, bands["step"].max() * 1.3)
         ax.set_xlabel("step (0 = init, then log scale)")
         ax.set_yscale(yscale)
         ax.set_ylabel(ylabel)
 
+    def extent(metrics, key):
+        sel = bands[bands["metric"].isin(metrics)]
+        return sel[["mean", key]].to_numpy(dtype=float)
+
     ax = axes[0]
-    top = float(dyn[["w_norm", "gamma_norm"]].max().max())
+    top = float(np.nanmax(extent(["w_norm", "gamma_norm"], "high")))
     if lam_w > 0:
         ref = d * math.sqrt(lr / (2.0 * lam_w))
         ax.axhline(ref, ls="--", lw=1, color=col["w"])
@@ -213,12 +193,12 @@ def fig1(dynamics: pd.DataFrame, params: dict | None = None) -> plt.Figure:
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.78), fontsize=8)
 
     ax = axes[1]
-    floor = _floor(params)
+    floor = _guide(guides, "snr_floor")
     ax.axhline(floor, ls=":", lw=1.2, color="0.3")
     ax.text(
         0.98,
         floor,
-        FLOOR_LABEL + f", K = {params['measure']['snr_draws']}",
+        _floor_label(guides),
         transform=ax.get_yaxis_transform(),
         fontsize=7,
         ha="right",
@@ -229,18 +209,21 @@ def fig1(dynamics: pd.DataFrame, params: dict | None = None) -> plt.Figure:
     ax.legend(loc="upper right", fontsize=8)
 
     ax = axes[2]
-    thr = float(params["claims"]["snr_ratio"]["min_ratio"])
-    for level, text, ls in ((thr, f"paper: ratio > {thr:g}", "--"), (1.0, "equal SNRs", ":")):
-        ax.axhline(level, ls=ls, lw=1, color="0.3")
-        ax.text(0.98, level, text, transform=ax.get_yaxis_transform(), fontsize=7, ha="right", va="bottom")
-    lo = min(float(dyn["snr_ratio"].min()), 1.0)
-    ax.set_ylim(lo / 1.5, max(thr, float(dyn["snr_ratio"].max())) * 1.6)
+    thr = _guide(guides, "snr_ratio_min_ratio")
+    for y, text, ls in ((thr, f"paper: ratio > {thr:g}", "--"), (1.0, "equal SNRs", ":")):
+        ax.axhline(y, ls=ls, lw=1, color="0.3")
+        ax.text(0.98, y, text, transform=ax.get_yaxis_transform(), fontsize=7, ha="right", va="bottom")
+    ratio = extent(["snr_ratio"], "low")
+    positive = ratio[np.isfinite(ratio) & (ratio > 0)]
+    lo = min(float(positive.min()) if positive.size else 1.0, 1.0)
+    hi = float(np.nanmax(extent(["snr_ratio"], "high")))
+    ax.set_ylim(lo / 1.5, max(thr, hi) * 1.6)
     _plain_log(ax)
-    ax.get_legend().remove()
 
+    n = int(bands["n_seeds"].max())
     fig.suptitle(
         rf"Headline run: $d$ = {d}, $B$ = {int(first['batch_size'])}, $\eta$ = {lr:g}, $\lambda$ = {lam_w:g};"
-        f" mean and 95% CI over {dyn['seed'].nunique()} seeds; shaded: early and late phases",
+        f" mean and {_ci_text(bands)} over {n} seeds; shaded: early and late phases",
         fontsize=9,
         y=1.03,
     )
@@ -252,45 +235,46 @@ def fig1(dynamics: pd.DataFrame, params: dict | None = None) -> plt.Figure:
 
 
 def _scaling_grid(
-    phase_means: pd.DataFrame,
+    bands: pd.DataFrame,
     sweep: str,
     columns: list[tuple[str, tuple[str, ...]]],
     xlabel: str,
-    params: dict,
-    equilibrium: pd.DataFrame | None = None,
+    guides: pd.DataFrame,
     slopes: pd.DataFrame | None = None,
 ) -> tuple[plt.Figure, np.ndarray, list]:
-    """Rows phases, columns metric groups: seed means with CI, the paper's predicted slope (dashed, SNR
-    metrics) and, with ``slopes``, the fitted one (solid), both through the log-mean of the seed points.
+    """Rows phases, columns metric groups: seed means with CI (``sweep_bands``), the paper's predicted slope
+    (dashed, SNR metrics) and, with ``slopes``, the fitted one (solid), both through the bands' log anchor.
 
     Returns the figure, the axes and the legend handles shared by every panel.
     """
     metrics = [m for _, group in columns for m in group]
-    summ = phase_summary(phase_means, sweep, metrics, equilibrium)
-    pm = phase_means[phase_means["sweep"] == sweep]
+    summ = bands[(bands["sweep"] == sweep) & bands["metric"].isin(metrics) & bands["phase"].isin(PHASES)]
     phases = [p for p in PHASES if (summ["phase"] == p).any()]
+    values = sorted(summ["value"].unique())
+    x = np.array([v for v in values if v > 0], dtype=float)
+    floor = _guide(guides, "snr_floor")
     fig, axes = plt.subplots(
         len(phases), len(columns), figsize=(3.5 * len(columns), 2.75 * len(phases)), squeeze=False
     )
     for i, phase in enumerate(phases):
-        frame = pm[(pm["phase"] == phase) & (pm["value"] > 0)]
-        x = frame["value"].to_numpy(dtype=float)
         for j, (ylabel, group) in enumerate(columns):
             ax = axes[i, j]
             entries = []
             for metric in group:
                 color = color_of(metric)
-                p = an.paper_exponent(sweep, metric, params) if metric in an.SNR_METRICS else float("nan")
+                s = summ[(summ["metric"] == metric) & (summ["phase"] == phase)]
                 fit = None
                 if slopes is not None:
                     row = slopes[
                         (slopes["sweep"] == sweep) & (slopes["phase"] == phase) & (slopes["metric"] == metric)
                     ]
                     fit = row.iloc[0] if len(row) and np.isfinite(row["slope"].iloc[0]) else None
-                s = summ[(summ["metric"] == metric) & (summ["phase"] == phase)]
                 _band(ax, s, color, line=fit is None)
-                anchor = _log_anchor(frame, metric) if x.size else (float("nan"),) * 2
-                if not np.all(np.isfinite(anchor)):
+                if s.empty:
+                    continue
+                p = float(s["paper_exponent"].iloc[0])
+                anchor = (float(s["anchor_log_x"].iloc[0]), float(s["anchor_log_y"].iloc[0]))
+                if not (x.size and np.all(np.isfinite(anchor))):
                     continue
                 name = LABELS[metric] + ": " if len(group) > 1 else ""
                 if fit is not None:
@@ -312,12 +296,12 @@ def _scaling_grid(
                             Line2D([], [], color="0.25", lw=1.0, ls="--", label=f"paper {_num(p, False)}")
                         )
             if any(m in ("snr_w", "snr_gamma") for m in group):
-                ax.axhline(_floor(params), ls=":", lw=1.2, color="0.3")
+                ax.axhline(floor, ls=":", lw=1.2, color="0.3")
             if entries:
                 ax.legend(handles=entries, loc="best", fontsize=6.5, handlelength=1.6, framealpha=0.85)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
-            ax.xaxis.set_major_locator(FixedLocator(sorted(pm["value"].unique())))
+            ax.xaxis.set_major_locator(FixedLocator(values))
             ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
             ax.xaxis.set_minor_locator(NullLocator())
             ax.set_xlabel(xlabel)
@@ -334,24 +318,23 @@ def _scaling_grid(
         Line2D([], [], color=col["w"], marker="o", ms=4, lw=0, label="W"),
         Line2D([], [], color=col["gamma"], marker="o", ms=4, lw=0, label=r"$\gamma$"),
         Line2D([], [], color=col["ratio"], marker="o", ms=4, lw=0, label="ratio"),
-        Line2D([], [], color="0.5", marker="o", ms=4, lw=6, alpha=0.4, label="seed mean, 95% CI"),
+        Line2D([], [], color="0.5", marker="o", ms=4, lw=6, alpha=0.4, label=f"seed mean, {_ci_text(summ)}"),
     ]
     if slopes is not None:
         handles.append(Line2D([], [], color="0.3", lw=1.2, label="fitted log-log slope (slopes.csv)"))
     handles += [
         Line2D([], [], color="0.25", lw=1.0, ls="--", label="paper's predicted slope"),
-        Line2D(
-            [], [], color="0.3", lw=1.2, ls=":", label=FLOOR_LABEL + f", K = {params['measure']['snr_draws']}"
-        ),
+        Line2D([], [], color="0.3", lw=1.2, ls=":", label=_floor_label(guides)),
     ]
     return fig, axes, handles
 
 
-def fig2(phase_means: pd.DataFrame, equilibrium: pd.DataFrame, params: dict | None = None) -> plt.Figure:
-    """Batch sweep: norms, SNRs and their ratio against B, rows init / early / late phase (log-log)."""
-    params = _params(params)
+def fig2(bands: pd.DataFrame, guides: pd.DataFrame) -> plt.Figure:
+    """Batch sweep: norms, SNRs and their ratio against B, rows init / early / late phase (log-log).
+
+    ``bands``: ``sweep_bands.csv``; ``guides``: ``figure_guides.csv``."""
     fig, axes, handles = _scaling_grid(
-        phase_means,
+        bands,
         "batch",
         [
             ("parameter norm", ("w_norm", "gamma_norm")),
@@ -359,31 +342,36 @@ def fig2(phase_means: pd.DataFrame, equilibrium: pd.DataFrame, params: dict | No
             (LABELS["snr_ratio"], ("snr_ratio",)),
         ],
         "batch size B",
-        params,
-        equilibrium=equilibrium,
+        guides,
     )
-    signal = float(params["claims"]["batch"]["signal_dominated_snr"])
+    signal = _guide(guides, "signal_dominated_snr")
     for ax in axes[:, 1]:
         ax.axhline(signal, ls="-.", lw=0.9, color="0.5")
         ax.text(
-            0.98, signal, "SNR = 1", transform=ax.get_yaxis_transform(), fontsize=6.5, ha="right", va="bottom"
-        )
-    p_snr = an.paper_exponent("batch", "snr_w", params)
-    p_ratio = an.paper_exponent("batch", "snr_ratio", params)
+            0.98, signal, f"SNR = {signal:g}", transform=ax.get_yaxis_transform(), fontsize=6.5, ha="right",
+            va="bottom",
+        )  # fmt: skip
+    batch = bands[bands["sweep"] == "batch"]
+
+    def exponent(metric: str) -> float:
+        return float(batch.loc[batch["metric"] == metric, "paper_exponent"].iloc[0])
+
+    p_snr, p_ratio = exponent("snr_w"), exponent("snr_ratio")
     handles[-2].set_label(rf"paper: SNR $\propto B^{{{p_snr:g}}}$, ratio $\propto B^{{{p_ratio:g}}}$")
     fig.suptitle(
-        "Batch sweep: phase means against B (late phase = equilibrium, from equilibrium.csv)", fontsize=9
+        "Batch sweep: phase means against B (late phase = equilibrium, as in equilibrium.csv)", fontsize=9
     )
     fig.tight_layout()
     _legend_below(fig, handles, ncol=len(handles))
     return fig
 
 
-def fig4(phase_means: pd.DataFrame, slopes: pd.DataFrame, params: dict | None = None) -> plt.Figure:
-    """Dimension sweep: SNR_W, SNR_gamma and the ratio against d per phase, fitted and predicted slopes."""
-    params = _params(params)
+def fig4(bands: pd.DataFrame, slopes: pd.DataFrame, guides: pd.DataFrame) -> plt.Figure:
+    """Dimension sweep: SNR_W, SNR_gamma and the ratio against d per phase, fitted and predicted slopes.
+
+    ``bands``: ``sweep_bands.csv``; ``slopes``: ``slopes.csv``; ``guides``: ``figure_guides.csv``."""
     fig, _, handles = _scaling_grid(
-        phase_means,
+        bands,
         "dimension",
         [
             (LABELS["snr_w"], ("snr_w",)),
@@ -391,7 +379,7 @@ def fig4(phase_means: pd.DataFrame, slopes: pd.DataFrame, params: dict | None = 
             (LABELS["snr_ratio"], ("snr_ratio",)),
         ],
         "dimension d",
-        params,
+        guides,
         slopes=slopes,
     )
     fig.suptitle(
@@ -445,20 +433,24 @@ def _lambda_series(ax, s: pd.DataFrame, color) -> None:
         )
 
 
-def fig3(equilibrium: pd.DataFrame, runs: pd.DataFrame, params: dict | None = None) -> plt.Figure:
+def fig3(bands: pd.DataFrame, equilibrium: pd.DataFrame) -> plt.Figure:
     """Weight-decay sweep: late-phase norms (with the noise-WD reference), final loss and late growth
-    exponents against lambda, lambda = 0 at its own position."""
+    exponents against lambda, lambda = 0 at its own position.
+
+    ``bands``: ``sweep_bands.csv`` (late-phase rows: norms, loss, growth exponents); ``equilibrium``:
+    ``equilibrium.csv`` (the noise-WD reference only)."""
     col = colors()
-    eq = equilibrium[equilibrium["sweep"] == "weight_decay"].rename(
-        columns={"ci_low": "low", "ci_high": "high"}
-    )
-    rs = runs[runs["sweep"] == "weight_decay"]
+    eq = bands[(bands["sweep"] == "weight_decay") & (bands["phase"] == "late")]
+    ref = equilibrium[
+        (equilibrium["sweep"] == "weight_decay")
+        & (equilibrium["metric"] == "w_rms")
+        & (equilibrium["value"] > 0)
+    ].sort_values("value")
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
 
     ax = axes[0]
     for metric in ("w_norm", "gamma_norm"):
         _lambda_series(ax, eq[eq["metric"] == metric], color_of(metric))
-    ref = eq[(eq["metric"] == "w_rms") & (eq["value"] > 0)].sort_values("value")
     if len(ref) and np.isfinite(ref["reference"]).any():
         ax.plot(ref["value"], ref["reference"] * ref["d"], ls="--", lw=1, color=col["w"])
     ax.set_yscale("log")
@@ -472,22 +464,17 @@ def fig3(equilibrium: pd.DataFrame, runs: pd.DataFrame, params: dict | None = No
     ax.set_title("loss", fontsize=9)
 
     ax = axes[2]
-    rows = []
-    for value, grp in rs.groupby("value", sort=True):
-        for metric in ("late_growth_w", "late_growth_gamma"):
-            mean, low, high = an.seed_mean(grp[metric].to_numpy())
-            rows.append({"value": value, "metric": metric, "mean": mean, "low": low, "high": high})
-    growth = pd.DataFrame(rows, columns=["value", "metric", "mean", "low", "high"])
+    growth = eq[eq["metric"].isin(["late_growth_w", "late_growth_gamma"])]
     for metric in ("late_growth_w", "late_growth_gamma"):
         _lambda_series(ax, growth[growth["metric"] == metric], color_of(metric))
-    for level, text, ls, x in (
+    for y, text, ls, x in (
         (0.5, r"random walk $\propto t^{1/2}$", ":", 0.98),
         (0.0, "equilibrium", "-", 0.02),
     ):
-        ax.axhline(level, color="0.4", lw=0.8, ls=ls)
+        ax.axhline(y, color="0.4", lw=0.8, ls=ls)
         ax.text(
             x,
-            level,
+            y,
             text,
             transform=ax.get_yaxis_transform(),
             fontsize=7,
@@ -496,13 +483,14 @@ def fig3(equilibrium: pd.DataFrame, runs: pd.DataFrame, params: dict | None = No
         )
     ax.set_ylabel(r"late growth exponent $d\log\|\cdot\|\,/\,d\log t$")
     ax.set_ylim(min(-0.35, float(growth["low"].min()) - 0.05), max(0.62, float(growth["high"].max()) + 0.05))
-    ax.set_title("growth over the late phase (runs.csv)", fontsize=9)
+    ax.set_title("growth over the late phase", fontsize=9)
 
     for ax in axes:
         _lambda_axis(ax, eq["value"].to_numpy())
     n = int(eq["n_seeds"].max()) if len(eq) else 0
     fig.suptitle(
-        rf"Weight-decay sweep: mean and 95% CI over {n} seeds ($\lambda$ = 0 left of the break)", fontsize=9
+        rf"Weight-decay sweep: mean and {_ci_text(eq)} over {n} seeds ($\lambda$ = 0 left of the break)",
+        fontsize=9,
     )
     fig.tight_layout()
     handles = [
@@ -516,32 +504,9 @@ def fig3(equilibrium: pd.DataFrame, runs: pd.DataFrame, params: dict | None = No
     return fig
 
 
-# --- command line ------------------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m scaledyn.plots.minimal_model")
-    parser.add_argument("figure", choices=["fig1", "fig2", "fig3", "fig4"])
-    for name in ("dynamics", "phase-means", "equilibrium", "slopes", "runs"):
-        parser.add_argument(f"--{name}")
-    parser.add_argument("--params", help="the minimal_model config section: inline JSON or a JSON/YAML file")
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    needs = {
-        "fig1": ("dynamics",),
-        "fig2": ("phase_means", "equilibrium"),
-        "fig3": ("equilibrium", "runs"),
-        "fig4": ("phase_means", "slopes"),
-    }[args.figure]
-    missing = [f"--{n.replace('_', '-')}" for n in needs if not getattr(args, n)]
-    if missing:
-        parser.error(f"{args.figure} needs {', '.join(missing)}")
-    params = config.read(args.params, "minimal_model")
-    tables = {n: pd.read_csv(getattr(args, n)) for n in needs}
-    style.setup()
-    fig = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "fig4": fig4}[args.figure](*tables.values(), params)
-    style.save(fig, args.out)
+def main(argv: list[str] | None = None) -> int:
+    return cli.main("minimal_model", argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

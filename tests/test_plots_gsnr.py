@@ -1,0 +1,49 @@
+"""Figures of study 000 draw the aggregate tables as they are (no statistic computed in a figure)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scaledyn.gsnr import aggregate
+from scaledyn.plots import gsnr as fig
+
+
+def test_estimate_labels_cover_the_estimates():
+    assert set(fig.LABELS) == set(aggregate.ESTIMATES)
+
+
+def test_gsnr_points_and_fig1(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 24
+    runs = pd.DataFrame(
+        {
+            "noise_model": "additive",
+            "optimizer": "sgd",
+            "shape": np.tile(["a", "b"], n // 2),
+            "sigma": np.repeat([0.1, 1.0, 10.0], n // 3),
+            "seed": np.arange(n) % 4,
+            "scale_adaptation": rng.normal(size=n),
+            "adapts": rng.random(n) > 0.5,
+            **{col: np.abs(rng.normal(size=n)) for col in aggregate.ESTIMATES.values()},
+        }
+    )
+    runs.loc[0, "gsnr_plugin"] = 0.0  # log10 = -inf, drawn below the rest
+    points = aggregate.gsnr_points(runs)
+    assert len(points) == n * len(aggregate.ESTIMATES)
+    plugin = points[points["estimate"] == "plugin"]
+    np.testing.assert_allclose(plugin["log10_gsnr"].iloc[1:], np.log10(runs["gsnr_plugin"].iloc[1:]))
+    assert plugin["log10_gsnr"].iloc[0] == -np.inf
+    path = tmp_path / "gsnr_points.csv"
+    points.to_csv(path, index=False)
+    classifier = pd.DataFrame(
+        [{"noise_model": "additive", "optimizer": "sgd", "estimate": "plugin", "scope": "pooled",
+          "threshold_log10": -0.2}]
+    )  # fmt: skip
+    cpath = tmp_path / "classifier.csv"
+    classifier.to_csv(cpath, index=False)
+    pdf = tmp_path / "fig1.pdf"
+    fig.main(
+        ["fig1", "--points", str(path), "--classifier", str(cpath), "--estimate", "plugin", "--out", str(pdf)]
+    )
+    assert pdf.exists() and pdf.with_suffix(".png").stat().st_size > 1000

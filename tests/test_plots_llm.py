@@ -1,0 +1,48 @@
+"""Figures of study 002: each writes a PDF and PNG from the analysis tables of synthetic runs, read back."""
+
+from __future__ import annotations
+
+import inspect
+
+import pandas as pd
+import pytest
+
+from scaledyn.llm import TABLES, analysis
+from scaledyn.plots import llm as fig
+from tests.test_llm_analysis import BASE, PARAMS, STATS, fake_run
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("llm_runs")
+    summaries = [fake_run(root, "baseline", s, b) for s, b in enumerate(BASE)]
+    for variant, deltas in {"no_scale": [0.05, 0.07, 0.06], "wd_input": [-0.02, 0.0, -0.01]}.items():
+        summaries += [fake_run(root, variant, s, BASE[s] + d) for s, d in enumerate(deltas)]
+    out = root / "out"
+    analysis.analyse(summaries, PARAMS, STATS, out)
+    return {name: out / f"{name}.csv" for name in TABLES}
+
+
+@pytest.mark.parametrize("name", ["fig1", "fig2", "fig3"])
+def test_cli_draws_each_figure_from_its_tables(files, tmp_path, name):
+    table = {"paired_bands": "paired_curve_bands"}
+    argv = [name]
+    for arg in fig.INPUTS[name]:
+        argv += [f"--{arg.replace('_', '-')}", str(files[table.get(arg, arg)])]
+    pdf = tmp_path / f"{name}.pdf"
+    fig.main([*argv, "--out", str(pdf)])
+    for path in (pdf, pdf.with_suffix(".png")):
+        assert path.exists() and path.stat().st_size > 1000, path
+    with pytest.raises(SystemExit):
+        fig.main([name, "--out", str(tmp_path / "x.pdf")])
+
+
+def test_level_text_comes_from_the_table():
+    t = pd.DataFrame({"level": [0.9, 0.9], "ci_method": ["t", "t"]})
+    assert fig._ci_text(t) == "90% CI, t"
+
+
+def test_plots_do_not_compute_statistics():
+    source = inspect.getsource(fig)
+    for banned in ("scaledyn import stats", "scaledyn.stats", "mean_interval", "errorbar=", "95%", "0.95"):
+        assert banned not in source, banned
