@@ -41,7 +41,9 @@ def test_console_is_one_short_line_per_job_with_progress(smoke):
     console = (smoke / "console.log").read_text().splitlines()
     assert max(map(len, console)) <= 300, max(console, key=len)[:400]
     assert any(re.fullmatch(r"\d+ of \d+ steps \(100%\) done", line) for line in console)
-    assert any(line.startswith("Job ") and "llm: train tiny baseline seed 0" in line for line in console)
+    assert any(
+        line.startswith("Job ") and "llm: train tiny baseline seed 0 (0 GPU" in line for line in console
+    )
 
 
 def test_smoke_run_produces_figures_report_and_claims(smoke):

@@ -325,7 +325,7 @@ def claim_inputs(paper_like: bool) -> dict[str, pd.DataFrame]:
 
 
 # The criterion of every row, in order: the text claims.json carries.
-CRITERIA = ["<= 0.5", ">= 0.8"] + [">= 5.0"] * 4 + ["> 0"] * 4 + [">= 0.5"] + ["< 0"] + ["> 0"] * 3
+CRITERIA = ["<= 0.5", ">= 0.8"] + [">= 5"] * 4 + ["> 0"] * 4 + [">= 0.5"] + ["< 0"] + ["> 0"] * 3
 CRITERIA += ["0.75 <= slope <= 1.25", "-2.5 <= slope <= -1.5", "-1.25 <= slope <= -0.75"]
 
 

@@ -1,16 +1,16 @@
-"""Figures of study 000 draw the aggregate tables as they are (no statistic computed in a figure)."""
+"""Figures of study 000 draw the analysis tables as they are (no statistic computed in a figure)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from scaledyn.gsnr import aggregate
+from scaledyn.gsnr import analysis
 from scaledyn.plots import gsnr as fig
 
 
 def test_estimate_labels_cover_the_estimates():
-    assert set(fig.LABELS) == set(aggregate.ESTIMATES)
+    assert set(fig.LABELS) == set(analysis.ESTIMATES)
 
 
 def test_gsnr_points_and_fig1(tmp_path):
@@ -25,12 +25,12 @@ def test_gsnr_points_and_fig1(tmp_path):
             "seed": np.arange(n) % 4,
             "scale_adaptation": rng.normal(size=n),
             "adapts": rng.random(n) > 0.5,
-            **{col: np.abs(rng.normal(size=n)) for col in aggregate.ESTIMATES.values()},
+            **{col: np.abs(rng.normal(size=n)) for col in analysis.ESTIMATES.values()},
         }
     )
     runs.loc[0, "gsnr_plugin"] = 0.0  # log10 = -inf, drawn below the rest
-    points = aggregate.gsnr_points(runs)
-    assert len(points) == n * len(aggregate.ESTIMATES)
+    points = analysis.gsnr_points(runs)
+    assert len(points) == n * len(analysis.ESTIMATES)
     plugin = points[points["estimate"] == "plugin"]
     np.testing.assert_allclose(plugin["log10_gsnr"].iloc[1:], np.log10(runs["gsnr_plugin"].iloc[1:]))
     assert plugin["log10_gsnr"].iloc[0] == -np.inf

@@ -290,8 +290,9 @@ class ClaimResult:
         threshold: float,
         note: str = "",
     ) -> ClaimResult:
-        """A row whose criterion is ``label direction threshold`` and whose verdict comes from ``verdict``."""
+        """A row whose criterion is ``label direction threshold`` (no label: ``direction threshold``), whose
+        verdict comes from :func:`verdict` on the same direction and threshold."""
         est, low, high = interval
-        criterion = f"{label} {direction} {threshold:g}"
+        criterion = " ".join(part for part in (label, direction, f"{threshold:g}") if part)
         result = verdict(low, high, threshold, direction)
         return cls(study, claim, scope, measure, est, low, high, criterion, result, note)

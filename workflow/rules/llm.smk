@@ -129,7 +129,7 @@ rule llm_train:
         out_dir=lambda wildcards, output: Path(output.summary).parent,
         ckpt_dir=f"{LLM_DIR}/checkpoints/{{size}}/{{variant}}/seed{{seed}}",
     message:
-        "llm: train {wildcards.size} {wildcards.variant} seed {wildcards.seed} (progress: {log})"
+        "llm: train {wildcards.size} {wildcards.variant} seed {wildcards.seed} ({resources.gpu} GPU; progress: {log})"
     shell:
         "python -m scaledyn.llm train --variant {wildcards.variant} --size {wildcards.size}"
         " --seed {wildcards.seed} --global-seed {params.seed} --params {params.job:q}"

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from scaledyn import cli, config
-from scaledyn.gsnr import aggregate, claims
+from scaledyn.gsnr import analysis, claims
 from scaledyn.gsnr.simulate import simulate
 from scaledyn.io import write_csv
 
@@ -58,12 +58,12 @@ def analyse_main(argv: list[str]) -> int:
     runs = pd.concat([pd.read_csv(f) for f in args.runs], ignore_index=True)
     out = args.out_dir
     write_csv(runs, out / "runs.csv")
-    write_csv(aggregate.summary_table(runs, stats), out / "summary.csv")
-    table, curves, confusion = aggregate.classifier_tables(runs, stats)
+    write_csv(analysis.summary_table(runs, stats), out / "summary.csv")
+    table, curves, confusion = analysis.classifier_tables(runs, stats)
     write_csv(table, out / "classifier.csv")
     write_csv(curves, out / "curves.csv")
     write_csv(confusion, out / "confusion.csv")
-    write_csv(aggregate.gsnr_points(runs), out / "gsnr_points.csv")
+    write_csv(analysis.gsnr_points(runs), out / "gsnr_points.csv")
     return 0
 
 

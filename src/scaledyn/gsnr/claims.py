@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from scaledyn.gsnr import classify
-from scaledyn.gsnr.aggregate import ESTIMATES, JOB_KEYS, _ci_kwargs
+from scaledyn.gsnr.analysis import ESTIMATES, JOB_KEYS, _ci_kwargs
 from scaledyn.stats import ClaimResult, cluster_mean_ci, seed_bootstrap
 
 STUDY = "000"

@@ -6,7 +6,7 @@ from ``results/minimal_model/sweeps/<sweep>.csv``), the ``minimal_model`` config
 ``ClaimResult`` rows: the measured number, its CI over seeds (bootstrap of the seed mean, or seed-cluster
 bootstrap for slopes), the criterion with its threshold from ``params["claims"]`` and the verdict of
 ``scaledyn.stats.verdict`` (supported: the whole CI meets the criterion; not supported: the whole CI violates
-it; inconclusive otherwise), both from one direction and threshold (:func:`_checked`). A two-sided
+it; inconclusive otherwise), both from one direction and threshold (``ClaimResult.checked``). A two-sided
 criterion lo <= value <= hi is supported when the CI lies inside [lo, hi], not supported when the CI lies
 entirely outside it, inconclusive otherwise (``interval_verdict``).
 """
@@ -59,15 +59,10 @@ def _checked(
     threshold: float,
     note: str = "",
 ) -> ClaimResult:
-    """A one-sided row: criterion ``"<direction> <threshold>"`` and the verdict of ``value <direction>
-    threshold`` from the same two arguments.
-
-    ``ClaimResult.checked`` would write ``"<label> <direction> <threshold:g>"``; this study's criteria have no
-    label and print the threshold as given (``>= 5.0`` from the config, ``> 0`` for a sign), so the rows keep
-    their text. A sign criterion passes the integer 0.
-    """
-    verdict_ = verdict(interval[1], interval[2], threshold, direction)
-    return _row(claim, scope, measure, interval, f"{direction} {threshold}", verdict_, note)
+    """A one-sided row, ``value <direction> threshold`` (:meth:`ClaimResult.checked`, no label)."""
+    return ClaimResult.checked(
+        STUDY, f"C{claim}: {CLAIMS[claim]}", scope, measure, interval, "", direction, threshold, note
+    )
 
 
 def _missing(claim: int, sweep: str) -> list[ClaimResult]:

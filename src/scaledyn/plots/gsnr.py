@@ -1,4 +1,4 @@
-"""Figures 1-3 of study 000, from the tables written by ``scaledyn.gsnr.aggregate``.
+"""Figures 1-3 of study 000, from the tables written by ``scaledyn.gsnr.analysis``.
 
 python -m scaledyn.plots.gsnr fig2_noise_sweep --tables summary.csv --option estimate=plugin --out fig2.pdf
 
@@ -6,7 +6,7 @@ python -m scaledyn.plots.gsnr fig2_noise_sweep --tables summary.csv --option est
 
 The figures only draw: points (``gsnr_points``), means and CI bands over seeds (``summary``), thresholds,
 accuracy curves and confusion counts (``classifier``, ``curves``, ``confusion``) are the tables of
-``scaledyn.gsnr.aggregate``; seaborn is asked for no estimate or interval.
+``scaledyn.gsnr.analysis``; seaborn is asked for no estimate or interval.
 """
 
 from __future__ import annotations
