@@ -43,7 +43,6 @@ def test_gsnr_points_and_fig1(tmp_path):
     cpath = tmp_path / "classifier.csv"
     classifier.to_csv(cpath, index=False)
     pdf = tmp_path / "fig1.pdf"
-    fig.main(
-        ["fig1", "--points", str(path), "--classifier", str(cpath), "--estimate", "plugin", "--out", str(pdf)]
-    )
+    argv = ["fig1_gsnr_vs_adaptation", "--tables", str(path), str(cpath), "--option", "estimate=plugin"]
+    assert fig.main([*argv, "--out", str(pdf)]) == 0
     assert pdf.exists() and pdf.with_suffix(".png").stat().st_size > 1000

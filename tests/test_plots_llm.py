@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from scaledyn.llm import TABLES, analysis
+from scaledyn.plots import FIGURES
 from scaledyn.plots import llm as fig
 from tests.test_llm_analysis import BASE, PARAMS, STATS, fake_run
 
@@ -23,18 +24,14 @@ def files(tmp_path_factory):
     return {name: out / f"{name}.csv" for name in TABLES}
 
 
-@pytest.mark.parametrize("name", ["fig1", "fig2", "fig3"])
+@pytest.mark.parametrize("name", list(FIGURES["llm"]))
 def test_cli_draws_each_figure_from_its_tables(files, tmp_path, name):
-    table = {"paired_bands": "paired_curve_bands"}
-    argv = [name]
-    for arg in fig.INPUTS[name]:
-        argv += [f"--{arg.replace('_', '-')}", str(files[table.get(arg, arg)])]
+    tables = [str(files[t]) for t in FIGURES["llm"][name].tables]
     pdf = tmp_path / f"{name}.pdf"
-    fig.main([*argv, "--out", str(pdf)])
+    assert fig.main([name, "--tables", *tables, "--out", str(pdf)]) == 0
     for path in (pdf, pdf.with_suffix(".png")):
         assert path.exists() and path.stat().st_size > 1000, path
-    with pytest.raises(SystemExit):
-        fig.main([name, "--out", str(tmp_path / "x.pdf")])
+    assert fig.main([name, "--tables", str(files["grads"]), "--out", str(tmp_path / "x.pdf")]) == 2
 
 
 def test_level_text_comes_from_the_table():

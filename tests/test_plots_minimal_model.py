@@ -9,8 +9,8 @@ import pytest
 from scaledyn import config
 from scaledyn.minimal_model import analysis
 from scaledyn.minimal_model.simulate import simulate
+from scaledyn.plots import FIGURES, style
 from scaledyn.plots import minimal_model as fig
-from scaledyn.plots import style
 
 STATS = {"bootstrap_resamples": 100}
 TINY = {
@@ -46,11 +46,11 @@ def _check_written(pdf) -> None:
         assert path.exists() and path.stat().st_size > 1000, path
 
 
-@pytest.mark.parametrize("name", ["fig1", "fig2", "fig3"])
+@pytest.mark.parametrize("name", list(FIGURES["minimal_model"])[:3])
 def test_figure_functions_write_pdf_and_png(tables, tmp_path, name):
     style.setup()
-    inputs = {"dynamics_bands": "dynamics_bands", "sweep_bands": "sweep_bands", "guides": "figure_guides"}
-    figure = fig.FIGURES[name](*(tables["frames"][inputs.get(i, i)] for i in fig.INPUTS[name]))
+    entry = FIGURES["minimal_model"][name]
+    figure = getattr(fig, entry.draw)(*(tables["frames"][t] for t in entry.tables))
     pdf = tmp_path / f"{name}.pdf"
     style.save(figure, pdf)
     _check_written(pdf)
@@ -60,22 +60,11 @@ def test_cli_reads_only_the_declared_inputs(tables, tmp_path):
     """fig4 through the command line (its function and the CLI at once); a missing input is an error."""
     files = tables["files"]
     pdf = tmp_path / "fig4.pdf"
-    fig.main(
-        [
-            "fig4",
-            "--sweep-bands",
-            str(files["sweep_bands"]),
-            "--slopes",
-            str(files["slopes"]),
-            "--guides",
-            str(files["figure_guides"]),
-            "--out",
-            str(pdf),
-        ]
-    )
+    given = [str(files[t]) for t in ("sweep_bands", "slopes", "figure_guides")]
+    assert fig.main(["fig4_dimension", "--tables", *given, "--out", str(pdf)]) == 0
     _check_written(pdf)
-    with pytest.raises(SystemExit):
-        fig.main(["fig3", "--equilibrium", str(files["equilibrium"]), "--out", str(tmp_path / "x.pdf")])
+    only = ["--tables", str(files["equilibrium"]), "--out", str(tmp_path / "x.pdf")]
+    assert fig.main(["fig3_weight_decay", *only]) == 2
 
 
 def test_sweep_bands_late_phase_is_the_equilibrium(tables):

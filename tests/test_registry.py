@@ -1,0 +1,19 @@
+"""The figure registry (scaledyn.plots.FIGURES) names real drawing functions and tables the analysis writes."""
+
+import importlib
+import inspect
+
+import pytest
+
+from scaledyn.plots import FIGURES
+
+
+@pytest.mark.parametrize("study", list(FIGURES))
+def test_every_figure_draws_tables_its_study_writes(study):
+    tables = importlib.import_module(f"scaledyn.{study}").TABLES
+    module = importlib.import_module(f"scaledyn.plots.{study}")
+    for name, fig in FIGURES[study].items():
+        assert set(fig.tables) <= set(tables), (name, set(fig.tables) - set(tables))
+        params = list(inspect.signature(getattr(module, fig.draw)).parameters)
+        assert len(params) == len(fig.tables) + len(fig.options), name
+        assert params[len(fig.tables) :] == list(fig.options), name
