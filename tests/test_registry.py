@@ -1,4 +1,4 @@
-"""The figure registry (scaledyn.plots.FIGURES) names real drawing functions and tables the analysis writes."""
+"""The figure registry (scaledyn.plots.FIGURES) names real drawing functions and tables its study writes."""
 
 import importlib
 import inspect
