@@ -185,7 +185,7 @@ def test_sigkilled_cli_resumes_to_identical_results(tmp_path, data_dir):
     args = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--global-seed", "7"]
     args += ["--params", json.dumps(params), "--data", str(data_dir), "--device", "cpu", "--threads", "1"]
     args += ["--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
-    cmd = [sys.executable, "-m", "scaledyn.llm.train", *args]
+    cmd = [sys.executable, "-m", "scaledyn.llm", "train", *args]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ckpt = tmp_path / "ckpt" / tr.CKPT_NAME
@@ -212,7 +212,7 @@ def test_divergence_is_recorded_and_outputs_written(tmp_path, data_dir, capsys):
     params = {**PARAMS, "optim": {"lr": 1e12}, "schedule": {"warmup_frac": 0.0}}
     args = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--params", json.dumps(params)]
     args += ["--data", str(data_dir), "--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
-    assert tr.main([*args, "--device", "cpu", "--threads", "1"]) == 0
+    assert tr.main([*args, "--global-seed", "0", "--device", "cpu", "--threads", "1"]) == 0
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert s["diverged"] and 1 < s["diverged_step"] <= 40 and "non-finite" in s["diverged_reason"]
     assert s["steps"] == s["diverged_step"] and s["final_val_loss"] is None
@@ -309,7 +309,13 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
     ],
 )
 def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
-    opts = {"--variant": "baseline", "--size": "tiny", "--seed": "0", "--data": str(data_dir)}
+    opts = {
+        "--variant": "baseline",
+        "--size": "tiny",
+        "--seed": "0",
+        "--global-seed": "0",
+        "--data": str(data_dir),
+    }
     opts.update({"--out": str(tmp_path / "out"), "--ckpt": str(tmp_path / "ckpt"), "--device": "cpu"})
     opts.update(change)
     argv = [x for kv in opts.items() for x in kv]
@@ -322,15 +328,44 @@ def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
 def test_cli_cuda_requested_without_a_gpu_exits_2(tmp_path, data_dir, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     argv = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--params", json.dumps(PARAMS)]
-    argv += ["--data", str(data_dir), "--out", str(tmp_path / "o"), "--ckpt", str(tmp_path / "c")]
+    argv += [
+        "--global-seed",
+        "0",
+        "--data",
+        str(data_dir),
+        "--out",
+        str(tmp_path / "o"),
+        "--ckpt",
+        str(tmp_path / "c"),
+    ]
     assert tr.main([*argv, "--device", "cuda"]) == 2
     assert capsys.readouterr().err == "Error: device cuda requested but torch.cuda.is_available() is False\n"
 
 
 def test_cli_subprocess_error_has_no_traceback(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "scaledyn.llm.train", "--variant", "baseline", "--size", "tiny", "--seed", "0"]
-        + ["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o"), "--ckpt", str(tmp_path / "c")],
+        [
+            sys.executable,
+            "-m",
+            "scaledyn.llm",
+            "train",
+            "--variant",
+            "baseline",
+            "--size",
+            "tiny",
+            "--seed",
+            "0",
+        ]
+        + [
+            "--global-seed",
+            "0",
+            "--data",
+            str(tmp_path / "missing"),
+            "--out",
+            str(tmp_path / "o"),
+            "--ckpt",
+            str(tmp_path / "c"),
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},

@@ -30,7 +30,7 @@ def fail(message: str) -> int:
 
 
 def dispatch(prog: str, doc: str, steps: dict[str, Callable[[list[str]], int | None]], argv=None) -> int:
-    """``prog <step> [args]``: run ``steps[step](args)``; a ``ConfigError`` is one line and exit 2."""
+    """``prog <step> [args]``: run ``steps[step](args)``; bad input (:data:`UserErrors`): one line, exit 2."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in steps:
         names = " | ".join(steps)
@@ -38,7 +38,7 @@ def dispatch(prog: str, doc: str, steps: dict[str, Callable[[list[str]], int | N
         return 0 if argv[:1] in (["-h"], ["--help"]) else 2
     try:
         return steps[argv[0]](argv[1:]) or 0
-    except config.ConfigError as exc:
+    except UserErrors as exc:  # bad input (config, a missing file, a name not in the config): one line
         return fail(str(exc))
 
 

@@ -1,6 +1,8 @@
 # What every study's rules share: the config (completed and validated by scaledyn.config), the shell prefix,
 # the code-dependency helper, figure rules' captions and the registry of what each study hands to the report.
 import json
+
+import jinja2
 import shlex
 import shutil
 import sys
@@ -65,10 +67,15 @@ def figure_inputs(study, folder):
 
 
 def caption(study):
-    """Input function: the caption of a figure, workflow/report/<study>/<figure>.rst (snakemake --report)."""
-    return lambda wildcards: Path(
-        workflow.basedir, "workflow/report", study, f"{wildcards.fig}.rst"
-    ).read_text()
+    """Input function: the caption of a figure, workflow/report/<study>/<figure>.rst, rendered with jinja2
+    against the config (e.g. its CI level), as workflow/report/figure.rst shows it in snakemake --report.
+    """
+
+    def render(wildcards):
+        path = Path(workflow.basedir, "workflow/report", study, f"{wildcards.fig}.rst")
+        return jinja2.Template(path.read_text()).render(config=config)
+
+    return render
 
 
 def figure_files(folder, names):

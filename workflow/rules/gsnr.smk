@@ -44,7 +44,7 @@ wildcard_constraints:
 # Simulate one (noise model, optimiser) job: per shape, all noise levels, seeds and controls as one tensor program.
 rule gsnr_simulate:
     input:
-        code("gsnr"),
+        code("gsnr/__init__", "gsnr/__main__", "gsnr/simulate"),
     output:
         f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
     log:
@@ -72,7 +72,9 @@ rule gsnr_simulate:
 rule gsnr_analyse:
     input:
         runs=GSNR_RUNS,
-        code=code("gsnr", "stats"),
+        code=code(
+            "gsnr/__init__", "gsnr/__main__", "gsnr/analysis", "gsnr/classify", "stats"
+        ),
     output:
         **{t: f"{GSNR_DIR}/{t}.csv" for t in GSNR_TABLES},
     log:

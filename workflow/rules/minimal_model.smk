@@ -38,7 +38,12 @@ wildcard_constraints:
 # Simulate one sweep: trajectories of norms, loss and per-parameter SNRs at log-spaced checkpoints.
 rule minimal_model_simulate:
     input:
-        code("minimal_model"),
+        code(
+            "minimal_model/__init__",
+            "minimal_model/__main__",
+            "minimal_model/simulate",
+            "minimal_model/model",
+        ),
     output:
         f"{MM_DIR}/sweeps/{{sweep}}.csv",
     log:

@@ -29,11 +29,14 @@ def simulate_main(argv: list[str]) -> int:
     parser.add_argument("--noise", required=True, help="a noise model of gsnr.noise_models")
     parser.add_argument("--optimizer", required=True, help="an optimiser of gsnr.optimizers")
     parser.add_argument("--params", default=None, help="the gsnr section: inline JSON or a JSON/YAML file")
-    parser.add_argument("--global-seed", type=int, default=0)
+    parser.add_argument("--global-seed", type=int, required=True, help="the config's seed")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
-    params = config.read(args.params, "gsnr")
+    # the job's own names go through the schema and the cross-key checks like the DAG's lists
+    job = {**config.read(args.params, "gsnr"), "noise_models": [args.noise], "optimizers": [args.optimizer]}
+    params = config.section("gsnr", job)
+    config.check_gsnr(params, runs=True)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     df = pd.concat(

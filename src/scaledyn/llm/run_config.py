@@ -19,9 +19,6 @@ from scaledyn.llm.model import ModelConfig
 from scaledyn.llm.optim import LRSchedule, OptimConfig, make_schedule
 from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch
 
-# Keys of the llm section a run does not depend on: the DAG's run lists, the other sizes, the criteria of
-# the claims, the corpus (the data rule's) and where/how many threads it runs on.
-
 
 class InputError(ValueError):
     """Bad input from the caller (unknown variant or size, missing data, no GPU): CLI exit 2."""

@@ -1,6 +1,6 @@
 """Train one (variant, size, seed) language model of study 002 and write its tidy logs.
 
-    python -m scaledyn.llm.train --variant V --size S --seed N --global-seed G --params JSON \
+    python -m scaledyn.llm train --variant V --size S --seed N --global-seed G --params JSON \
         --data DIR --out DIR --ckpt DIR [--device auto|cpu|cuda] [--threads N]
 
 ``--params`` is the ``llm`` config section (inline JSON, or a JSON / YAML file, a whole config with an ``llm``
@@ -234,7 +234,7 @@ def train(
     out_dir: Path,
     ckpt_dir: Path,
     *,
-    device: str = "auto",
+    device: str | None = None,
     threads: int | None = None,
     stop_after: int | None = None,
 ) -> dict[str, Any]:
@@ -248,7 +248,12 @@ def train(
     :class:`InputError` on bad input.
     """
     llm = config.section(
-        "llm", {**section, "device": device, **({} if threads is None else {"threads": threads})}
+        "llm",
+        {
+            **section,
+            **({} if device is None else {"device": device}),
+            **({} if threads is None else {"threads": threads}),
+        },
     )
     dev = resolve_device(llm["device"])
     train_tokens, val_tokens, meta = load_corpus(Path(data_dir))
@@ -361,12 +366,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", required=True, help=f"one of {', '.join(VARIANTS)}")
     parser.add_argument("--size", required=True, help="a named entry of llm.sizes (tiny, gpt124m, ...)")
     parser.add_argument("--seed", type=int, required=True, help="seed index of this run")
-    parser.add_argument("--global-seed", type=int, default=0)
+    parser.add_argument("--global-seed", type=int, required=True, help="the config's seed")
     parser.add_argument("--params", default=None, help="llm section: inline JSON or a JSON/YAML file")
     parser.add_argument("--data", required=True, help="directory with the tokenised corpus")
     parser.add_argument("--out", required=True, help="output directory (the declared outputs)")
     parser.add_argument("--ckpt", required=True, help="checkpoint directory, outside the outputs")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    parser.add_argument("--device", default=None, help="auto | cpu | cuda (default llm.device)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default llm.threads)")
     args = parser.parse_args(argv)
     try:

@@ -29,7 +29,7 @@ def simulate_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m scaledyn.minimal_model simulate")
     parser.add_argument("--sweep", required=True, help="a sweep of minimal_model.sweeps")
     parser.add_argument("--params", default=None, help="minimal_model section: inline JSON or JSON/YAML file")
-    parser.add_argument("--global-seed", type=int, default=0)
+    parser.add_argument("--global-seed", type=int, required=True, help="the config's seed")
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (1 is fastest here)")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)

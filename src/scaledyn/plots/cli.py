@@ -25,13 +25,17 @@ def main(study: str, argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     fig = figures[args.figure]
-    given = {Path(p).stem: p for p in args.tables}
-    options = dict(o.split("=", 1) for o in args.option)
-    missing = [f"{t}.csv" for t in fig.tables if t not in given] + [
-        f"--option {o}=..." for o in fig.options if o not in options
+    given = {Path(p).stem: Path(p) for p in args.tables}
+    options = dict(o.split("=", 1) for o in args.option if "=" in o)
+    missing = [f"{t}.csv" for t in fig.tables if t not in given or not given[t].exists()] + [
+        f"--option {o}=VALUE" for o in fig.options if o not in options
     ]
-    if missing:
-        print(f"Error: {args.figure} needs {', '.join(missing)}", file=sys.stderr)
+    unknown = [o for o in args.option if o.split("=", 1)[0] not in fig.options or "=" not in o]
+    if missing or unknown:
+        what = (["needs " + ", ".join(missing)] if missing else []) + (
+            [f"takes --option NAME=VALUE with NAME in {list(fig.options)}, not {unknown}"] if unknown else []
+        )
+        print(f"Error: {args.figure} {'; '.join(what)}", file=sys.stderr)
         return 2
     draw = getattr(importlib.import_module(f"scaledyn.plots.{study}"), fig.draw)
     style.setup()
