@@ -9,7 +9,7 @@ import torch
 
 from scaledyn import config, estimators
 from scaledyn.gsnr import claims, classify, simulate
-from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, ClaimResult
+from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, ClaimResult, t_mean_ci
 
 
 def small_params(**over) -> dict:
@@ -227,4 +227,35 @@ def test_check_all_rows_per_claim_and_job():
         "criterion",
         "verdict",
         "note",
+        "direction",
+        "threshold",
+        "n_seeds",
+        "method",
+        "level",
     }
+    first = rows[0].as_dict()
+    assert (first["direction"], first["threshold"], first["n_seeds"]) == (">=", 0.7, 6)
+    assert (first["method"], first["level"]) == ("t", STATS["ci_level"])
+
+
+def test_claim_intervals_are_t_intervals_of_per_seed_statistics():
+    """Each claim's statistic is computed on each seed's runs; the CI is Student t over those values."""
+    runs = synthetic_runs(True)
+    rng = np.random.default_rng(0)
+    runs["scale_adaptation"] += rng.normal(0.0, 1.5, len(runs))  # per-seed rank correlations now differ
+    params = small_params()
+    row = claims.correlation(runs, "", params, STATS)
+    rho = [
+        claims._spearman(np.log10(g["gsnr_plugin"]).to_numpy(), g["scale_adaptation"].to_numpy())
+        for _, g in runs.groupby("seed")
+    ]
+    assert (row.value, row.ci_low, row.ci_high) == pytest.approx(t_mean_ci(np.array(rho)))
+    assert row.ci_low < row.value < row.ci_high and (row.n_seeds, row.method) == (6, "t")
+    # LOSO: the per-seed value is the accuracy on the held-out seed (threshold refitted on the others)
+    flip = runs.index[rng.random(len(runs)) < 0.1]
+    runs.loc[flip, "adapts"] = ~runs.loc[flip, "adapts"]
+    row = claims.classifier_accuracy(runs, "", params, STATS)
+    x, y, seeds = np.log10(runs["gsnr_plugin"]).to_numpy(), runs["adapts"].to_numpy(), runs["seed"].to_numpy()
+    correct = classify.loso_predictions(x, y, seeds) == y
+    per_seed = [correct[seeds == s].mean() for s in range(6)]
+    assert (row.value, row.ci_low, row.ci_high) == pytest.approx(t_mean_ci(np.array(per_seed)))

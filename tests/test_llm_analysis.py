@@ -17,7 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 STATS = {"ci_level": 0.95, "bootstrap_resamples": 500}
 CLAIMS = {
     "reference": "baseline",
-    "ci_method": "t",
     "min_effect": 0.0,
     "max_param_overhead": 0.01,
     "min_throughput_ratio": 0.95,
@@ -112,7 +111,10 @@ def test_paired_deltas_are_exact_t_intervals(tmp_path):
     assert d.loc["no_scale", "delta"] == pytest.approx(0.06)
     half = 4.302653 * 0.01 / np.sqrt(3)  # t_{0.975,2} * sd / sqrt(n), sd of (0.05, 0.07, 0.06) = 0.01
     assert d.loc["no_scale", "ci_high"] - 0.06 == pytest.approx(half, rel=1e-5)
-    assert d.loc["no_scale", "n_pairs"] == 3
+    assert d.loc["no_scale", "n_pairs"] == 3 and d.loc["no_scale", "ci_method"] == "t"  # stats.ci_method
+    row = [c for c in tables["claims"] if "no_scale - baseline" in c["measure"]][0]
+    assert (row["direction"], row["threshold"], row["n_seeds"]) == (">", 0.0, 3)
+    assert (row["method"], row["level"]) == ("t", 0.95)
     # the seed effect (BASE spread 0.15) does not enter a paired difference
     assert verdicts(tables, "no_scale - baseline") == [SUPPORTED]  # removal hurts: CI above 0
     assert verdicts(tables, "md - baseline") == [INCONCLUSIVE]
@@ -142,8 +144,11 @@ def test_directions_of_every_claim(tmp_path):
     assert runner[0]["value"] == pytest.approx(-0.06) and runner[0]["verdict"] == SUPPORTED
     overhead = [c for c in tables["claims"] if "extra parameters" in c["measure"]][0]
     assert overhead["value"] == pytest.approx(500 / N_BASE) and overhead["verdict"] == SUPPORTED
+    assert (overhead["method"], overhead["direction"], overhead["threshold"]) == ("exact", "<=", 0.01)
     speed = [c for c in tables["claims"] if "tokens/s" in c["measure"]][0]
     assert speed["value"] == pytest.approx(0.9) and speed["verdict"] == NOT_SUPPORTED
+    assert (speed["n_seeds"], speed["method"]) == (3, "t")
+    assert (runner[0]["n_seeds"], runner[0]["method"]) == (3, "t")
     v = tables["variants"].set_index("variant")
     assert v.loc["unified", "param_overhead"] == pytest.approx(0.005)
     assert v.loc["baseline", "final_val_loss"] == pytest.approx(np.mean(BASE))
@@ -162,14 +167,17 @@ def test_diverged_run_drops_its_pair_and_is_counted(tmp_path):
     assert tables["runs"]["diverged"].sum() == 1
 
 
-def test_bootstrap_method_and_single_seed(tmp_path):
+def test_bca_method_and_single_seed(tmp_path):
     files = [fake_run(tmp_path, "baseline", 0, 4.0), fake_run(tmp_path, "no_scale", 0, 4.1)]
-    params = {"claims": {**CLAIMS, "ci_method": "bootstrap"}}
-    analysis.analyse(files, params, STATS, tmp_path / "out")
+    stats = {**STATS, "ci_method": "bca"}  # the one stats.ci_method of every study
+    analysis.analyse(files, PARAMS, stats, tmp_path / "out")
     tables = {p.stem: pd.read_csv(p) for p in (tmp_path / "out").glob("*.csv")}
-    rows = [r.as_dict() for r in claims.check_all(tables, params, STATS)]
+    rows = [r.as_dict() for r in claims.check_all(tables, PARAMS, stats)]
     assert [r["verdict"] for r in rows] == [INCONCLUSIVE]  # one seed: no interval
-    assert rows[0]["value"] == pytest.approx(0.1)
+    assert rows[0]["value"] == pytest.approx(0.1) and rows[0]["method"] == "bca"
+    assert (tables["deltas"]["ci_method"] == "bca").all() and (
+        tables["curve_bands"]["ci_method"] == "bca"
+    ).all()
 
 
 def test_band_tables_hold_what_the_figures_draw(tmp_path):

@@ -17,7 +17,7 @@ from scaledyn.minimal_model import analysis, claims
 from scaledyn.minimal_model import model as mm
 from scaledyn.minimal_model.__main__ import main
 from scaledyn.minimal_model.simulate import METRICS, checkpoint_steps, phase_of, simulate
-from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
+from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, t_mean_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "minimal_model.schema.yaml"
@@ -266,6 +266,26 @@ def test_equilibrium_and_slopes_on_synthetic_data():
     assert late["ci_low"] <= late["slope"] <= late["ci_high"]
     ratio = slopes[(slopes["phase"] == "late") & (slopes["metric"] == "snr_ratio")].iloc[0]
     assert ratio["slope"] == pytest.approx(0.0, abs=0.02)
+    assert (late["n_seeds"], late["ci_method"], late["level"]) == (4, "t", 0.95)
+    assert (eq["ci_method"] == "t").all()
+
+
+def test_slope_interval_is_a_t_interval_of_per_seed_slopes():
+    """A slope's estimate is the mean of the per-seed log-log slopes, its CI Student t over them."""
+    rng = np.random.default_rng(3)
+    values, seeds = np.array([4.0, 16.0, 64.0, 256.0]), 5
+    frame = pd.DataFrame(
+        [
+            {"seed": s, "value": b, "snr_w": 0.1 * b ** (0.5 + 0.05 * z) * np.exp(rng.normal(0, 0.05))}
+            for s, z in zip(range(seeds), rng.normal(size=seeds), strict=True)
+            for b in values
+        ]
+    )
+    per_seed = [np.polyfit(np.log(g["value"]), np.log(g["snr_w"]), 1)[0] for _, g in frame.groupby("seed")]
+    got = analysis.seed_slope(frame, "value", "snr_w", STATS)
+    assert tuple(got) == pytest.approx(t_mean_ci(np.array(per_seed)))
+    assert got[0] == pytest.approx(analysis.loglog_slope(frame, "value", "snr_w"))  # balanced: pooled slope
+    assert (got.n, got.method) == (seeds, "t")
 
 
 def test_run_summary_on_synthetic_data():
@@ -339,6 +359,9 @@ def test_claims_supported_on_paper_like_data():
     assert [r.verdict for r in rows] == [SUPPORTED] * len(rows), [
         (r.measure, r.value, r.verdict) for r in rows
     ]
+    assert {(r.n_seeds, r.method, r.level) for r in rows} == {(5, "t", 0.95)}
+    assert [r.direction for r in rows] == [c.split()[0] for c in CRITERIA[:-3]] + ["in"] * 3
+    assert rows[0].threshold == 0.5 and np.isnan(rows[-1].threshold)
 
 
 def test_claims_not_supported_on_contrary_data():

@@ -1,4 +1,5 @@
-"""Seed-cluster bootstrap intervals, the one settings object, paired differences."""
+"""Intervals over seeds (t, BCa, per-seed statistics, seed-cluster bootstrap), the one settings object,
+paired differences, claim rows."""
 
 import dataclasses
 
@@ -8,7 +9,11 @@ import pytest
 
 from scaledyn import config
 from scaledyn.stats import (
+    CLUSTER,
+    ClaimResult,
+    Interval,
     Settings,
+    bca_mean_ci,
     cluster_mean_ci,
     interval,
     mean_ci,
@@ -22,14 +27,19 @@ DEFAULT = Settings.from_section(config.section("stats"))
 
 
 def test_settings_come_from_the_stats_section():
-    s = Settings.from_section({"ci_level": 0.9, "bootstrap_resamples": 300, "bootstrap_seed": 7})
-    assert (s.level, s.resamples, s.seed) == (0.9, 300, 7)
+    s = Settings.from_section(
+        {"ci_level": 0.9, "bootstrap_resamples": 300, "bootstrap_seed": 7, "ci_method": "bca"}
+    )
+    assert (s.level, s.resamples, s.seed, s.method) == (0.9, 300, 7, "bca")
+    assert DEFAULT.method == "t"  # a percentile bootstrap over a handful of seeds undercovers
     assert Settings.from_section({}) == Settings.default() == DEFAULT  # the schema's defaults
     assert Settings.of(s) is s and Settings.of(s.as_section()) == s
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.level = 0.5
     with pytest.raises(config.ConfigError, match="stats.ci_level"):
         Settings.from_section({"ci_level": 1.5})
+    with pytest.raises(config.ConfigError, match="stats.ci_method"):  # not configurable any more
+        Settings.from_section({"ci_method": "percentile"})
 
 
 def test_settings_methods_are_the_functions_at_their_settings():
@@ -42,13 +52,68 @@ def test_settings_methods_are_the_functions_at_their_settings():
     assert s.bootstrap(seeds, lambda r: values[r].mean()) == seed_bootstrap(
         seeds, lambda r: values[r].mean(), **kw
     )
-    assert s.mean(values[:5]) == mean_ci(values[:5], **kw)
-    assert s.mean(values[:5], "t") == t_mean_ci(values[:5], level=0.8)
+    assert s.mean(values[:5]) == s.mean(values[:5], "t") == t_mean_ci(values[:5], level=0.8)  # default t
+    assert s.mean(values[:5], "percentile") == mean_ci(values[:5], **kw)
+    assert s.mean(values[:5], "bca") == bca_mean_ci(values[:5], **kw)
+    assert dataclasses.replace(s, method="bca").mean(values[:5]) == bca_mean_ci(values[:5], **kw)
     assert (
         interval(values[:5], "t", s) == interval(values[:5], "t", s.as_section()) == s.mean(values[:5], "t")
     )
     # without settings the module functions use the schema's defaults
-    assert mean_ci(values[:5]) == DEFAULT.mean(values[:5])
+    assert mean_ci(values[:5]) == DEFAULT.mean(values[:5], "percentile")
+    assert t_mean_ci(values[:5]) == DEFAULT.mean(values[:5])
+
+
+def test_intervals_carry_n_method_and_level():
+    s = Settings(level=0.9, resamples=200, seed=0)
+    got = s.mean(np.array([1.0, 2.0, np.nan, 4.0]))
+    assert isinstance(got, Interval) and (got.n, got.method, got.level) == (3, "t", 0.9)
+    est, lo, hi = got  # unpacks like a tuple
+    assert lo < est < hi
+    seeds = np.repeat(np.arange(4), 3)
+    assert s.bootstrap(seeds, lambda r: float(len(r))).method == CLUSTER
+    assert s.cluster_mean(np.ones(12), seeds).n == 4
+
+
+def test_per_seed_interval_is_the_interval_of_per_seed_statistics():
+    rng = np.random.default_rng(2)
+    seeds = np.repeat([3, 1, 2, 0, 4], 6)
+    x = rng.normal(size=seeds.size)
+    y = 2 * x + rng.normal(size=seeds.size) + seeds
+    s = dataclasses.replace(DEFAULT, resamples=300)
+
+    def slope(r):
+        return float(np.polyfit(x[r], y[r], 1)[0])
+
+    values = s.per_seed_values(seeds, slope)
+    assert list(values.index) == [0, 1, 2, 3, 4]
+    assert values[3] == pytest.approx(slope(np.flatnonzero(seeds == 3)))
+    got = s.per_seed(seeds, slope)
+    assert got == s.mean(values.to_numpy()) and got.n == 5 and got.method == "t"
+    assert s.per_seed(seeds, slope, "bca") == s.mean(values.to_numpy(), "bca")
+    nan_one = s.per_seed(seeds, lambda r: float("nan") if seeds[r[0]] == 4 else 1.0)
+    assert nan_one.n == 4 and tuple(nan_one) == (1.0, 1.0, 1.0)  # non-finite seeds dropped
+
+
+def test_bca_interval():
+    values = np.array([0.3, 1.1, 0.7, 2.5, 0.9, 1.4])
+    est, lo, hi = bca_mean_ci(values, level=0.9, resamples=2000, rng_seed=1)
+    assert est == pytest.approx(values.mean()) and lo < est < hi
+    assert bca_mean_ci(values, level=0.9, resamples=2000, rng_seed=1) == (est, lo, hi)  # seeded
+    assert bca_mean_ci(np.full(4, 2.0)) == (2.0, 2.0, 2.0)  # equal values: zero width, like t
+    assert np.isnan(bca_mean_ci(np.array([1.0]))[1])
+
+
+def test_claim_rows_record_direction_threshold_and_how_the_interval_was_computed():
+    s = Settings(level=0.9, resamples=200, seed=0)
+    row = ClaimResult.checked("000", "c", "all", "m", s.mean(np.array([1.0, 1.2, 0.9])), "x", ">=", 0.5)
+    assert row.verdict == "supported" and row.criterion == "x >= 0.5"
+    d = row.as_dict()
+    assert (d["direction"], d["threshold"], d["n_seeds"], d["method"], d["level"]) == (">=", 0.5, 3, "t", 0.9)
+    plain = ClaimResult.checked("002", "c", "s", "m", (0.0, 0.0, 0.0), "", "<=", 1, method="exact", stats=s)
+    assert (plain.method, plain.level, plain.n_seeds) == ("exact", 0.9, 0)
+    old = ClaimResult("001", "c", "s", "m", 1.0, 0.0, 2.0, "-", "inconclusive")  # old call sites still work
+    assert old.method == "" and np.isnan(old.threshold)
 
 
 def test_cluster_bootstrap_matches_generic_path():
@@ -64,7 +129,9 @@ def test_interval_covers_the_mean_at_the_nominal_rate():
     covered = 0
     for _ in range(200):
         v = rng.normal(2.0, 1.0, size=30)
-        _, lo, hi = dataclasses.replace(DEFAULT, resamples=400, seed=int(rng.integers(1 << 30))).mean(v)
+        _, lo, hi = dataclasses.replace(DEFAULT, resamples=400, seed=int(rng.integers(1 << 30))).mean(
+            v, "percentile"
+        )
         covered += lo <= 2.0 <= hi
     assert abs(covered / 200 - DEFAULT.level) < 0.07
 
@@ -92,9 +159,12 @@ def test_t_interval_closed_form_and_coverage():
 def test_mean_interval_dispatches_to_the_named_method():
     values = np.array([0.1, 0.3, 0.2, 0.4])
     assert mean_interval(values, "t", level=0.9) == t_mean_ci(values, level=0.9)
-    assert mean_interval(values, "bootstrap", resamples=300) == mean_ci(values, resamples=300)
-    with pytest.raises(ValueError, match="t or bootstrap"):
+    assert mean_interval(values, "percentile", resamples=300) == mean_ci(values, resamples=300)
+    assert mean_interval(values, "bca", resamples=300) == bca_mean_ci(values, resamples=300)
+    with pytest.raises(ValueError, match="t, bca, percentile"):
         DEFAULT.mean(values, "jackknife")
+    with pytest.raises(ValueError, match="t, bca, percentile"):
+        Settings(0.95, 100, 0, "bootstrap")
 
 
 def test_paired_differences_by_seed():

@@ -1,9 +1,13 @@
 """From the per-job run tables to the study's result tables (tidy, one CSV each).
 
-* ``summary``: per (noise model, optimiser, shape, sigma): mean and seed-bootstrap CI of log10 GSNR for each
-  estimate, of the scale adaptation, and the fraction of runs that adapt.
+* ``summary``: per (noise model, optimiser, shape, sigma): mean over seeds and seed-level CI of log10 GSNR
+  for each estimate, of the scale adaptation, and the fraction of runs that adapt.
 * ``classifier``: per (noise model, optimiser, GSNR estimate, scope = each shape and ``pooled``): number of
-  runs, best threshold on log10 GSNR, in-sample accuracy, leave-one-seed-out accuracy with CI, ROC AUC.
+  runs, best threshold on log10 GSNR, in-sample accuracy, leave-one-seed-out accuracy (mean over held-out
+  seeds of the accuracy on that seed, threshold refitted on the others) with its seed-level CI, ROC AUC.
+
+Every CI is :meth:`scaledyn.stats.Settings.per_seed` at the ``stats`` section (``stats.ci_method`` over the
+per-seed values; the tables' ``ci_method`` and ``level`` columns say which).
 * ``curves``: pooled accuracy vs threshold (Fig 3); ``confusion``: pooled leave-one-seed-out confusion counts.
 * ``gsnr_points`` (:func:`gsnr_points`): per run and GSNR estimate, log10 GSNR and scale adaptation (Fig 1).
 """
@@ -14,21 +18,14 @@ import numpy as np
 import pandas as pd
 
 from scaledyn.gsnr import classify
-from scaledyn.stats import cluster_mean_ci
+from scaledyn.stats import Settings
 
 ESTIMATES = {"plugin": "gsnr_plugin", "bias_corrected": "gsnr_bias_corrected", "exact": "gsnr_exact"}
 JOB_KEYS = ["noise_model", "optimizer"]
 
 
-def _ci_kwargs(stats: dict) -> dict:
-    return {
-        "resamples": stats["bootstrap_resamples"],
-        "level": stats["ci_level"],
-        "rng_seed": stats["bootstrap_seed"],
-    }
-
-
 def summary_table(runs: pd.DataFrame, stats: dict) -> pd.DataFrame:
+    settings = Settings.of(stats)
     rows = []
     for key, g in runs.groupby([*JOB_KEYS, "shape", "sigma"], sort=True):
         row = dict(zip([*JOB_KEYS, "shape", "sigma"], key, strict=True))
@@ -37,13 +34,14 @@ def summary_table(runs: pd.DataFrame, stats: dict) -> pd.DataFrame:
         for name, v in measures.items():
             finite = np.isfinite(v)
             mean, lo, hi = (
-                cluster_mean_ci(v[finite], g["seed"].to_numpy()[finite], **_ci_kwargs(stats))
+                settings.per_seed(g["seed"].to_numpy()[finite], lambda r, w=v[finite]: float(w[r].mean()))
                 if finite.any()
                 else (np.nan,) * 3
             )
             row |= {name: mean, f"{name}_low": lo, f"{name}_high": hi}
         row["adapts_fraction"] = g["adapts"].mean()
         row["n_seeds"] = g["seed"].nunique()
+        row["ci_method"], row["level"] = settings.method, settings.level
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -55,6 +53,7 @@ def _scopes(job: pd.DataFrame):
 
 def classifier_tables(runs: pd.DataFrame, stats: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(classifier, curves, confusion) tables."""
+    settings = Settings.of(stats)
     table, curves, confusions = [], [], []
     for (noise, opt), job in runs.groupby(JOB_KEYS, sort=True):
         for est, col in ESTIMATES.items():
@@ -62,7 +61,8 @@ def classifier_tables(runs: pd.DataFrame, stats: dict) -> tuple[pd.DataFrame, pd
                 x, y, seeds = classify.log10_gsnr(g[col]), g["adapts"].to_numpy(), g["seed"].to_numpy()
                 thr, train_acc = classify.best_threshold(x, y)
                 pred = classify.loso_predictions(x, y, seeds)
-                cv, lo, hi = cluster_mean_ci(pred == y, seeds, **_ci_kwargs(stats))
+                correct = pred == y
+                cv, lo, hi = settings.per_seed(seeds, lambda r, c=correct: float(c[r].mean()))
                 base = {"noise_model": noise, "optimizer": opt, "estimate": est, "scope": scope}
                 table.append(
                     base
@@ -75,6 +75,8 @@ def classifier_tables(runs: pd.DataFrame, stats: dict) -> tuple[pd.DataFrame, pd
                         "cv_accuracy_low": lo,
                         "cv_accuracy_high": hi,
                         "roc_auc": classify.roc_auc(x, y),
+                        "ci_method": settings.method,
+                        "level": settings.level,
                     }
                 )
                 if scope == "pooled":

@@ -8,7 +8,7 @@ and ``linear_grads.csv``. Written to ``--out-dir``:
 - ``runs.csv``: one row per run (final / min validation loss, divergence, tokens/s, MFU, parameter counts).
 - ``curves.csv``: every logged metrics row of every run (validation loss where evaluated).
 - ``deltas.csv``: per (size, variant) the final validation loss minus the reference variant's, paired by
-  seed (pairs with a diverged or missing run dropped), mean and CI (``claims.ci_method``).
+  seed (pairs with a diverged or missing run dropped), mean and CI (``stats.ci_method``).
 - ``variants.csv``: per (size, variant) parameter counts and overhead vs the reference, final validation
   loss mean and CI, tokens/s and the tokens/s ratio to the reference paired by seed, MFU, diverged runs.
 - ``gamma_traj.csv``: per run and logged step, the mean over scale vectors of their RMS, by norm kind
@@ -22,10 +22,10 @@ and ``linear_grads.csv``. Written to ``--out-dir``:
 - ``gamma_bands.csv``: per (size, kind, side, variant, decayed, step) the ``gamma_traj`` RMS, mean and CI
   over seeds (Fig 3).
 
-Every interval is ``llm.claims.ci_method`` (Student t or percentile bootstrap over seeds) at the pipeline's
-``stats`` settings (:class:`scaledyn.stats.Settings`); the band tables carry their ``level`` and
-``ci_method`` so the figures print what was computed. The claims are a separate step
-(:func:`scaledyn.llm.claims.check_all` on these tables read back).
+Every interval is over seeds by the pipeline's ``stats.ci_method`` (Student t by default, or BCa) at its
+``stats`` settings (:class:`scaledyn.stats.Settings`), the one method of every study; the delta and band
+tables carry their ``level`` and ``ci_method`` so the figures print what was computed. The claims are a
+separate step (:func:`scaledyn.llm.claims.check_all` on these tables read back).
 
 A missing or malformed run file or config section stops with ``Error: ...`` and exit 2.
 """
@@ -37,7 +37,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from scaledyn import config
@@ -99,13 +98,13 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[st
     CI ``level`` and the claims' ``min_effect`` (the figure's guide lines)."""
     settings = Settings.of(stats)
     claims = params["claims"]
-    ref, method = claims["reference"], claims["ci_method"]
+    ref, method = claims["reference"], settings.method
     rows = []
     for (size, variant), _ in runs.groupby(["size", "variant"], sort=True):
         if variant == ref:
             continue
         d = paired(runs, size, variant, ref, "final_val_loss", "diff")
-        est, low, high = settings.mean(d.to_numpy(), method)
+        est, low, high = settings.mean(d.to_numpy())
         rows.append(
             {
                 "size": size,
@@ -130,14 +129,14 @@ def variants_table(
     """Per (size, variant): parameter counts and overhead, final loss and paired throughput ratio with CIs."""
     settings = Settings.of(stats)
     claims = params["claims"]
-    ref, method = claims["reference"], claims["ci_method"]
+    ref = claims["reference"]
     rows = []
     for (size, variant), g in runs.groupby(["size", "variant"], sort=True):
         ref_params = runs.loc[(runs["size"] == size) & (runs["variant"] == ref), "n_params"]
         n_ref = float(ref_params.iloc[0]) if len(ref_params) else float("nan")
         done = g[~g["diverged"].astype(bool)]
-        loss = settings.mean(done["final_val_loss"].astype(float).to_numpy(), method)
-        ratio = settings.mean(paired(runs, size, variant, ref, "tokens_per_s", "ratio").to_numpy(), method)
+        loss = settings.mean(done["final_val_loss"].astype(float).to_numpy())
+        ratio = settings.mean(paired(runs, size, variant, ref, "tokens_per_s", "ratio").to_numpy())
         rows.append(
             {
                 "size": size,
@@ -154,6 +153,9 @@ def variants_table(
                 "throughput_ratio": ratio[0],
                 "throughput_ci_low": ratio[1],
                 "throughput_ci_high": ratio[2],
+                "throughput_n_pairs": ratio.n,
+                "ci_method": settings.method,
+                "level": settings.level,
                 "mfu": float(g["mfu"].astype(float).mean()),
                 "wall_s": float(g["wall_s"].astype(float).mean()),
             }
@@ -183,17 +185,15 @@ def grad_summary(grads: pd.DataFrame, reference: str) -> pd.DataFrame:
     return out
 
 
-def _bands(frame: pd.DataFrame, by: list[str], y: str, settings: Settings, method: str) -> pd.DataFrame:
+def _bands(frame: pd.DataFrame, by: list[str], y: str, settings: Settings) -> pd.DataFrame:
     """Per group of ``by``: mean and CI of ``y`` over its rows (one per seed), the number of finite values,
     ``level`` and ``ci_method``."""
     rows = []
     for key, g in frame.groupby(by, sort=True):
-        values = g[y].astype(float).to_numpy()
-        mean, low, high = settings.mean(values, method)
-        n = int(np.isfinite(values).sum())
+        band = settings.mean(g[y].astype(float).to_numpy())
         rows.append(
             dict(zip(by, key, strict=True))
-            | dict(zip(BAND_COLUMNS, (mean, low, high, n, settings.level, method), strict=True))
+            | dict(zip(BAND_COLUMNS, (*band, band.n, band.level, band.method), strict=True))
         )
     return pd.DataFrame(rows, columns=[*by, *BAND_COLUMNS])
 
@@ -203,9 +203,7 @@ def curve_bands(
 ) -> pd.DataFrame:
     """Validation loss per (size, variant, tokens): mean and CI over seeds (rows without one dropped)."""
     val = curves.dropna(subset=["val_loss"])
-    out = _bands(
-        val, ["size", "variant", "tokens"], "val_loss", Settings.of(stats), params["claims"]["ci_method"]
-    )
+    out = _bands(val, ["size", "variant", "tokens"], "val_loss", Settings.of(stats))
     step = val.groupby(["size", "variant", "tokens"])["step"].min()
     out.insert(
         3, "step", step.reindex(pd.MultiIndex.from_frame(out[["size", "variant", "tokens"]])).to_numpy()
@@ -229,9 +227,7 @@ def paired_curve_bands(
     by = ["size", "variant", "tokens"]
     if not parts:
         return pd.DataFrame(columns=[*by, "reference", *BAND_COLUMNS])
-    out = _bands(
-        pd.concat(parts, ignore_index=True), by, "diff", Settings.of(stats), params["claims"]["ci_method"]
-    )
+    out = _bands(pd.concat(parts, ignore_index=True), by, "diff", Settings.of(stats))
     out.insert(3, "reference", ref)
     return out
 
@@ -242,7 +238,7 @@ def gamma_bands(
     """Mean RMS of the scale vectors (``gamma_trajectories``) per (size, kind, side, variant, decayed,
     step): mean and CI over seeds."""
     by = ["size", "kind", "side", "variant", "decayed", "step"]
-    return _bands(gamma_traj, by, "rms", Settings.of(stats), params["claims"]["ci_method"])
+    return _bands(gamma_traj, by, "rms", Settings.of(stats))
 
 
 def tables(

@@ -2,9 +2,11 @@
 
 Every loss claim is a paired-by-seed difference of final validation loss (nats per byte on the held-out
 works) between a variant and the reference (``llm.claims.reference``, baseline), read from ``deltas.csv``;
-its CI is ``llm.claims.ci_method`` over seeds. With ``m = llm.claims.min_effect``: a variant *helps* when the
-whole CI lies below ``-m``, *hurts* when it lies above ``+m`` (``scaledyn.stats.verdict``: supported when
-the whole CI meets the criterion, not supported when the whole CI misses it, inconclusive otherwise).
+its CI is ``stats.ci_method`` over seeds (the ``ci_method`` column of ``deltas.csv``). With
+``m = llm.claims.min_effect``: a variant *helps* when the whole CI lies below ``-m``, *hurts* when it lies
+above ``+m`` (``scaledyn.stats.verdict``: supported when the whole CI meets the criterion, not supported
+when the whole CI misses it, inconclusive otherwise). Every row records its direction, threshold, seed
+pairs, method and level (``exact`` for the parameter overhead, which has no sampling error).
 
 - C1 removing the scale vectors hurts: ``delta(no_scale) > m``.
 - C2 weight decay helps Input-Norm scales and hurts Output-Norm scales: ``delta(wd_input) < -m`` and
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaledyn.stats import ClaimResult, Settings, paired
+from scaledyn.stats import EXACT, ClaimResult, Settings, paired
 
 STUDY = "002"
 CLAIMS = {
@@ -67,6 +69,9 @@ def _loss_row(
         direction,
         threshold,
         f"{pairs}; {note}".rstrip("; "),
+        n_seeds=int(row["n_pairs"]),
+        method=str(row["ci_method"]),
+        level=float(row["level"]),
     )
 
 
@@ -99,7 +104,7 @@ def check_all(
         if len(means):
             runner_up = means.sort_values("final_val_loss").iloc[0]["variant"]
             diff = paired(runs, size, "unified", runner_up, "final_val_loss", "diff")
-            est = settings.mean(diff.to_numpy(), cfg["ci_method"])
+            est = settings.mean(diff.to_numpy())
             out.append(
                 ClaimResult.checked(
                     STUDY,
@@ -110,7 +115,7 @@ def check_all(
                     "diff",
                     "<",
                     -m,
-                    f"{len(diff)} seed pairs, {cfg['ci_method']} CI; runner-up = lowest mean of the others",
+                    f"{len(diff)} seed pairs, {est.method} CI; runner-up = lowest mean of the others",
                 )
             )
         row = variants[(variants["size"] == size) & (variants["variant"] == "unified")].iloc[0]
@@ -126,6 +131,8 @@ def check_all(
                 "<=",
                 float(cfg["max_param_overhead"]),
                 f"{int(row['n_params'])} vs {int(row['n_params'] / (1 + overhead))} parameters (exact)",
+                method=EXACT,
+                stats=settings,
             )
         )
         ratio = (row["throughput_ratio"], row["throughput_ci_low"], row["throughput_ci_high"])
@@ -141,6 +148,9 @@ def check_all(
                 ">=",
                 float(cfg["min_throughput_ratio"]),
                 f"measured on {device}; median tokens/s of each run (shared machine: timing noise)",
+                n_seeds=int(row["throughput_n_pairs"]),
+                method=str(row["ci_method"]),
+                level=float(row["level"]),
             )
         )
     for c in out:

@@ -14,15 +14,21 @@ Definitions (T = steps of the sweep, checkpoints t_0 = 0 < t_1 < ... < t_M = T):
   constant (``monotonicity_*_after_early``: the same over the log-grid checkpoints after the early phase);
 * late growth exponent: OLS slope of log n_t on log t over the late-phase checkpoints (0 at equilibrium,
   1/2 for an unconstrained random walk of ||W||);
-* scaling slope: OLS slope of log(metric) on log(x) over all (value, seed) phase means, x = the sweep value
-  (B, d, or lambda > 0), with a seed-cluster bootstrap CI (``scaledyn.stats.seed_bootstrap``; note that a
-  seed index at different sweep values has independent draws, so clusters only group rows by index).
+* scaling slope: OLS slope of log(metric) on log(x) over one seed's phase means at every sweep value, x =
+  the sweep value (B, d, or lambda > 0); the table's slope is the mean over seeds of the per-seed slopes
+  (with every seed at every value, the pooled OLS slope), its CI the seed-level interval of the per-seed
+  slopes (:func:`seed_slope`). A seed index at different sweep values has independent draws, but runs of
+  different seed indices are independent too, so the per-seed slopes are independent.
 
-Every interval is at the pipeline's ``stats`` settings (:class:`scaledyn.stats.Settings`; the functions take
-the ``stats`` section, partial or None for the defaults, or a ``Settings``). A mean over seeds (one value per
-seed) has the percentile-bootstrap CI over seeds of :func:`seed_mean`, for the tables and for the figures'
-bands alike. Tables (``python -m scaledyn.minimal_model analyse`` writes each as ``NAME.csv``, see
-:data:`BUILDERS`, one per name of ``scaledyn.minimal_model.TABLES``): ``phase_means``, ``runs``,
+Every interval is over seeds at the pipeline's ``stats`` settings (:class:`scaledyn.stats.Settings`; the
+functions take the ``stats`` section, partial or None for the defaults, or a ``Settings``), by
+``stats.ci_method`` (Student t by default): a mean over seeds (one value per seed) has the interval of
+:func:`seed_mean`, for the tables and for the figures' bands alike; a statistic of several rows per seed
+(a slope, a difference of slopes) is computed per seed and has the interval of those values
+(:func:`seed_ci`). The tables carry ``level`` and ``ci_method``.
+
+Tables (``python -m scaledyn.minimal_model analyse`` writes each as ``NAME.csv``, see :data:`BUILDERS`, one
+per name of ``scaledyn.minimal_model.TABLES``): ``phase_means``, ``runs``,
 ``equilibrium``, ``slopes``, and for the figures, which only draw:
 
 * ``dynamics_bands`` (:func:`dynamics_bands`): per checkpoint step of the ``dynamics`` sweep and metric, the
@@ -44,7 +50,7 @@ import pandas as pd
 
 from scaledyn.estimators import snr_floor
 from scaledyn.minimal_model.simulate import METRICS
-from scaledyn.stats import Settings
+from scaledyn.stats import Interval, Settings
 
 Stats = Settings | dict | None
 
@@ -71,17 +77,24 @@ def safe_log(values: np.ndarray) -> np.ndarray:
     return np.log(np.where(values > 0, values, np.nan))
 
 
-def seed_mean(values: np.ndarray, stats: Stats = None) -> tuple[float, float, float]:
-    """(mean, low, high) of one value per seed: percentile bootstrap over seeds at ``stats``
+def seed_mean(values: np.ndarray, stats: Stats = None) -> Interval:
+    """(mean, low, high) of one value per seed (NaNs dropped) by ``stats.ci_method`` at ``stats``
     (:meth:`scaledyn.stats.Settings.mean`)."""
-    return Settings.of(stats).mean(values, "bootstrap")
+    return Settings.of(stats).mean(values)
 
 
-def cluster_ci(
-    seeds: np.ndarray, statistic: Callable[[np.ndarray], float], stats: Stats = None
-) -> tuple[float, float, float]:
-    """(estimate, low, high): seed-cluster bootstrap at ``stats`` (:meth:`scaledyn.stats.Settings.bootstrap`);
-    ``statistic`` receives an array of row indices (all rows, then each resample's rows)."""
+def seed_ci(seeds: np.ndarray, statistic: Callable[[np.ndarray], float], stats: Stats = None) -> Interval:
+    """(estimate, low, high): ``statistic(rows)`` on each seed's rows (an array of row indices), then the
+    seed-level interval of the per-seed values by ``stats.ci_method``; the estimate is their mean (the
+    per-seed statistic averaged over seeds; :meth:`scaledyn.stats.Settings.per_seed`)."""
+    return Settings.of(stats).per_seed(np.asarray(seeds), statistic)
+
+
+def cluster_ci(seeds: np.ndarray, statistic: Callable[[np.ndarray], float], stats: Stats = None) -> Interval:
+    """(estimate, low, high): seed-cluster percentile bootstrap at ``stats``
+    (:meth:`scaledyn.stats.Settings.bootstrap`), only for a statistic that cannot be computed on one seed's
+    rows (no claim or table of this study needs it now: use :func:`seed_ci`); ``statistic`` receives an
+    array of row indices (all rows, then each resample's rows)."""
     return Settings.of(stats).bootstrap(np.asarray(seeds), statistic)
 
 
@@ -148,8 +161,8 @@ def run_summary(df: pd.DataFrame, params: dict) -> pd.DataFrame:
 
 
 def equilibrium(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.DataFrame:
-    """Late-phase means per (sweep, value) and metric: mean over seeds with a bootstrap CI over seeds
-    (:func:`seed_mean`) at confidence ``level``.
+    """Late-phase means per (sweep, value) and metric: mean over seeds with its interval over seeds
+    (:func:`seed_mean`) at confidence ``level`` by ``ci_method``.
 
     ``reference`` holds sqrt(eta / (2 lambda_W)) for ``w_rms`` (NaN for lambda_W = 0 and other metrics).
     """
@@ -175,6 +188,7 @@ def equilibrium(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.DataF
                     "n_seeds": len(grp),
                     "reference": ref,
                     "level": stats.level,
+                    "ci_method": stats.method,
                 }
             )
     return pd.DataFrame(rows)
@@ -185,10 +199,11 @@ def loglog_slope(frame: pd.DataFrame, x: str, y: str) -> float:
     return ols_slope(safe_log(frame[x]), safe_log(frame[y]))
 
 
-def bootstrap_slope(frame: pd.DataFrame, x: str, y: str, stats: Stats = None) -> tuple[float, float, float]:
-    """(slope, low, high): ``loglog_slope`` and its seed-cluster bootstrap CI."""
+def seed_slope(frame: pd.DataFrame, x: str, y: str, stats: Stats = None) -> Interval:
+    """(slope, low, high): ``loglog_slope`` of each seed's rows, mean over seeds and the seed-level interval
+    of the per-seed slopes (:func:`seed_ci`; a seed whose slope is undefined drops out)."""
     lx, ly = safe_log(frame[x]), safe_log(frame[y])
-    return cluster_ci(frame["seed"].to_numpy(), lambda rows: ols_slope(lx[rows], ly[rows]), stats)
+    return seed_ci(frame["seed"].to_numpy(), lambda rows: ols_slope(lx[rows], ly[rows]), stats)
 
 
 def paper_exponent(sweep: str, metric: str, params: dict) -> float:
@@ -219,7 +234,8 @@ SLOPE_SPECS = {
 
 
 def scaling_slopes(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.DataFrame:
-    """Log-log slopes of phase means against the sweep value, with CIs (confidence ``level``) and the
+    """Log-log slopes of phase means against the sweep value: mean over seeds of the per-seed slope, its
+    seed-level CI (:func:`seed_slope`; confidence ``level``, ``ci_method``, ``n_seeds`` slopes) and the
     paper's exponent.
 
     batch: x = B; dimension: x = d (SNRs, ratio, squared SNRs; init, early and late phases);
@@ -235,7 +251,8 @@ def scaling_slopes(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.Da
         for phase in phases:
             frame = sub[sub["phase"] == phase]
             for metric in metrics:
-                slope, low, high = bootstrap_slope(frame, "value", metric, stats)
+                fit = seed_slope(frame, "value", metric, stats)
+                slope, low, high = fit
                 expected = paper_exponent(sweep, metric, params)
                 rows.append(
                     {
@@ -249,7 +266,9 @@ def scaling_slopes(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.Da
                         "paper_exponent": expected,
                         "ci_contains_paper": bool(low <= expected <= high) if np.isfinite(expected) else None,
                         "n_points": len(frame),
+                        "n_seeds": fit.n,
                         "level": stats.level,
+                        "ci_method": stats.method,
                     }
                 )
     return pd.DataFrame(rows)
@@ -260,19 +279,17 @@ def scaling_slopes(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.Da
 BAND_METRICS = ("w_norm", "gamma_norm", "loss", "snr_w", "snr_gamma", "snr_ratio")
 DYNAMICS_METRICS = ("w_norm", "gamma_norm", "snr_w", "snr_gamma", "snr_ratio")
 GROWTH_METRICS = ("late_growth_w", "late_growth_gamma")
-BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level"]
+BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level", "ci_method"]
 
 
 def _band_row(values: np.ndarray, stats: Settings) -> dict:
-    values = np.asarray(values, dtype=float)
-    mean, low, high = seed_mean(values, stats)
-    n = int(np.isfinite(values).sum())
-    return dict(zip(BAND_COLUMNS, (mean, low, high, n, stats.level), strict=True))
+    mean, low, high = band = seed_mean(values, stats)
+    return dict(zip(BAND_COLUMNS, (mean, low, high, band.n, stats.level, band.method), strict=True))
 
 
 def dynamics_bands(df: pd.DataFrame, stats: Stats = None) -> pd.DataFrame:
     """Fig 1: per checkpoint ``step`` of the ``dynamics`` sweep and metric (norms, SNRs, SNR ratio), the mean
-    over seeds and its percentile-bootstrap CI over seeds (:func:`seed_mean`, the interval of
+    over seeds and its CI over seeds (:func:`seed_mean`, the interval of
     ``equilibrium.csv``), with the checkpoint's ``phase`` and the run's d, B, eta and lambda_W."""
     stats = Settings.of(stats)
     dyn = df[df["sweep"] == "dynamics"]
@@ -288,7 +305,7 @@ def dynamics_bands(df: pd.DataFrame, stats: Stats = None) -> pd.DataFrame:
 
 def sweep_bands(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.DataFrame:
     """Figs 2-4: per (sweep, value, phase, metric) of the batch, dimension and weight-decay sweeps, the mean
-    over seeds and percentile-bootstrap CI over seeds (:func:`seed_mean`) of the phase means (init, early,
+    over seeds and CI over seeds (:func:`seed_mean`) of the phase means (init, early,
     late; the late rows equal ``equilibrium.csv``) and of the late growth exponents of ``runs.csv`` (phase
     ``late``). Per (sweep, phase, metric): ``paper_exponent`` (:func:`paper_exponent` of the SNR metrics, the
     predicted slopes the figures draw; NaN otherwise) and ``anchor_log_x``,

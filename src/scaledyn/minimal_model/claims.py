@@ -3,8 +3,10 @@
 :func:`check_all` takes the sweep tables keyed by sweep name (``simulate`` output, one per sweep, read back
 from ``results/minimal_model/sweeps/<sweep>.csv``), the ``minimal_model`` config section and the pipeline
 ``stats`` section. Every claim function takes the tidy trajectories of all sweeps concatenated and returns
-``ClaimResult`` rows: the measured number, its CI over seeds (bootstrap of the seed mean, or seed-cluster
-bootstrap for slopes), the criterion with its threshold from ``params["claims"]`` and the verdict of
+``ClaimResult`` rows: the measured number, its seed-level CI (``stats.ci_method``, Student t by default, of
+one value per seed: a per-seed mean, or a per-seed slope or slope difference, so that a slope's estimate is
+the per-seed slope averaged over seeds; ``analysis.seed_mean``, ``analysis.seed_slope``,
+``analysis.seed_ci``), the criterion with its threshold from ``params["claims"]`` and the verdict of
 ``scaledyn.stats.verdict`` (supported: the whole CI meets the criterion; not supported: the whole CI violates
 it; inconclusive otherwise), both from one direction and threshold (``ClaimResult.checked``). A two-sided
 criterion lo <= value <= hi is supported when the CI lies inside [lo, hi], not supported when the CI lies
@@ -22,6 +24,7 @@ from scaledyn.stats import (
     NOT_SUPPORTED,
     SUPPORTED,
     ClaimResult,
+    Interval,
     verdict,
 )
 
@@ -46,8 +49,13 @@ def interval_verdict(low: float, high: float, lo: float, hi: float) -> str:
 def _row(
     claim: int, scope: str, measure: str, est: tuple[float, float, float], criterion: str, v: str, note=""
 ) -> ClaimResult:
-    """A row whose criterion text and verdict are given (two-sided and missing-sweep rows)."""
-    return ClaimResult(STUDY, f"C{claim}: {CLAIMS[claim]}", scope, measure, *est, criterion, v, note)
+    """A row whose criterion text and verdict are given (two-sided and missing-sweep rows); direction
+    ``"in"`` and no threshold for a two-sided criterion, the seed count, method and level from ``est`` when
+    it is an :class:`~scaledyn.stats.Interval`."""
+    row = ClaimResult(STUDY, f"C{claim}: {CLAIMS[claim]}", scope, measure, *est, criterion, v, note)
+    if isinstance(est, Interval):
+        row.direction, row.n_seeds, row.method, row.level = "in", est.n, est.method, est.level
+    return row
 
 
 def _checked(
@@ -179,13 +187,13 @@ def claim_batch(df: pd.DataFrame, params: dict, stats: dict | None = None) -> li
 
     rows = []
     for metric in ("snr_w", "snr_gamma"):
-        est = an.bootstrap_slope(frame, "value", metric, stats)
+        est = an.seed_slope(frame, "value", metric, stats)
         rows.append(_checked(3, scope, f"log-log slope of {metric} vs B", est, ">", 0))
-    est = an.cluster_ci(seeds, abs_diff, stats)
+    est = an.seed_ci(seeds, abs_diff, stats)
     rows.append(
         _checked(3, scope, "d snr_gamma / d log2 B - d snr_w / d log2 B", est, ">", 0, "absolute growth")
     )
-    est = an.cluster_ci(seeds, rel_diff, stats)
+    est = an.seed_ci(seeds, rel_diff, stats)
     rows.append(
         _checked(
             3,
@@ -238,9 +246,9 @@ def claim_weight_decay(df: pd.DataFrame, params: dict, stats: dict | None = None
     def gap(r: np.ndarray) -> float:
         return abs(an.ols_slope(log_lam[r], log_w[r])) - abs(an.ols_slope(log_lam[r], log_g[r]))
 
-    est_a = an.bootstrap_slope(frame, "value", "w_norm", stats)
-    est_g = an.bootstrap_slope(frame, "value", "gamma_norm", stats)
-    est_b = an.cluster_ci(frame["seed"].to_numpy(), gap, stats)
+    est_a = an.seed_slope(frame, "value", "w_norm", stats)
+    est_g = an.seed_slope(frame, "value", "gamma_norm", stats)
+    est_b = an.seed_ci(frame["seed"].to_numpy(), gap, stats)
     note_b = f"slope of ||gamma||: {est_g[0]:.3g} [{est_g[1]:.3g}, {est_g[2]:.3g}]"
     rows = [
         _checked(
@@ -288,7 +296,7 @@ def claim_dimension(df: pd.DataFrame, params: dict, stats: dict | None = None) -
     for metric in ("snr_ratio", "snr_w", "snr_gamma"):
         p = an.paper_exponent("dimension", metric, params)
         lo, hi = p - tol * abs(p), p + tol * abs(p)
-        est = an.bootstrap_slope(frame, "value", metric, stats)
+        est = an.seed_slope(frame, "value", metric, stats)
         note = _floor_note(dim[dim["phase"] == phase]) if metric != "snr_gamma" else ""
         rows.append(
             _row(

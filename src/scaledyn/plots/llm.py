@@ -5,7 +5,7 @@ python -m scaledyn.plots.llm fig2_delta_vs_baseline --tables deltas.csv runs.csv
 (each figure's tables: :data:`scaledyn.plots.FIGURES`; the command line: :mod:`scaledyn.plots.cli`).
 
 Bands and whiskers are the study's intervals over seeds as the analysis computed them
-(``llm.claims.ci_method`` at the ``stats`` settings); the level and method printed come from the tables'
+(``stats.ci_method`` at the ``stats`` settings); the level and method printed come from the tables'
 ``level`` and ``ci_method`` columns, the reference variant from their ``reference`` column and the claims'
 ``min_effect`` guide lines from ``deltas.csv``. ``runs.csv`` gives fig1 the sizes trained (a size whose runs
 all diverged keeps its empty column) and fig2 the diverged-run counts.
