@@ -136,13 +136,13 @@ def test_holm_downgrades_within_a_paper_only():
     rows = [
         row(z03, z03 - q, z03 + q, "> 0", SUPPORTED),
         row(z04, z04 - q, z04 + q, "> 0", SUPPORTED),
-        row(z04, z04 - q, z04 + q, "> 0", SUPPORTED, study="002"),  # alone in its paper: kept
         row(1.0, -1.0, 3.0, "> 0", INCONCLUSIVE),
+        row(z04, z04 - q, z04 + q, "> 0", SUPPORTED, study="002"),  # alone in its paper: kept
     ]
     df = ct.table(rows, {"ci_level": 0.95, "adjust": "holm"})
-    assert df["p_value"].iloc[:3].round(6).tolist() == [0.03, 0.04, 0.04]
-    assert df["verdict_adjusted"].tolist() == [INCONCLUSIVE, INCONCLUSIVE, SUPPORTED, INCONCLUSIVE]
-    assert df["verdict"].tolist() == [SUPPORTED, SUPPORTED, SUPPORTED, INCONCLUSIVE]
+    assert df["p_value"].iloc[[0, 1, 3]].round(6).tolist() == [0.03, 0.04, 0.04]
+    assert df["verdict_adjusted"].tolist() == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE, SUPPORTED]
+    assert df["verdict"].tolist() == [SUPPORTED, SUPPORTED, INCONCLUSIVE, SUPPORTED]
     none = ct.table(rows, {"ci_level": 0.95, "adjust": "none"})
     assert none["verdict_adjusted"].tolist() == none["verdict"].tolist()
 
@@ -205,3 +205,19 @@ def test_cli_writes_csv_and_json(tmp_path):
     records = json.loads(out.with_suffix(".json").read_text())
     assert [r["verdict_adjusted"] for r in records] == df["verdict_adjusted"].tolist()
     assert records[1]["seeds"] is None and records[1]["direction"] == "between"
+
+
+def test_report_context_takes_the_claims_table_and_the_multiplicity_rule(tmp_path):
+    from scaledyn.report import context
+
+    rows = [row(1.0, 0.5, 1.5, "x >= 0.2", SUPPORTED), row(0.1, -0.2, 0.4, "x > 0", INCONCLUSIVE, n_seeds=3)]
+    sections = {"minimal_model": {"claims": rows}}
+    stats = {"ci_level": 0.9, "adjust": "none"}
+    built = context.claims_of(None, sections, {"stats": stats})
+    ct.write(ct.table(rows, stats), tmp_path / "claims.csv")
+    read = context.claims_of(tmp_path / "claims.csv", sections, {"stats": stats})
+    assert built["multiplicity"] == read["multiplicity"] == {"adjust": "none", "level": 0.9, "alpha": 0.1}
+    assert read["claims_summary"] == built["claims_summary"]
+    assert read["claims_summary"]["adjusted"] == {SUPPORTED: 1, NOT_SUPPORTED: 0, INCONCLUSIVE: 1}
+    assert read["claims_summary"]["inconclusive_with_seeds"] == 1
+    assert [c["paper"] for c in read["claims"]] == ["001", "001"] and read["claims"][0]["seeds"] is None

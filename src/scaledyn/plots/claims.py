@@ -23,8 +23,8 @@ from matplotlib.lines import Line2D
 from scaledyn.plots import cli, style
 
 VERDICTS = ("supported", "not supported", "inconclusive")
-ROW_INCHES = 0.135  # one claim row: labels at 6.5 pt do not overlap
-PANEL_INCHES = 0.45  # title and axis of each paper's panel
+ROW_INCHES = 0.13  # one claim row: labels at 6.5 pt do not overlap
+PANEL_INCHES = 0.4  # title and axis of each paper's panel
 
 
 def _colours() -> dict[str, tuple]:
@@ -52,7 +52,7 @@ def forest(claims: pd.DataFrame):
     claims = claims.assign(paper=claims["paper"].map(_paper))
     papers = sorted(set(claims["paper"]))
     counts = [int((claims["paper"] == p).sum()) for p in papers]
-    height = ROW_INCHES * sum(counts) + PANEL_INCHES * len(papers) + 0.6
+    height = ROW_INCHES * sum(counts) + PANEL_INCHES * len(papers) + 0.5
     fig, axes = plt.subplots(
         len(papers),
         1,
@@ -82,9 +82,7 @@ def forest(claims: pd.DataFrame):
         ax.tick_params(axis="x", labelsize=6.5)
         ax.grid(axis="y", visible=False)
         ax.set_title(f"Paper {paper}", fontsize=8, loc="left", fontweight="bold")
-    axes[-1, 0].set_xlabel(
-        "margin to the criterion: interval minus threshold, > 0 meets it (symmetric log scale)", fontsize=7
-    )
+    axes[-1, 0].set_xlabel("interval minus threshold, signed: > 0 meets the criterion (symlog)", fontsize=7)
     handles = [Line2D([], [], color=colours[v], marker="o", ms=3.2, lw=1.6, label=v) for v in VERDICTS]
     handles.append(
         Line2D([], [], color="0.4", marker="o", ms=3.2, mfc="white", lw=0, label="decided before adjustment")

@@ -294,6 +294,7 @@ def table(rows: Iterable[Mapping[str, Any]], stats: Mapping[str, Any] | None = N
             }
         )
     df = pd.DataFrame(out, columns=[c for c in COLUMNS if c not in ("verdict_adjusted", "p_adjusted")])
+    df = df.sort_values("paper", kind="stable", ignore_index=True)
     return adjust(df, st["adjust"])[list(COLUMNS)]
 
 
