@@ -51,13 +51,17 @@ def test_smoke_run_produces_figures_report_and_claims(smoke):
         for ext in ("pdf", "png"):
             assert (smoke / f"results/figures/gsnr/{fig}.{ext}").stat().st_size > 1000
     context = json.loads((smoke / "results/report/context.json").read_text())
-    claims = context["claims"]
-    assert sum(c["study"] == "000" for c in claims) == 4 * 6  # four claims x (3 noise models x 2 optimisers)
-    assert {c["study"] for c in claims} == {"000", "001", "002"}
-    assert {c["verdict"] for c in claims} <= {"supported", "not supported", "inconclusive"}
+    claims = context["claims"]  # the claims table of every study (results/claims/claims.csv)
+    assert sum(c["paper"] == "000" for c in claims) == 4 * 6  # four claims x (3 noise models x 2 optimisers)
+    assert {c["paper"] for c in claims} == {"000", "001", "002"}
+    verdicts = {"supported", "not supported", "inconclusive"}
+    assert {c["verdict"] for c in claims} | {c["verdict_adjusted"] for c in claims} <= verdicts
+    assert len(claims) == len(json.loads((smoke / "results/claims/claims.json").read_text()))
     tex = (smoke / "results/report/gsnr.tex").read_text() + (smoke / "results/report/report.tex").read_text()
     for c in claims:
-        assert c["verdict"] in tex
+        assert c["verdict"] in tex and c["verdict_adjusted"] in tex
+    for ext in ("pdf", "png"):
+        assert (smoke / f"results/figures/claims/forest.{ext}").stat().st_size > 1000
     assert context["provenance"]["config_hash"] and context["provenance"]["rules"]
     rules = {r["rule"] for r in context["provenance"]["rules"]}
     assert rules == {
@@ -85,7 +89,11 @@ def test_report_verdicts_and_numbers_come_from_the_context(smoke, tmp_path):
     """Re-render from an altered context: every verdict and value in the claims table follows it."""
     context = json.loads((smoke / "results/report/context.json").read_text())
     for i, claim in enumerate(context["claims"]):
-        claim["verdict"], claim["value"] = f"verdict{i}x", 1000.0 + i
+        claim["verdict"], claim["verdict_adjusted"], claim["estimate"] = (
+            f"verdict{i}x",
+            f"adjusted{i}x",
+            1000.0 + i,
+        )
     (tmp_path / "context.json").write_text(json.dumps(context))
     subprocess.run(
         [
@@ -104,7 +112,7 @@ def test_report_verdicts_and_numbers_come_from_the_context(smoke, tmp_path):
     )
     tex = (tmp_path / "report.tex").read_text()
     for i in range(len(context["claims"])):
-        assert f"verdict{i}x" in tex and f"{1000 + i}" in tex
+        assert f"verdict{i}x" in tex and f"adjusted{i}x" in tex and f"{1000 + i}" in tex
 
 
 def test_second_run_executes_nothing(smoke):
@@ -119,6 +127,8 @@ def test_changing_one_noise_sweep_reruns_only_its_jobs(smoke):
         "gsnr_analyse": 1,
         "gsnr_claims": 1,
         "gsnr_figure": 3,
+        "claims_table": 1,
+        "claims_figure": 1,
         "report_context": 1,
         "report_tex": 1,
         **({"report_pdf": 1} if shutil.which("latexmk") else {}),

@@ -91,6 +91,25 @@ def report_inputs(kind):
     return lambda wildcards: [f for name in STUDIES for f in STUDY_FILES[name][kind]]
 
 
+# What the report adds of its own (report.smk): one claims table of every study and its figures.
+CLAIMS_DIR = "results/claims"
+CLAIMS_FIGS = "results/figures/claims"
+CLAIMS_FIGURES = FIGURES["claims"]
+REPORT_FIGURES = figure_files(CLAIMS_FIGS, CLAIMS_FIGURES)
+
+
+def claims_files(wildcards):
+    """Every configured study's claims.json, from its STUDY_FILES results."""
+    return [
+        f for f in report_inputs("results")(wildcards) if Path(f).name == "claims.json"
+    ]
+
+
+def every_figure(wildcards):
+    """Input function: every study's figures and the report's own (the claims figures)."""
+    return report_inputs("figures")(wildcards) + REPORT_FIGURES
+
+
 def pdf_enabled():
     return config["report"]["pdf"] == "auto" and shutil.which("latexmk") is not None
 
@@ -107,7 +126,7 @@ def announce_pdf():
 
 
 def all_targets():
-    targets = report_inputs("figures")(None)
+    targets = every_figure(None)
     targets.append(
         "results/report/report.pdf" if pdf_enabled() else "results/report/report.tex"
     )

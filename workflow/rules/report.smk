@@ -1,20 +1,74 @@
 # The report: JSON context of every number -> LaTeX via jinja2 -> PDF via latexmk (when TeX is present).
 # Each study registers its result tables, benchmark files and figures in STUDY_FILES (its own .smk).
+# Before the context: one claims table of every study's claims.json (results/claims) and its forest plot.
 
 
 # Seconds each, and latexmk lives on the submit host: never sent to a cluster scheduler.
 localrules:
+    claims_table,
+    claims_figure,
     report_context,
     report_tex,
     report_pdf,
+
+
+# One claims table of every study: MDE, p-value, Holm-adjusted verdict, flip point, seeds needed per row.
+rule claims_table:
+    input:
+        claims=claims_files,
+        code=code("report/claims_table", "stats"),
+    output:
+        csv=f"{CLAIMS_DIR}/claims.csv",
+        json=f"{CLAIMS_DIR}/claims.json",
+    log:
+        "results/logs/report/claims_table.log",
+    conda:
+        ENV
+    params:
+        stats=as_json(config["stats"]),
+        adjust=config["stats"]["adjust"],
+    message:
+        "report: claims table of every study ({params.adjust} adjustment) -> {output.csv}"
+    shell:
+        "python -m scaledyn.report claims-table --inputs {input.claims} --stats {params.stats:q}"
+        " --out {output.csv} > {log} 2>&1"
+
+
+# One figure of CLAIMS_FIGURES from the claims table (drawing only).
+rule claims_figure:
+    input:
+        tables=figure_inputs("claims", CLAIMS_DIR),
+        code=code("plots/__init__", "plots/cli", "plots/style", "plots/claims"),
+    output:
+        pdf=report(
+            f"{CLAIMS_FIGS}/{{fig}}.pdf",
+            caption="../report/figure.rst",
+            category="Claims of every study",
+            labels={"figure": "{fig}"},
+        ),
+        png=f"{CLAIMS_FIGS}/{{fig}}.png",
+    log:
+        "results/logs/claims/{fig}.log",
+    wildcard_constraints:
+        fig="|".join(CLAIMS_FIGURES),
+    conda:
+        ENV
+    params:
+        caption=caption("claims"),
+    message:
+        "report: figure {output.pdf}"
+    shell:
+        "python -m scaledyn.plots.claims {wildcards.fig} --tables {input.tables}"
+        " --out {output.pdf} > {log} 2>&1"
 
 
 # Report context: every number the report quotes, with provenance (commit, config hash, versions, wall times).
 rule report_context:
     input:
         results=report_inputs("results"),
+        claims=rules.claims_table.output.csv,
         benchmarks=report_inputs("benchmarks"),
-        code=code("report/context", "gsnr/simulate"),
+        code=code("report/context", "report/claims_table", "gsnr/simulate"),
     output:
         "results/report/context.json",
     log:
@@ -24,12 +78,13 @@ rule report_context:
     params:
         config=as_json(config),
         studies=" ".join(f"--study {name}=results/{name}" for name in STUDIES),
-        figures=report_inputs("figures"),  # their paths only: restyling a figure leaves the context as is
+        figures=every_figure,  # their paths only: restyling a figure leaves the context as is
     message:
         "report: context of every quoted number -> {output}"
     shell:
         "python -m scaledyn.report context --config {params.config:q} {params.studies}"
-        " --benchmarks {input.benchmarks} --figures {params.figures} --out {output} > {log} 2>&1"
+        " --claims {input.claims} --benchmarks {input.benchmarks} --figures {params.figures}"
+        " --out {output} > {log} 2>&1"
 
 
 # Render the LaTeX source (report.tex and one partial per study) from the context and paper/*.tex.j2.
@@ -59,7 +114,7 @@ rule report_tex:
 rule report_pdf:
     input:
         tex=rules.report_tex.output,
-        figures=report_inputs("figures"),
+        figures=every_figure,
     output:
         "results/report/report.pdf",
     log:

@@ -35,4 +35,8 @@ FIGURES: dict[str, dict[str, Figure]] = {
         "fig2_delta_vs_baseline": Figure("fig2", ("deltas", "runs")),
         "fig3_gamma_trajectories": Figure("fig3", ("gamma_bands",)),
     },
+    # every study's claims: results/claims/claims.csv (scaledyn.report.claims_table), figures/claims/
+    "claims": {
+        "forest": Figure("forest", ("claims",)),
+    },
 }

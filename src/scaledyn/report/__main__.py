@@ -3,6 +3,8 @@
 python -m scaledyn.report context --config JSON --study gsnr=results/gsnr [...] --benchmarks F [...] \
     --figures F.pdf [...] --out F
 python -m scaledyn.report tex --context context.json --templates paper --out-dir results/report
+python -m scaledyn.report claims-table --inputs results/*/claims.json [...] --stats JSON \
+    --out results/claims/claims.csv
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from pathlib import Path
 
 from scaledyn import io
-from scaledyn.report import context, render
+from scaledyn.report import claims_table, context, render
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,15 +25,21 @@ def main(argv: list[str] | None = None) -> None:
     ctx.add_argument("--study", action="append", default=[], help="NAME=RESULTS_DIR")
     ctx.add_argument("--benchmarks", nargs="*", default=[])
     ctx.add_argument("--figures", nargs="*", default=[], help="every figure PDF, results/figures/<study>/")
+    ctx.add_argument(
+        "--claims", type=Path, help="the claims table of every study (results/claims/claims.csv)"
+    )
     ctx.add_argument("--out", required=True, type=Path)
     tex = sub.add_parser("tex", help="render the LaTeX report")
     tex.add_argument("--context", required=True, type=Path)
     tex.add_argument("--templates", required=True, type=Path)
     tex.add_argument("--out-dir", required=True, type=Path)
+    claims_table.add_arguments(sub.add_parser("claims-table", help="one claims table of every study"))
     args = parser.parse_args(argv)
     if args.command == "context":
         dirs = {name: Path(d) for name, d in (s.split("=", 1) for s in args.study)}
-        io.write_json(context.build(args.config, dirs, args.benchmarks, args.figures), args.out)
+        io.write_json(context.build(args.config, dirs, args.benchmarks, args.figures, args.claims), args.out)
+    elif args.command == "claims-table":
+        claims_table.run(args)
     else:
         render.render(io.read_json(args.context), args.templates, args.out_dir)
 

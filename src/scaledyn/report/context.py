@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 from scaledyn import estimators, io
+from scaledyn.config import section as config_section
 from scaledyn.gsnr.simulate import sigma_grid
+from scaledyn.report import claims_table
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -154,11 +156,41 @@ def figures_of(study: str, figure_files: Iterable[str | Path]) -> dict[str, str]
     return {f.stem: f"../figures/{study}/{f.name}" for f in pdfs}
 
 
+def claims_of(claims_file: str | Path | None, sections: dict[str, dict], config: dict) -> dict:
+    """The claims table of every study (``results/claims/claims.csv``, :mod:`scaledyn.report.claims_table`),
+    its verdict counts and the multiplicity rule; without the file, the table of the sections' claims."""
+    if claims_file is not None:
+        text = ("paper", "direction", "method", "note", "criterion", "scope", "measure", "claim", "label")
+        df = pd.read_csv(claims_file, dtype=dict.fromkeys(text, str), keep_default_na=False, na_values=[""])
+        df[list(text)] = df[list(text)].fillna("")
+    else:
+        df = claims_table.table([c for s in sections.values() for c in s["claims"]], config["stats"])
+    stats = config_section("stats", config["stats"])
+    counts = claims_table.summary(df)
+    inconclusive = df[df["verdict"] == claims_table.INCONCLUSIVE]
+    return {
+        "claims": _records(df),
+        "claims_summary": {
+            "rows": len(df),
+            "raw": counts["verdict"],
+            "adjusted": counts["verdict_adjusted"],
+            "downgraded": int((df["verdict"] != df["verdict_adjusted"]).sum()),
+            "inconclusive_with_seeds": int(inconclusive["seeds_needed"].notna().sum()),
+        },
+        "multiplicity": {
+            "adjust": stats["adjust"],
+            "level": stats["ci_level"],
+            "alpha": round(1.0 - stats["ci_level"], 12),
+        },
+    }
+
+
 def build(
     config: dict,
     study_dirs: dict[str, Path],
     benchmark_files: Iterable[str | Path],
     figure_files: Iterable[str | Path] = (),
+    claims_file: str | Path | None = None,
 ) -> dict:
     walls = wall_times(benchmark_files)
     per_rule = pd.DataFrame(walls or [{"rule": "", "job": "", "seconds": 0.0}])
@@ -175,7 +207,8 @@ def build(
         "studies": list(study_dirs),
         "sections": sections,
         "comparison": comparison(study_dirs, config),
-        "claims": [c for s in sections.values() for c in s["claims"]],
+        **claims_of(claims_file, sections, config),
+        "claims_figures": figures_of("claims", figure_files),
         "stats": config["stats"],
         "seed": config["seed"],
         "provenance": {
