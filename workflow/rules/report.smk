@@ -5,11 +5,30 @@
 
 # Seconds each, and latexmk lives on the submit host: never sent to a cluster scheduler.
 localrules:
+    stats_calibration,
     claims_table,
     claims_figure,
     report_context,
     report_tex,
     report_pdf,
+
+
+# Measured coverage of the interval methods on synthetic per-seed values with a known mean (n = 3, 5, 8).
+rule stats_calibration:
+    input:
+        code=code("calibration", "stats"),
+    output:
+        f"{CLAIMS_DIR}/calibration.csv",
+    log:
+        "results/logs/report/calibration.log",
+    conda:
+        ENV
+    params:
+        stats=as_json(config["stats"]),
+    message:
+        "report: coverage of the interval methods -> {output}"
+    shell:
+        "python -m scaledyn.calibration --stats {params.stats:q} --out {output} > {log} 2>&1"
 
 
 # One claims table of every study: MDE, p-value, Holm-adjusted verdict, flip point, seeds needed per row.
@@ -67,6 +86,7 @@ rule report_context:
     input:
         results=report_inputs("results"),
         claims=rules.claims_table.output.csv,
+        calibration=rules.stats_calibration.output,
         benchmarks=report_inputs("benchmarks"),
         code=code("report/context", "report/claims_table", "gsnr/simulate"),
     output:
@@ -83,7 +103,8 @@ rule report_context:
         "report: context of every quoted number -> {output}"
     shell:
         "python -m scaledyn.report context --config {params.config:q} {params.studies}"
-        " --claims {input.claims} --benchmarks {input.benchmarks} --figures {params.figures}"
+        " --claims {input.claims} --calibration {input.calibration}"
+        " --benchmarks {input.benchmarks} --figures {params.figures}"
         " --out {output} > {log} 2>&1"
 
 

@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     ctx.add_argument(
         "--claims", type=Path, help="the claims table of every study (results/claims/claims.csv)"
     )
+    ctx.add_argument("--calibration", type=Path, help="coverage of the interval methods (calibration.csv)")
     ctx.add_argument("--out", required=True, type=Path)
     tex = sub.add_parser("tex", help="render the LaTeX report")
     tex.add_argument("--context", required=True, type=Path)
@@ -37,7 +38,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "context":
         dirs = {name: Path(d) for name, d in (s.split("=", 1) for s in args.study)}
-        io.write_json(context.build(args.config, dirs, args.benchmarks, args.figures, args.claims), args.out)
+        io.write_json(
+            context.build(args.config, dirs, args.benchmarks, args.figures, args.claims, args.calibration),
+            args.out,
+        )
     elif args.command == "claims-table":
         claims_table.run(args)
     else:

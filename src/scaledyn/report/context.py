@@ -191,6 +191,7 @@ def build(
     benchmark_files: Iterable[str | Path],
     figure_files: Iterable[str | Path] = (),
     claims_file: str | Path | None = None,
+    calibration_file: str | Path | None = None,
 ) -> dict:
     walls = wall_times(benchmark_files)
     per_rule = pd.DataFrame(walls or [{"rule": "", "job": "", "seconds": 0.0}])
@@ -210,6 +211,7 @@ def build(
         **claims_of(claims_file, sections, config),
         "claims_figures": figures_of("claims", figure_files),
         "stats": config["stats"],
+        "calibration": _records(pd.read_csv(calibration_file)) if calibration_file else [],
         "seed": config["seed"],
         "provenance": {
             "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
