@@ -57,9 +57,7 @@ def test_smoke_run_produces_figures_report_and_claims(smoke):
     verdicts = {"supported", "not supported", "inconclusive"}
     assert {c["verdict"] for c in claims} | {c["verdict_adjusted"] for c in claims} <= verdicts
     assert len(claims) == len(json.loads((smoke / "results/claims/claims.json").read_text()))
-    tex = (smoke / "results/report/gsnr.tex").read_text() + (smoke / "results/report/report.tex").read_text()
-    for c in claims:
-        assert c["verdict"] in tex and c["verdict_adjusted"] in tex
+    # every row is rendered from its own context entry: test_report_verdicts_and_numbers_come_from_the_context
     for ext in ("pdf", "png"):
         assert (smoke / f"results/figures/claims/forest.{ext}").stat().st_size > 1000
     assert context["provenance"]["config_hash"] and context["provenance"]["rules"]
@@ -77,7 +75,7 @@ def test_smoke_run_produces_figures_report_and_claims(smoke):
     assert len(list((smoke / "results/llm/runs/tiny").glob("*/seed*/summary.json"))) == 4
     for fig in ("fig1_val_loss", "fig2_delta_vs_baseline", "fig3_gamma_trajectories"):
         assert (smoke / f"results/figures/llm/{fig}.pdf").stat().st_size > 1000
-    llm_claims = [c for c in claims if c["study"] == "002"]
+    llm_claims = [c for c in claims if c["paper"] == "002"]
     assert [c["claim"][:3] for c in llm_claims] == ["C4:", "C4:", "C5:", "C5:"]
     assert "Study 002" in (smoke / "results/report/llm.tex").read_text()
     assert not list((smoke / "results/llm/checkpoints").rglob("*.pt")), "checkpoints are removed after a run"

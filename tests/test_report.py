@@ -60,3 +60,13 @@ def test_atomic_write_gives_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_templates_type_no_confidence_level_or_percentage():
+    """Levels, percentages and criteria come from the context: outside \\VAR{}/\\BLOCK{} and statements, no
+    template types a percentage or a confidence level (the numbers of formulas and layout stay)."""
+    for path in sorted((ROOT / "paper").glob("*.tex.j2")):
+        lines = [x for x in path.read_text().splitlines() if not x.lstrip().startswith(("%%", "%#"))]
+        body = re.sub(r"\\(VAR|BLOCK)\{.*?\}", "", "\n".join(lines))
+        typed = re.findall(r"\d+(?:\.\d+)?\s*\\%|\b0?\.9[05]\b|\b9[05]\b|\b99\b", body)
+        assert typed == [], (path.name, typed)

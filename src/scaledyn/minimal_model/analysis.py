@@ -164,7 +164,8 @@ def equilibrium(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.DataF
     """Late-phase means per (sweep, value) and metric: mean over seeds with its interval over seeds
     (:func:`seed_mean`) at confidence ``level`` by ``ci_method``.
 
-    ``reference`` holds sqrt(eta / (2 lambda_W)) for ``w_rms`` (NaN for lambda_W = 0 and other metrics).
+    ``reference``: the noise-WD balance, sqrt(eta / (2 lambda_W)) for ``w_rms`` and d times it for ``w_norm``
+    (NaN for lambda_W = 0 and other metrics).
     """
     stats = Settings.of(stats)
     late = phase_means(df).query("phase == 'late'")
@@ -173,7 +174,10 @@ def equilibrium(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.DataF
         lam_w, lr = float(grp["weight_decay_w"].iloc[0]), float(grp["lr"].iloc[0])
         for metric in (*NORM_METRICS, "product_err", *SNR_METRICS):
             mean, low, high = seed_mean(grp[metric].to_numpy(), stats)
-            ref = math.sqrt(lr / (2.0 * lam_w)) if metric == "w_rms" and lam_w > 0 else float("nan")
+            ref = (
+                math.sqrt(lr / (2.0 * lam_w)) if metric in ("w_rms", "w_norm") and lam_w > 0 else float("nan")
+            )
+            ref *= int(grp["d"].iloc[0]) if metric == "w_norm" else 1
             rows.append(
                 {
                     "sweep": sweep,

@@ -25,7 +25,7 @@ FIGURES: dict[str, dict[str, Figure]] = {
         "fig3_threshold": Figure("fig3", ("curves", "confusion", "classifier"), ("estimate",)),
     },
     "minimal_model": {
-        "fig1_dynamics": Figure("fig1", ("dynamics_bands", "figure_guides")),
+        "fig1_dynamics": Figure("fig1", ("dynamics_bands", "figure_guides", "equilibrium")),
         "fig2_batch": Figure("fig2", ("sweep_bands", "figure_guides")),
         "fig3_weight_decay": Figure("fig3", ("sweep_bands", "equilibrium")),
         "fig4_dimension": Figure("fig4", ("sweep_bands", "slopes", "figure_guides")),

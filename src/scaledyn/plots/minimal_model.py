@@ -16,9 +16,8 @@ exactly the named files are read; each figure writes FIG.pdf and FIG.png. The fi
   exponent, ``sweep_bands.paper_exponent``) are drawn through ``sweep_bands``' (anchor_log_x, anchor_log_y),
   the point the OLS fit passes through;
 * guide lines (the SNR estimator floor sqrt(2/pi)/sqrt(K), claim thresholds) are the rows of
-  ``figure_guides.csv``; the noise-WD reference ||W||_F = d sqrt(eta / (2 lambda_W)) is d times the RMS(W)
-  ``reference`` of ``equilibrium.csv`` (fig3) or the same expression on the run's eta, lambda_W and d of
-  ``dynamics_bands.csv`` (fig1).
+  ``figure_guides.csv``; the noise-WD reference ||W||_F = d sqrt(eta / (2 lambda_W)) is the ``w_norm``
+  ``reference`` of ``equilibrium.csv`` (fig1: the headline, fig3: the weight-decay sweep).
 
 Colours: W blue, gamma orange, ratio green in every figure.
 """
@@ -145,10 +144,11 @@ def _step_band(ax, s: pd.DataFrame, color, label: str) -> None:
     ax.plot(s["step"], s["mean"], color=color, lw=1.5, label=label)
 
 
-def fig1(bands: pd.DataFrame, guides: pd.DataFrame) -> plt.Figure:
+def fig1(bands: pd.DataFrame, guides: pd.DataFrame, equilibrium: pd.DataFrame) -> plt.Figure:
     """Headline dynamics: norms with the noise-WD reference; SNRs with the estimator floor; SNR ratio.
 
-    ``bands``: ``dynamics_bands.csv``; ``guides``: ``figure_guides.csv``."""
+    ``bands``: ``dynamics_bands.csv``; ``guides``: ``figure_guides.csv``; ``equilibrium``: ``equilibrium.csv``
+    (the noise-WD reference of ||W||_F at the headline)."""
     col = colors()
     first = bands.iloc[0]
     d, lr, lam_w = int(first["d"]), float(first["lr"]), float(first["weight_decay_w"])
@@ -175,8 +175,9 @@ def fig1(bands: pd.DataFrame, guides: pd.DataFrame) -> plt.Figure:
 
     ax = axes[0]
     top = float(np.nanmax(extent(["w_norm", "gamma_norm"], "high")))
-    if lam_w > 0:
-        ref = d * math.sqrt(lr / (2.0 * lam_w))
+    headline = equilibrium[(equilibrium["sweep"] == "dynamics") & (equilibrium["metric"] == "w_norm")]
+    ref = float(headline["reference"].iloc[0]) if len(headline) else float("nan")
+    if np.isfinite(ref):
         ax.axhline(ref, ls="--", lw=1, color=col["w"])
         ax.text(
             0.98,
@@ -443,7 +444,7 @@ def fig3(bands: pd.DataFrame, equilibrium: pd.DataFrame) -> plt.Figure:
     eq = bands[(bands["sweep"] == "weight_decay") & (bands["phase"] == "late")]
     ref = equilibrium[
         (equilibrium["sweep"] == "weight_decay")
-        & (equilibrium["metric"] == "w_rms")
+        & (equilibrium["metric"] == "w_norm")
         & (equilibrium["value"] > 0)
     ].sort_values("value")
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
@@ -452,7 +453,7 @@ def fig3(bands: pd.DataFrame, equilibrium: pd.DataFrame) -> plt.Figure:
     for metric in ("w_norm", "gamma_norm"):
         _lambda_series(ax, eq[eq["metric"] == metric], color_of(metric))
     if len(ref) and np.isfinite(ref["reference"]).any():
-        ax.plot(ref["value"], ref["reference"] * ref["d"], ls="--", lw=1, color=col["w"])
+        ax.plot(ref["value"], ref["reference"], ls="--", lw=1, color=col["w"])
     ax.set_yscale("log")
     _plain_log(ax)
     ax.set_ylabel("late-phase norm")
