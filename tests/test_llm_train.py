@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from scaledyn import config
-from scaledyn.llm import optim, outputs, run_config
+from scaledyn.llm import NOT_RUN_KEYS, optim, outputs, run_config
 from scaledyn.llm import train as tr
 from scaledyn.llm.model import ModelConfig, build
 from scaledyn.llm.variants import VARIANTS
@@ -278,7 +278,7 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
     assert r.model.vocab_size == 64 and r.model.arch == "sandwich" and r.model.hidden == 128
     assert (r.eval_every, r.eval_batches, r.log_every, r.ckpt_every) == (50, 8, 10, 50)
     assert r.peak_flops == 7.8e10 and r.diverge_loss is None and not r.compile and r.threads == 1
-    assert set(r.params) == set(section) - set(run_config.NOT_RUN_KEYS) | {"size"}
+    assert set(r.params) == set(section) - set(NOT_RUN_KEYS) | {"size"}
     assert r.params["size"]["mlp_multiple"] == 64 and r.params["size"]["lr"] is None
     default = config.section("llm")
     assert run_config.total_steps(default["sizes"]["gpt124m"]) == 4768

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from scaledyn.io import config_hash
-from scaledyn.llm import NOT_RUN_KEYS
+from scaledyn.llm import job_params
 from scaledyn.llm.model import ModelConfig
 from scaledyn.llm.optim import LRSchedule, OptimConfig, make_schedule
 from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch
@@ -30,8 +30,8 @@ def run_params(section: dict[str, Any], size: str) -> dict[str, Any]:
     Its hash identifies checkpoints (and is ``summary.json``'s ``config_hash``), so adding a variant or a
     seed to the study does not invalidate the checkpoints of runs already under way.
     """
-    out = {k: v for k, v in section.items() if k not in NOT_RUN_KEYS}
-    return {**out, "size": section["sizes"][size]}
+    out = job_params(section, size)  # what the DAG hands the run's job, its size entry under "size"
+    return {**{k: v for k, v in out.items() if k != "sizes"}, "size": out["sizes"][size]}
 
 
 def total_steps(entry: dict[str, Any]) -> int:
