@@ -301,7 +301,7 @@ def test_matrix_gap_of_equal_shapes_is_no_gap():
     mat = runs["shape"] == "matrix"
     jitter = 1.0 + 3e-8 * (runs.loc[mat, "seed"].to_numpy() - 2.5)
     runs.loc[mat, "gsnr_exact"] = (
-        vec.loc[list(zip(runs.loc[mat, "seed"], runs.loc[mat, "sigma"]))].to_numpy() * jitter
+        vec.loc[list(zip(runs.loc[mat, "seed"], runs.loc[mat, "sigma"], strict=True))].to_numpy() * jitter
     )
     runs = runs[runs["shape"] != "scalar"]
     row = claims.matrix_gsnr_gap(runs, "", small_params(), STATS)

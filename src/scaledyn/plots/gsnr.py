@@ -39,7 +39,7 @@ def _pooled_threshold(classifier: pd.DataFrame, noise: str, opt: str, estimate: 
 
 
 def _plugin_floor(ax, table: pd.DataFrame) -> None:
-    """The plug-in estimate's floor 1/K (the table's ``plugin_floor_log10``), dotted, where the table has it."""
+    """The plug-in estimate's floor 1/K (the table's ``plugin_floor_log10``), dotted, if the table has it."""
     if "plugin_floor_log10" not in table:
         return
     floors = table["plugin_floor_log10"].dropna().unique()

@@ -94,8 +94,9 @@ def comparison(study_dirs: dict[str, Path], config: dict) -> list[dict] | None:
 
     Study 000: median log10 GSNR (the claims' estimate) of matrices minus that of the non-matrix shapes, over
     the moderate noise levels, per noise model (the rows of any optimiser, not the practitioner rows; the
-    note holds the closed-form expectation: the gap follows from the noise model). Study 001: late-phase per-parameter SNR of gamma over that of
-    W at the headline point. Both are read from the studies' own results files.
+    note holds the closed-form expectation: the gap follows from the noise model). Study 001: late-phase
+    per-parameter SNR of gamma over that of W at the headline point. Both are read from the studies' own
+    results files.
     """
     if not {"gsnr", "minimal_model"} <= set(study_dirs):
         return None
