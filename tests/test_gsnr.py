@@ -164,6 +164,8 @@ def synthetic_runs(paper_like: bool, jobs=(("entry", "sgd"),), seeds: int = 6) -
                             "seed": seed,
                             "sigma": sigma,
                             "gsnr_plugin": gsnr,
+                            "gsnr_bias_corrected": gsnr,
+                            "gsnr_exact": gsnr,
                             "scale_adaptation": log if paper_like else -log,
                             "adapts": (log >= 0) == paper_like,
                         }
@@ -173,6 +175,7 @@ def synthetic_runs(paper_like: bool, jobs=(("entry", "sgd"),), seeds: int = 6) -
 
 CLAIM_ROWS = [  # (claim function, measure, criterion) in check_all's order
     (claims.correlation, "Spearman rho", "rho >= 0.7"),
+    (claims.ranking, "Somers' D", "D >= 0.8"),
     (claims.classifier_accuracy, "LOSO accuracy", "accuracy >= 0.9"),
     (claims.matrix_gsnr_gap, "min log10 GSNR gap", "gap > 0"),
     (claims.clean_separation, "in-sample error", "error <= 0.02"),
@@ -196,6 +199,8 @@ def test_claim_known_values():
     good, bad = synthetic_runs(True), synthetic_runs(False)
     assert claims.correlation(good, "", params, STATS).value == pytest.approx(1.0)
     assert claims.correlation(bad, "", params, STATS).value == pytest.approx(-1.0)
+    assert claims.ranking(good, "", params, STATS).value == pytest.approx(1.0)
+    assert claims.ranking(bad, "", params, STATS).value == pytest.approx(-1.0)
     assert claims.classifier_accuracy(good, "", params, STATS).value == 1.0
     assert claims.clean_separation(good, "", params, STATS).value == 0.0
     # the smallest gap: matrix 2 decades above vector; contrary: matrix 3 decades below scalar
@@ -211,11 +216,19 @@ def test_matrix_gap_without_a_matrix_is_inconclusive():
 
 def test_check_all_rows_per_claim_and_job():
     jobs = (("total", "adamw"), ("entry", "sgd"), ("entry", "adamw"))
-    rows = claims.check_all({"runs": synthetic_runs(True, jobs)}, small_params(), STATS)
-    assert all(isinstance(r, ClaimResult) for r in rows) and len(rows) == 4 * len(jobs)
+    params = small_params()
+    rows = claims.check_all({"runs": synthetic_runs(True, jobs)}, params, STATS)
+    assert all(isinstance(r, ClaimResult) for r in rows)
     scopes = ["entry noise, adamw", "entry noise, sgd", "total noise, adamw"]  # jobs in sorted order
-    assert [(r.measure, r.scope) for r in rows] == [(m, s) for _, m, _ in CLAIM_ROWS for s in scopes]
+    gap_scopes = ["entry noise, any optimiser", "total noise, any optimiser"]  # once per noise model
+    expected = []
+    for claim, measure, _ in CLAIM_ROWS:
+        here = gap_scopes if claim is claims.matrix_gsnr_gap else scopes
+        expected += [(measure, s) for s in here] + [(measure, f"{s}, plugin at K=8") for s in here]
+    assert [(r.measure, r.scope) for r in rows] == expected
     assert {r.verdict for r in rows} == {SUPPORTED}
+    practitioner = [r for r in rows if r.scope.endswith("plugin at K=8")]
+    assert all("practitioner" in r.note and "1/K = 0.12" in r.note for r in practitioner)
     assert set(rows[0].as_dict()) == {
         "study",
         "claim",
@@ -236,6 +249,96 @@ def test_check_all_rows_per_claim_and_job():
     first = rows[0].as_dict()
     assert (first["direction"], first["threshold"], first["n_seeds"]) == (">=", 0.7, 6)
     assert (first["method"], first["level"]) == ("t", STATS["ci_level"])
+    assert all((r.n_seeds, r.method, r.level) == (6, "t", STATS["ci_level"]) for r in rows)
+
+
+def test_claims_default_to_the_exact_gsnr_and_show_the_plugin():
+    crit = config.section("gsnr", {})["claims"]
+    assert crit["estimate"] == "exact" and crit["practitioner_estimates"] == ["plugin"]
+    runs = synthetic_runs(True)
+    runs["gsnr_plugin"] = 1.0  # a floored estimate: no information
+    params = small_params()
+    assert claims.ranking(runs, "", params, STATS).verdict == SUPPORTED  # decided on gsnr_exact
+    assert claims.ranking(runs, "", params, STATS, estimate="plugin").value == pytest.approx(0.0)
+
+
+def test_spearman_measures_norm_growth_somers_d_who_adapts():
+    """Norm change falling with GSNR for every run (noise growth) while GSNR ranks who adapts perfectly:
+    rho = -1 (not supported), Somers' D = 1 (supported)."""
+    runs = synthetic_runs(True)
+    runs["scale_adaptation"] = -np.log10(runs["gsnr_exact"])
+    params = small_params()
+    rho, d = claims.correlation(runs, "", params, STATS), claims.ranking(runs, "", params, STATS)
+    assert rho.value == pytest.approx(-1.0) and rho.verdict == NOT_SUPPORTED
+    assert d.value == pytest.approx(1.0) and d.verdict == SUPPORTED
+
+
+def test_somers_d_is_two_auc_minus_one_per_seed():
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    assert claims.somers_d(x, np.array([0, 0, 1, 1], bool)) == 1.0
+    assert claims.somers_d(x, np.array([1, 1, 0, 0], bool)) == -1.0
+    assert claims.somers_d(x, np.array([0, 1, 0, 1], bool)) == pytest.approx(2 * 0.75 - 1)
+    assert np.isnan(claims.somers_d(x, np.ones(4, bool)))
+
+
+def test_matrix_gap_once_per_noise_model_and_optimiser_free():
+    runs = synthetic_runs(True, (("entry", "sgd"), ("entry", "adamw")))
+    rows = claims.check_all({"runs": runs}, small_params(), STATS)
+    gaps = [r for r in rows if r.measure == "min log10 GSNR gap"]
+    assert [r.scope for r in gaps] == [
+        "entry noise, any optimiser",
+        "entry noise, any optimiser, plugin at K=8",
+    ]
+    runs.loc[runs["optimizer"] == "adamw", "gsnr_exact"] *= 2.0
+    with pytest.raises(ValueError, match="differs between optimisers"):
+        claims.matrix_gsnr_gap(runs, "", small_params(), STATS)
+
+
+def test_matrix_gap_of_equal_shapes_is_no_gap():
+    """Matrix and vector equal up to float32-size rounding: the gap rounds to 0, and 0 is not > 0."""
+    runs = synthetic_runs(True)
+    vec = runs[runs["shape"] == "vector"].set_index(["seed", "sigma"])["gsnr_exact"]
+    mat = runs["shape"] == "matrix"
+    jitter = 1.0 + 3e-8 * (runs.loc[mat, "seed"].to_numpy() - 2.5)
+    runs.loc[mat, "gsnr_exact"] = (
+        vec.loc[list(zip(runs.loc[mat, "seed"], runs.loc[mat, "sigma"], strict=True))].to_numpy() * jitter
+    )
+    runs = runs[runs["shape"] != "scalar"]
+    row = claims.matrix_gsnr_gap(runs, "", small_params(), STATS)
+    assert (row.value, row.ci_low, row.ci_high) == (0.0, 0.0, 0.0) and row.verdict == NOT_SUPPORTED
+
+
+@pytest.mark.parametrize("noise", simulate.NOISE_MODELS)
+def test_closed_form_gap_matches_simulated_exact_gsnr(noise):
+    """The closed-form expectation in the note equals the gap of the simulator's exact GSNR, and is what the
+    noise model makes it: entry 0, total log10(n_matrix / n_vector), minibatch 0 (same d_in)."""
+    params = small_params(
+        shapes=["matrix", "vector"], shape_dims={"matrix": [6, 5], "vector": [1, 5]}, steps=2
+    )
+    runs = simulate.simulate(params, "matrix", noise, "sgd", 0)
+    runs = pd.concat([runs, simulate.simulate(params, "vector", noise, "sgd", 0)], ignore_index=True)
+    row = claims.matrix_gsnr_gap(runs, "", params, STATS)
+    lo, hi = params["claims"]["moderate_noise"]
+    sig = np.unique(runs["sigma"][(runs["sigma"] >= lo) & (runs["sigma"] <= hi)])
+    expected = claims.expected_matrix_gap(params, noise, ["matrix", "vector"], sig)
+    assert expected == pytest.approx(
+        {"entry": 0.0, "total": math.log10(6), "minibatch": 0.0}[noise], abs=1e-12
+    )
+    assert row.value == pytest.approx(expected, abs=1e-6)
+    assert f"closed form {expected:+.3g}" in row.note and "by construction" in row.note
+    assert row.verdict == (SUPPORTED if noise == "total" else NOT_SUPPORTED)
+
+
+def test_loso_refits_the_threshold_without_the_held_out_seed():
+    """Seeds 0 and 1 separate at 0, seed 2 at 5: refitted without the held-out seed, each held-out seed
+    scores 0.5; a threshold fitted on all seeds (leaking the held-out one) would score 5/6 on average."""
+    x = np.array([-1.0, 1.0, -1.0, 1.0, 4.0, 6.0])
+    y = np.array([False, True, False, True, False, True])
+    seeds = np.array([0, 0, 1, 1, 2, 2])
+    correct = classify.loso_predictions(x, y, seeds) == y
+    assert [correct[seeds == s].mean() for s in range(3)] == [0.5, 0.5, 0.5]
+    runs = pd.DataFrame({"seed": seeds, "gsnr_exact": 10.0**x, "adapts": y})
+    assert claims.classifier_accuracy(runs, "", small_params(), STATS).value == 0.5
 
 
 def test_claim_intervals_are_t_intervals_of_per_seed_statistics():

@@ -26,6 +26,7 @@ def test_gsnr_points_and_fig1(tmp_path):
             "scale_adaptation": rng.normal(size=n),
             "adapts": rng.random(n) > 0.5,
             **{col: np.abs(rng.normal(size=n)) for col in analysis.ESTIMATES.values()},
+            "gsnr_draws": 32,
         }
     )
     runs.loc[0, "gsnr_plugin"] = 0.0  # log10 = -inf, drawn below the rest
@@ -34,6 +35,7 @@ def test_gsnr_points_and_fig1(tmp_path):
     plugin = points[points["estimate"] == "plugin"]
     np.testing.assert_allclose(plugin["log10_gsnr"].iloc[1:], np.log10(runs["gsnr_plugin"].iloc[1:]))
     assert plugin["log10_gsnr"].iloc[0] == -np.inf
+    np.testing.assert_allclose(points["plugin_floor_log10"], np.log10(1 / 32))  # the floor Fig 1 draws
     path = tmp_path / "gsnr_points.csv"
     points.to_csv(path, index=False)
     classifier = pd.DataFrame(
@@ -46,3 +48,28 @@ def test_gsnr_points_and_fig1(tmp_path):
     argv = ["fig1_gsnr_vs_adaptation", "--tables", str(path), str(cpath), "--option", "estimate=plugin"]
     assert fig.main([*argv, "--out", str(pdf)]) == 0
     assert pdf.exists() and pdf.with_suffix(".png").stat().st_size > 1000
+
+
+def test_summary_carries_the_plugin_floor_and_fig2(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 24
+    runs = pd.DataFrame(
+        {
+            "noise_model": "entry",
+            "optimizer": "sgd",
+            "shape": np.tile(["a", "b"], n // 2),
+            "sigma": np.repeat([0.1, 1.0, 10.0], n // 3),
+            "seed": np.arange(n) % 4,
+            "scale_adaptation": rng.normal(size=n),
+            "adapts": rng.random(n) > 0.5,
+            **{col: np.abs(rng.normal(size=n)) for col in analysis.ESTIMATES.values()},
+            "gsnr_draws": 8,
+        }
+    )
+    summary = analysis.summary_table(runs, {})
+    np.testing.assert_allclose(summary["plugin_floor_log10"], np.log10(1 / 8))
+    path = tmp_path / "summary.csv"
+    summary.to_csv(path, index=False)
+    pdf = tmp_path / "fig2.pdf"
+    argv = ["fig2_noise_sweep", "--tables", str(path), "--option", "estimate=exact", "--out", str(pdf)]
+    assert fig.main(argv) == 0 and pdf.exists()

@@ -10,6 +10,9 @@ Every CI is :meth:`scaledyn.stats.Settings.per_seed` at the ``stats`` section (`
 per-seed values; the tables' ``ci_method`` and ``level`` columns say which).
 * ``curves``: pooled accuracy vs threshold (Fig 3); ``confusion``: pooled leave-one-seed-out confusion counts.
 * ``gsnr_points`` (:func:`gsnr_points`): per run and GSNR estimate, log10 GSNR and scale adaptation (Fig 1).
+
+``summary`` and ``gsnr_points`` carry ``plugin_floor_log10``: log10 of the plug-in estimate's floor 1/K
+(:func:`plugin_floor`, K = the runs' ``gsnr_draws``), the line Figures 1 and 2 draw.
 """
 
 from __future__ import annotations
@@ -22,6 +25,19 @@ from scaledyn.stats import Settings
 
 ESTIMATES = {"plugin": "gsnr_plugin", "bias_corrected": "gsnr_bias_corrected", "exact": "gsnr_exact"}
 JOB_KEYS = ["noise_model", "optimizer"]
+
+
+def plugin_floor(k: int | np.ndarray) -> float | np.ndarray:
+    """Floor of the plug-in GSNR from K draws: its expectation is about GSNR + 1/K
+    (:mod:`scaledyn.estimators`), so with no signal it is 1/K."""
+    return 1.0 / np.asarray(k, dtype=float)
+
+
+def _floor_log10(runs: pd.DataFrame) -> np.ndarray:
+    """log10 plug-in floor per row, NaN where the runs do not record K."""
+    if "gsnr_draws" not in runs:
+        return np.full(len(runs), np.nan)
+    return np.log10(plugin_floor(runs["gsnr_draws"].to_numpy()))
 
 
 def summary_table(runs: pd.DataFrame, stats: dict) -> pd.DataFrame:
@@ -39,6 +55,7 @@ def summary_table(runs: pd.DataFrame, stats: dict) -> pd.DataFrame:
                 else (np.nan,) * 3
             )
             row |= {name: mean, f"{name}_low": lo, f"{name}_high": hi}
+        row["plugin_floor_log10"] = float(np.nanmax(_floor_log10(g))) if "gsnr_draws" in g else np.nan
         row["adapts_fraction"] = g["adapts"].mean()
         row["n_seeds"] = g["seed"].nunique()
         row["ci_method"], row["level"] = settings.method, settings.level
@@ -85,7 +102,17 @@ def classifier_tables(runs: pd.DataFrame, stats: dict) -> tuple[pd.DataFrame, pd
     return pd.DataFrame(table), pd.concat(curves, ignore_index=True), pd.DataFrame(confusions)
 
 
-POINT_COLUMNS = [*JOB_KEYS, "shape", "sigma", "seed", "estimate", "log10_gsnr", "scale_adaptation", "adapts"]
+POINT_COLUMNS = [
+    *JOB_KEYS,
+    "shape",
+    "sigma",
+    "seed",
+    "estimate",
+    "log10_gsnr",
+    "scale_adaptation",
+    "adapts",
+    "plugin_floor_log10",
+]
 
 
 def gsnr_points(runs: pd.DataFrame) -> pd.DataFrame:
@@ -93,7 +120,7 @@ def gsnr_points(runs: pd.DataFrame) -> pd.DataFrame:
     (``classify.log10_gsnr``: -inf where the GSNR is not positive), scale adaptation and whether it adapts."""
     parts = [
         runs[[*JOB_KEYS, "shape", "sigma", "seed", "scale_adaptation", "adapts"]].assign(
-            estimate=est, log10_gsnr=classify.log10_gsnr(runs[col])
+            estimate=est, log10_gsnr=classify.log10_gsnr(runs[col]), plugin_floor_log10=_floor_log10(runs)
         )
         for est, col in ESTIMATES.items()
     ]

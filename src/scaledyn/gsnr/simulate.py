@@ -22,7 +22,8 @@ run's numbers depend only on (global seed, shape, noise model, seed index, its s
 runs share the batch, so one sweep point computed alone equals its slice.
 
 GSNR (paper 000, eq. 1) is measured at theta0 from K independent gradient draws: plug-in, bias-corrected
-(see ``scaledyn.estimators``) and the exact population value (``exact_gsnr``).
+(see ``scaledyn.estimators``) and the exact population value (``exact_gsnr``); the table records K
+(``gsnr_draws``).
 
 Scale adaptation = (||theta_T|| - ||theta0||) / ||theta0|| with ||theta_T|| the RMS of ||theta_t|| over
 the last ``tail_fraction`` of steps. ``adapts``: |log ||theta_T|| - log ||theta_T^free||| is smaller than
@@ -223,6 +224,7 @@ def simulate(
         "gsnr_plugin": gsnr_plugin.ravel(),
         "gsnr_bias_corrected": gsnr_bc.ravel(),
         "gsnr_exact": np.broadcast_to(gsnr_ex, (n_seed, n_sig)).ravel(),
+        "gsnr_draws": draws,  # K of the plug-in and bias-corrected estimates (their floors follow from it)
         "norm_init": np.repeat(norm0.ravel(), n_sig),
         "norm_final": main.ravel(),
         "norm_free": np.repeat(free.ravel(), n_sig),

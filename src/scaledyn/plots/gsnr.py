@@ -38,9 +38,18 @@ def _pooled_threshold(classifier: pd.DataFrame, noise: str, opt: str, estimate: 
     return float(row["threshold_log10"].iloc[0])
 
 
+def _plugin_floor(ax, table: pd.DataFrame) -> None:
+    """The plug-in estimate's floor 1/K (the table's ``plugin_floor_log10``), dotted, if the table has it."""
+    if "plugin_floor_log10" not in table:
+        return
+    floors = table["plugin_floor_log10"].dropna().unique()
+    for k, floor in enumerate(floors):
+        ax.axhline(floor, ls=":", color="0.4", lw=1, label="plug-in floor 1/K" if k == 0 else None)
+
+
 def fig1(points: pd.DataFrame, classifier: pd.DataFrame, estimate: str) -> plt.Figure:
     """log10 GSNR at init vs scale adaptation; rows noise models, columns optimisers; runs whose GSNR is not
-    positive (log10 = -inf) half a decade below the lowest finite point."""
+    positive (log10 = -inf) half a decade below the lowest finite point; dotted: the plug-in floor 1/K."""
     df = points[points["estimate"] == estimate].copy()
     floor = np.nanmin(df.loc[np.isfinite(df["log10_gsnr"]), "log10_gsnr"]) - 0.5
     df["log10_gsnr"] = df["log10_gsnr"].where(np.isfinite(df["log10_gsnr"]), floor)
@@ -67,6 +76,7 @@ def fig1(points: pd.DataFrame, classifier: pd.DataFrame, estimate: str) -> plt.F
             thr = _pooled_threshold(classifier, noise, opt, estimate)
             if np.isfinite(thr):
                 ax.axhline(thr, ls="--", color="0.2", lw=1)
+            _plugin_floor(ax, sub)
             ax.set_xscale("symlog", linthresh=1.0)
             ax.set_title(f"{noise} noise, {opt}")
             ax.set_xlabel("scale adaptation")
@@ -78,7 +88,8 @@ def fig1(points: pd.DataFrame, classifier: pd.DataFrame, estimate: str) -> plt.F
 
 
 def fig2(summary: pd.DataFrame, estimate: str) -> plt.Figure:
-    """Rows noise models; left GSNR vs sigma, then scale adaptation vs sigma per optimiser; CI bands."""
+    """Rows noise models; left GSNR vs sigma (dotted: the plug-in floor 1/K), then scale adaptation vs sigma
+    per optimiser; CI bands."""
     noises, opts = sorted(summary["noise_model"].unique()), sorted(summary["optimizer"].unique())
     fig, axes = _grid(noises, ["gsnr", *opts])
     col = f"log10_{estimate}"
@@ -105,6 +116,8 @@ def fig2(summary: pd.DataFrame, estimate: str) -> plt.Figure:
             ):
                 ax.fill_between(g["sigma"], g[f"{y}_low"], g[f"{y}_high"], color=color, alpha=0.2, lw=0)
             ax.set_xscale("log")
+            if y == col:
+                _plugin_floor(ax, sub)
             if y == "scale_adaptation":
                 ax.set_yscale("symlog", linthresh=1.0)
             ax.set_title(f"{noise} noise" + ("" if j == 0 else f", {opt}"))
