@@ -134,7 +134,8 @@ def claim_equilibrium(df: pd.DataFrame, params: dict, stats: dict | None = None)
         t_settle is the interpolated time (``analysis.settle_time``, log-t interpolation between checkpoints)
         after which ||W||_F stays within ``settle_tolerance`` of its late-phase mean, in units of the AdamW
         decay timescale 1 / (eta lambda_W): the criterion does not move with the run length T. A run that
-        never settles enters with T eta lambda_W (a lower bound) and the row cannot be supported.
+        never settles enters with T eta lambda_W (a lower bound) and the row cannot be supported; nor can it
+        when the run is shorter than ``max_settle_timescales`` decay timescales (T eta lambda_W below it).
     (b) ||gamma|| evolves monotonically: mean monotonicity index of ||gamma|| over the log-grid checkpoints
         (|net change| / total variation) >= ``min_monotonicity_gamma`` (default 0.8: back-steps make up at
         most 10% of the path length).
@@ -167,6 +168,13 @@ def claim_equilibrium(df: pd.DataFrame, params: dict, stats: dict | None = None)
     if censored.any() and row_a.verdict == SUPPORTED:
         row_a.verdict = INCONCLUSIVE
         row_a.note += " (censored seeds: settled no earlier than T, so not supported on a lower bound)"
+    span = float(rs["steps"].iloc[0]) * float(rate.iloc[0])
+    if span < thr_a and row_a.verdict == SUPPORTED:
+        row_a.verdict = INCONCLUSIVE
+        row_a.note += (
+            f" (the run spans T eta lambda_W = {span:.3g} < {thr_a:g} decay timescales: its late mean is not"
+            " shown to be the equilibrium, so settling quickly cannot be supported)"
+        )
     return [
         row_a,
         _checked(1, scope, "mean monotonicity index of ||gamma||", est_b, ">=", thr_b, note_b),
