@@ -13,6 +13,10 @@
    one seed per sweep value for ``--reference-fraction`` of the steps and is extrapolated linearly to all
    seeds and all steps (the per-run checkpoint cost is then overcounted, so the ratio is slightly generous
    to the batched program).
+5. Exact SNR cost: per sweep, the time of the exact per-parameter SNR (``model.exact_snr``, one batched call
+   per block per checkpoint) against the whole checkpoint measurement (``simulate._measure``: norms, loss,
+   exact SNR and the K-draw SNR), timed on the sweep's blocks at initialisation and scaled to its number of
+   checkpoints (``--exact-cost-only`` runs just this section).
 
 Peak memory is each process's ``ru_maxrss`` and CPU time its user + system time (from ``os.wait4``); the
 reference is timed in CPU time (it runs in this process), so the speed-up compares CPU with CPU. The
@@ -37,6 +41,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from scaledyn import config  # noqa: E402
 from scaledyn.minimal_model import model as mm  # noqa: E402
+from scaledyn.minimal_model import simulate as sim  # noqa: E402
 from scaledyn.minimal_model.simulate import checkpoint_steps, run_specs  # noqa: E402
 
 GLOBAL_SEED = config.load({})["seed"]  # the pipeline's default config seed
@@ -125,6 +130,41 @@ def reference(params: dict, fraction: float) -> tuple[float, int]:
     return total, timed
 
 
+def exact_snr_cost(params: dict, repeats: int = 10) -> dict[str, tuple[float, float, int]]:
+    """Per sweep: (exact-SNR CPU seconds, whole-measurement CPU seconds, checkpoints), scaled from
+    ``repeats`` timed measurements of every block to the sweep's checkpoint count."""
+    out = {}
+    k, n = int(params["measure"]["snr_draws"]), int(params["model"]["n_train"])
+    for sweep in params["sweeps"]:
+        specs = run_specs(params, sweep)
+        blocks = sim._build_blocks(specs, params, GLOBAL_SEED)
+        n_ck = len(checkpoint_steps(int(params["sweeps"][sweep]["steps"]), params["measure"])[0])
+        with torch.no_grad():
+            for blk in blocks:  # warm-up
+                sim._measure(blk, k, n)
+            t0 = time.process_time()
+            for _ in range(repeats):
+                for blk in blocks:
+                    mm.exact_snr(blk.w, blk.gamma, blk.xy[..., : blk.d], blk.xy[..., blk.d :], blk.batch)
+            exact = (time.process_time() - t0) / repeats * n_ck
+            t0 = time.process_time()
+            for _ in range(repeats):
+                for blk in blocks:
+                    sim._measure(blk, k, n)
+            whole = (time.process_time() - t0) / repeats * n_ck
+        out[sweep] = (exact, whole, n_ck)
+    return out
+
+
+def report_exact_cost(params: dict) -> None:
+    for sweep, (exact, whole, n_ck) in exact_snr_cost(params).items():
+        print(
+            f"exact SNR, {sweep:13s}: {exact:5.2f}s CPU over {n_ck} checkpoints "
+            f"(whole checkpoint measurement {whole:5.2f}s CPU, "
+            f"the K-draw SNR and the rest {whole - exact:5.2f}s)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out-dir", default=None, help="keep the sweep CSVs here (default: a temp dir)")
@@ -133,8 +173,13 @@ def main() -> None:
     parser.add_argument(
         "--params", default="{}", help="overrides of the default params as JSON (smoke tests)"
     )
+    parser.add_argument("--exact-cost-only", action="store_true", help="only section 5 (exact SNR cost)")
     args = parser.parse_args()
     params = config.section("minimal_model", json.loads(args.params))
+    if args.exact_cost_only:
+        torch.set_num_threads(1)
+        report_exact_cost(params)
+        return
     sweeps = list(params["sweeps"])
     out_dir = Path(args.out_dir or tempfile.mkdtemp(prefix="minimal_model_bench_"))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -188,6 +233,7 @@ def main() -> None:
         f"speed-up of the batched program: {ref / sum(cpu.values()):.1f}x in CPU time "
         f"({ref / wall:.1f}x reference CPU over sequential wall)"
     )
+    report_exact_cost(params)
     print("load average at end (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     target = "met" if min(wall, par_wall) <= 60 else "missed"
     print(f"60 s target {target} (best {min(wall, par_wall):.1f}s)")

@@ -8,7 +8,12 @@ Definitions (T = steps of the sweep, checkpoints t_0 = 0 < t_1 < ... < t_M = T):
   random walk with per-step variance eta^2 and decay factor 1 - eta lambda);
 * settle step of a norm n_t with final value n* (late-phase mean): the first checkpoint t_i such that
   |n_t - n*| <= tol n* for every checkpoint t >= t_i; NaN if even the last checkpoint is outside the band;
-  settle fraction = settle step / T;
+  settle fraction = settle step / T; settle time: the same crossing located between checkpoints, where the
+  excess |n_t - n*| - tol n* changes sign from the last checkpoint outside the band to the next one, by linear
+  interpolation in log t (in t on the first segment, which starts at t = 0): a continuous value, so seeds
+  that settle between the same two checkpoints still differ (:func:`settle_time`); settle timescales =
+  settle time x eta lambda_W, the settle time in units of the AdamW decay timescale 1 / (eta lambda_W) (NaN
+  for lambda_W = 0);
 * monotonicity index of n over the log-grid checkpoints: |sum_i (n_{i+1} - n_i)| / sum_i |n_{i+1} - n_i|
   in [0, 1]; 1 for a monotone trajectory, near 0 for a trajectory that ends where it started; NaN if n is
   constant (``monotonicity_*_after_early``: the same over the log-grid checkpoints after the early phase);
@@ -57,7 +62,18 @@ Stats = Settings | dict | None
 KEYS = ["sweep", "value", "seed"]
 RUN_INFO = ["d", "batch_size", "weight_decay_w", "weight_decay_gamma", "lr", "steps"]
 PHASES = ("init", "early", "late")
-SNR_METRICS = ("snr_w", "snr_gamma", "snr_ratio", "snr2_w", "snr2_gamma")
+SNR_METRICS = (
+    "snr_w",
+    "snr_gamma",
+    "snr_ratio",
+    "snr2_w",
+    "snr2_gamma",
+    "snr_exact_w",
+    "snr_exact_gamma",
+    "snr_exact_ratio",
+    "snr2_exact_w",
+    "snr2_exact_gamma",
+)
 NORM_METRICS = ("w_norm", "w_rms", "gamma_norm", "gamma_rms", "loss")
 
 
@@ -121,6 +137,25 @@ def settle_step(steps: np.ndarray, values: np.ndarray, final: float, tol: float)
     return float(np.asarray(steps)[first])
 
 
+def settle_time(steps: np.ndarray, values: np.ndarray, final: float, tol: float) -> float:
+    """Interpolated settle time: where the excess e_t = |value - final| - tol |final| crosses 0 between the
+    last checkpoint outside the band (e > 0) and the next (e <= 0), linear in log t (linear in t when the
+    segment starts at t = 0); the first checkpoint if none is outside, NaN if the last one is outside."""
+    steps = np.asarray(steps, dtype=float)
+    excess = np.abs(np.asarray(values, dtype=float) - final) - tol * abs(final)
+    if excess[-1] > 0:
+        return float("nan")
+    outside = np.flatnonzero(excess > 0)
+    if outside.size == 0:
+        return float(steps[0])
+    i = outside[-1]
+    (t_a, t_b), (e_a, e_b) = steps[i : i + 2], excess[i : i + 2]
+    frac = e_a / (e_a - e_b)
+    if t_a <= 0:
+        return float(t_a + frac * (t_b - t_a))
+    return float(math.exp(math.log(t_a) + frac * (math.log(t_b) - math.log(t_a))))
+
+
 def growth_exponent(steps: np.ndarray, values: np.ndarray) -> float:
     """OLS slope of log(value) on log(step) (steps > 0 only; NaN with fewer than 2 points)."""
     steps, values = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
@@ -131,8 +166,9 @@ def growth_exponent(steps: np.ndarray, values: np.ndarray) -> float:
 
 
 def run_summary(df: pd.DataFrame, params: dict) -> pd.DataFrame:
-    """Per (sweep, value, seed): settle steps / fractions, monotonicity indices and late growth exponents
-    of ||W||_F and ||gamma||, their initial and final (late-mean) values."""
+    """Per (sweep, value, seed): settle steps / fractions (checkpoint grid), interpolated settle times and
+    their value in AdamW timescales (t eta lambda of the parameter), monotonicity indices and late growth
+    exponents of ||W||_F and ||gamma||, their initial and final (late-mean) values."""
     tol = float(params["analysis"]["settle_tolerance"])
     rows = []
     for (sweep, value, seed), run in df.groupby(KEYS, sort=True):
@@ -147,11 +183,15 @@ def run_summary(df: pd.DataFrame, params: dict) -> pd.DataFrame:
             vals = run[col].to_numpy()
             final = float(vals[late].mean())
             t_settle = settle_step(steps, vals, final, tol)
+            t_interp = settle_time(steps, vals, final, tol)
+            rate = float(run["lr"].iloc[0]) * float(run[f"weight_decay_{name}"].iloc[0])
             row |= {
                 f"initial_{name}": float(vals[0]),
                 f"final_{name}": final,
                 f"settle_step_{name}": t_settle,
                 f"settle_fraction_{name}": t_settle / total,
+                f"settle_time_{name}": t_interp,
+                f"settle_timescales_{name}": t_interp * rate if rate > 0 else float("nan"),
                 f"monotonicity_{name}": monotonicity_index(vals[log_grid]),
                 f"monotonicity_{name}_after_early": monotonicity_index(vals[after_early]),
                 f"late_growth_{name}": growth_exponent(steps[late], vals[late]),
@@ -211,7 +251,9 @@ def seed_slope(frame: pd.DataFrame, x: str, y: str, stats: Stats = None) -> Inte
 
 
 def paper_exponent(sweep: str, metric: str, params: dict) -> float:
-    """The exponent paper 001 predicts for metric ~ x^p (eq. 3; noise-WD RMS(W) ~ lambda^-1/2)."""
+    """The exponent paper 001 predicts for metric ~ x^p (eq. 3; noise-WD RMS(W) ~ lambda^-1/2); the exact
+    SNRs (``snr_exact_*``, ``snr2_exact_*``) have the exponents of their K-draw estimates."""
+    metric = metric.replace("_exact", "")
     ex = params["analysis"]["paper_exponents"]
     squared = 2.0 if metric.startswith("snr2") else 1.0
     if sweep == "batch":
@@ -280,8 +322,9 @@ def scaling_slopes(df: pd.DataFrame, params: dict, stats: Stats = None) -> pd.Da
 
 # -- tables the figures draw ---------------------------------------------------------------------------------
 
-BAND_METRICS = ("w_norm", "gamma_norm", "loss", "snr_w", "snr_gamma", "snr_ratio")
-DYNAMICS_METRICS = ("w_norm", "gamma_norm", "snr_w", "snr_gamma", "snr_ratio")
+EXACT_BAND_METRICS = ("snr_exact_w", "snr_exact_gamma", "snr_exact_ratio")
+BAND_METRICS = ("w_norm", "gamma_norm", "loss", "snr_w", "snr_gamma", "snr_ratio", *EXACT_BAND_METRICS)
+DYNAMICS_METRICS = ("w_norm", "gamma_norm", "snr_w", "snr_gamma", "snr_ratio", *EXACT_BAND_METRICS)
 GROWTH_METRICS = ("late_growth_w", "late_growth_gamma")
 BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level", "ci_method"]
 

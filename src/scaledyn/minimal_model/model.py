@@ -15,6 +15,14 @@ S_xx = 1/B sum_b x_b x_b^T and S_yx = 1/B sum_b y_b x_b^T. With E = gamma[:, Non
 
 where r_b = gamma * (W x_b) - y_b. One gradient costs one (2d x B) @ (B x d) product for the moments plus
 O(d^3), and every function broadcasts over leading axes: R stacked runs, K gradient draws.
+
+Exact per-parameter SNR (``exact_snr``): at fixed parameters the mini-batch gradient's mean and variance are
+known from the N training points. Per example, g_W,i = (gamma * r_i) x_i^T and g_gamma,i = r_i * (W x_i); the
+mean over the N points is the full-batch gradient mu, their population variance v = 1/N sum_i g_i^2 - mu^2
+(ddof 0), and the mean of B points drawn uniformly *with replacement* (as the simulator draws them) has
+variance v / B exactly (no finite-population factor; without replacement it would be v / B (N - B) / (N - 1)).
+The exact SNR is mean_j |mu_j| / sqrt(v_j / B), the value the K-draw estimate tends to as K -> infinity, with
+no estimator floor; the squared form is mean_j mu_j^2 / (v_j / B).
 """
 
 from __future__ import annotations
@@ -119,4 +127,35 @@ def snr(g_w: torch.Tensor, g_gamma: torch.Tensor) -> dict[str, torch.Tensor]:
         "snr_gamma": estimators.snr_per_parameter(g_gamma, param_dims=1),
         "snr2_w": estimators.snr2_per_parameter(g_w, param_dims=2),
         "snr2_gamma": estimators.snr2_per_parameter(g_gamma, param_dims=1),
+    }
+
+
+def exact_snr(
+    w: torch.Tensor, gamma: torch.Tensor, x: torch.Tensor, y: torch.Tensor, batch_size: torch.Tensor | int
+) -> dict[str, torch.Tensor]:
+    """Exact per-parameter SNRs of the B-sample mini-batch gradient (drawn with replacement) at (W, gamma),
+    from the full data x, y (..., N, d); w (..., d, d), gamma (..., d), ``batch_size`` an int or a tensor
+    broadcasting against the leading axes. Computed in float64; returns shape (...) tensors ``snr_exact_w``,
+    ``snr_exact_gamma``, ``snr2_exact_w``, ``snr2_exact_gamma`` (module docstring).
+
+    Cost per run: two (N x d) @ (d x d) products and one (d x N) @ (N x d) product, no per-example tensor.
+    """
+    w, gamma, x, y = w.double(), gamma.double(), x.double(), y.double()
+    n = x.shape[-2]
+    b = torch.as_tensor(batch_size, dtype=torch.float64)
+    z = x @ w.transpose(-1, -2)  # (..., N, d): (W x_i)_j
+    r = gamma.unsqueeze(-2) * z - y  # residuals r_ij
+    g_col = gamma.unsqueeze(-1)
+    mu_w = g_col * (r.transpose(-1, -2) @ x) / n  # (..., d, d)
+    m2_w = g_col.square() * (r.square().transpose(-1, -2) @ x.square()) / n
+    rz = r * z
+    mu_g = rz.mean(-2)
+    m2_g = rz.square().mean(-2)
+    var_w = (m2_w - mu_w.square()).clamp_min(0.0) / b.view(*b.shape, *(1,) * 2)
+    var_g = (m2_g - mu_g.square()).clamp_min(0.0) / b.view(*b.shape, 1)
+    return {
+        "snr_exact_w": (mu_w.abs() / var_w.sqrt()).mean((-1, -2)),
+        "snr_exact_gamma": (mu_g.abs() / var_g.sqrt()).mean(-1),
+        "snr2_exact_w": (mu_w.square() / var_w).mean((-1, -2)),
+        "snr2_exact_gamma": (mu_g.square() / var_g).mean(-1),
     }

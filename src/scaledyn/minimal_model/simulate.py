@@ -56,6 +56,11 @@ METRICS = (
     "snr2_w",
     "snr2_gamma",
     "snr_ratio",
+    "snr_exact_w",
+    "snr_exact_gamma",
+    "snr2_exact_w",
+    "snr2_exact_gamma",
+    "snr_exact_ratio",
 )
 RUN_COLUMNS = (
     "sweep",
@@ -172,8 +177,9 @@ class _Group:
 class _Block:
     """Runs sharing a dimension d, ordered by batch size so each group is a contiguous slice of rows.
 
-    Holds the trained tensors W (R_b, d, d), gamma (R_b, d), the per-entry decay factors 1 - eta lambda, and
-    the full-data moments (float64) and teachers used for the loss and product error.
+    Holds the trained tensors W (R_b, d, d), gamma (R_b, d), the per-entry decay factors 1 - eta lambda, the
+    full-data moments (float64) and teachers used for the loss and product error, and the full data
+    ``xy`` (R_b, N, 2d, float64) with the runs' batch sizes for the exact SNR (``model.exact_snr``).
     """
 
     d: int
@@ -187,6 +193,8 @@ class _Block:
     c_xx: torch.Tensor
     c_yx: torch.Tensor
     c_yy: torch.Tensor
+    xy: torch.Tensor
+    batch: torch.Tensor
 
     def batch_moments(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Mini-batch moments (S_xx, S_yx) of every run of the block at step ``i`` of the current chunk."""
@@ -239,14 +247,17 @@ def _build_blocks(specs: list[mm.RunSpec], params: dict, global_seed: int) -> li
                 c_xx=c[:, :d],
                 c_yx=c[:, d:],
                 c_yy=c_yy,
+                xy=xy64,
+                batch=torch.tensor([float(specs[i].batch_size) for i in runs], dtype=torch.float64),
             )
         )
     return blocks
 
 
 def _measure(blk: _Block, k: int, n_train: int) -> dict[int, dict[str, float]]:
-    """Metrics of every run of a block at the current parameters: norms, loss, product error and the SNRs
-    from K fresh mini-batches per run (its ``snr`` stream)."""
+    """Metrics of every run of a block at the current parameters: norms, loss, product error, the exact SNRs
+    (``model.exact_snr``, one batched call over the block) and the SNRs from K fresh mini-batches per run (its
+    ``snr`` stream)."""
     w_norm = blk.w.flatten(1).norm(dim=1)
     gamma_norm = blk.gamma.norm(dim=1)
     base = {
@@ -258,6 +269,8 @@ def _measure(blk: _Block, k: int, n_train: int) -> dict[int, dict[str, float]]:
         "product_err": (blk.gamma.unsqueeze(-1) * blk.w - blk.a).flatten(1).norm(dim=1)
         / blk.a.flatten(1).norm(dim=1),
     }
+    exact = mm.exact_snr(blk.w, blk.gamma, blk.xy[..., : blk.d], blk.xy[..., blk.d :], blk.batch)
+    base |= exact | {"snr_exact_ratio": exact["snr_exact_gamma"] / exact["snr_exact_w"]}
     out = {run: {key: float(val[j]) for key, val in base.items()} for j, run in enumerate(blk.runs)}
     start = 0
     for g in blk.groups:
@@ -371,8 +384,10 @@ def simulate(
     on_log_grid, steps, d, batch_size, weight_decay_w, weight_decay_gamma, lr`` then the metrics
     ``w_norm`` (||W||_F), ``w_rms`` (||W||_F / d), ``gamma_norm``, ``gamma_rms`` (||gamma|| / sqrt d),
     ``loss`` (full training loss), ``product_err`` (||diag(gamma) W - A||_F / ||A||_F), ``snr_w``,
-    ``snr_gamma``, ``snr2_w``, ``snr2_gamma``, ``snr_ratio`` (snr_gamma / snr_w of the same run and step)
-    and the estimator floors ``snr_floor``, ``snr2_floor``. ``params`` may be partial (defaults fill in).
+    ``snr_gamma``, ``snr2_w``, ``snr2_gamma``, ``snr_ratio`` (snr_gamma / snr_w of the same run and step; the
+    K-draw estimates), ``snr_exact_w``, ``snr_exact_gamma``, ``snr2_exact_w``, ``snr2_exact_gamma``,
+    ``snr_exact_ratio`` (the exact SNRs of ``model.exact_snr``, no floor) and the K-draw estimator floors
+    ``snr_floor``, ``snr2_floor``. ``params`` may be partial (defaults fill in).
     """
     params = config.section("minimal_model", params)
     specs = run_specs(params, sweep, seed_indices, values)

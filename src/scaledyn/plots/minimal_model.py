@@ -43,8 +43,14 @@ LABELS = {
     "snr_w": r"SNR$_W$",
     "snr_gamma": r"SNR$_\gamma$",
     "snr_ratio": r"SNR$_\gamma$ / SNR$_W$",
+    "snr_exact_w": r"SNR$_W$",
+    "snr_exact_gamma": r"SNR$_\gamma$",
+    "snr_exact_ratio": r"SNR$_\gamma$ / SNR$_W$",
     "loss": "training loss",
 }
+# The exact SNR of a K-draw metric (what the figures draw with bands; the K-draw estimate is overlaid dashed).
+EXACT = {"snr_w": "snr_exact_w", "snr_gamma": "snr_exact_gamma", "snr_ratio": "snr_exact_ratio"}
+SNR_PLOTTED = (*EXACT, *EXACT.values())
 # Which parameter a metric belongs to, for its colour.
 OWNER = {
     "w_norm": "w",
@@ -54,6 +60,9 @@ OWNER = {
     "snr_gamma": "gamma",
     "late_growth_gamma": "gamma",
     "snr_ratio": "ratio",
+    "snr_exact_w": "w",
+    "snr_exact_gamma": "gamma",
+    "snr_exact_ratio": "ratio",
     "loss": "loss",
 }
 FLOOR_LABEL = r"estimator floor $\sqrt{2/\pi}/\sqrt{K}$"
@@ -145,7 +154,8 @@ def _step_band(ax, s: pd.DataFrame, color, label: str) -> None:
 
 
 def fig1(bands: pd.DataFrame, guides: pd.DataFrame, equilibrium: pd.DataFrame) -> plt.Figure:
-    """Headline dynamics: norms with the noise-WD reference; SNRs with the estimator floor; SNR ratio.
+    """Headline dynamics: norms with the noise-WD reference; exact SNRs (bands) with the K-draw estimates
+    (dashed) and the K-draw estimator floor; the exact SNR ratio with the K-draw one (dashed).
 
     ``bands``: ``dynamics_bands.csv``; ``guides``: ``figure_guides.csv``; ``equilibrium``: ``equilibrium.csv``
     (the noise-WD reference of ||W||_F at the headline)."""
@@ -156,13 +166,19 @@ def fig1(bands: pd.DataFrame, guides: pd.DataFrame, equilibrium: pd.DataFrame) -
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     panels = [
         (axes[0], ("w_norm", "gamma_norm"), "parameter norm", "linear"),
-        (axes[1], ("snr_w", "snr_gamma"), "per-parameter SNR", "log"),
-        (axes[2], ("snr_ratio",), LABELS["snr_ratio"], "log"),
+        (axes[1], ("snr_exact_w", "snr_exact_gamma"), "per-parameter SNR", "log"),
+        (axes[2], ("snr_exact_ratio",), LABELS["snr_ratio"], "log"),
     ]
     for ax, metrics, ylabel, yscale in panels:
         _shade_phases(ax, bands)
         for metric in metrics:
-            _step_band(ax, bands[bands["metric"] == metric], color_of(metric), LABELS[metric])
+            label = LABELS[metric] + (" (exact)" if metric in EXACT.values() else "")
+            _step_band(ax, bands[bands["metric"] == metric], color_of(metric), label)
+        for sampled, exact in EXACT.items():  # the K-draw estimate, dashed, no band
+            if exact in metrics:
+                s = bands[bands["metric"] == sampled].sort_values("step")
+                ax.plot(s["step"], s["mean"], color=color_of(sampled), lw=1.0, ls="--", alpha=0.8,
+                        label=f"{LABELS[sampled]} K-draw estimate")  # fmt: skip
         ax.set_xscale("symlog", linthresh=1.0, linscale=0.8)
         ax.set_xlim(0, bands["step"].max() * 1.3)
         ax.set_xlabel("step (0 = init, then log scale)")
@@ -214,10 +230,11 @@ def fig1(bands: pd.DataFrame, guides: pd.DataFrame, equilibrium: pd.DataFrame) -
     for y, text, ls in ((thr, f"paper: ratio > {thr:g}", "--"), (1.0, "equal SNRs", ":")):
         ax.axhline(y, ls=ls, lw=1, color="0.3")
         ax.text(0.98, y, text, transform=ax.get_yaxis_transform(), fontsize=7, ha="right", va="bottom")
-    ratio = extent(["snr_ratio"], "low")
+    ratio = extent(["snr_ratio", "snr_exact_ratio"], "low")
     positive = ratio[np.isfinite(ratio) & (ratio > 0)]
     lo = min(float(positive.min()) if positive.size else 1.0, 1.0)
-    hi = float(np.nanmax(extent(["snr_ratio"], "high")))
+    hi = float(np.nanmax(extent(["snr_ratio", "snr_exact_ratio"], "high")))
+    ax.legend(loc="upper right", fontsize=7)
     ax.set_ylim(lo / 1.5, max(thr, hi) * 1.6)
     _plain_log(ax)
 
@@ -296,7 +313,7 @@ def _scaling_grid(
                         entries.append(
                             Line2D([], [], color="0.25", lw=1.0, ls="--", label=f"paper {_num(p, False)}")
                         )
-            if any(m in ("snr_w", "snr_gamma") for m in group):
+            if any(m in SNR_PLOTTED and "ratio" not in m for m in group):
                 ax.axhline(floor, ls=":", lw=1.2, color="0.3")
             if entries:
                 ax.legend(handles=entries, loc="best", fontsize=6.5, handlelength=1.6, framealpha=0.85)
@@ -327,6 +344,8 @@ def _scaling_grid(
         Line2D([], [], color="0.25", lw=1.0, ls="--", label="paper's predicted slope"),
         Line2D([], [], color="0.3", lw=1.2, ls=":", label=_floor_label(guides)),
     ]
+    if any(m in EXACT.values() for m in metrics):
+        handles.insert(3, Line2D([], [], lw=0, label="SNRs: exact (model.exact_snr), no estimator floor"))
     return fig, axes, handles
 
 
@@ -339,8 +358,8 @@ def fig2(bands: pd.DataFrame, guides: pd.DataFrame) -> plt.Figure:
         "batch",
         [
             ("parameter norm", ("w_norm", "gamma_norm")),
-            ("per-parameter SNR", ("snr_w", "snr_gamma")),
-            (LABELS["snr_ratio"], ("snr_ratio",)),
+            ("per-parameter SNR", ("snr_exact_w", "snr_exact_gamma")),
+            (LABELS["snr_ratio"], ("snr_exact_ratio",)),
         ],
         "batch size B",
         guides,
@@ -357,13 +376,13 @@ def fig2(bands: pd.DataFrame, guides: pd.DataFrame) -> plt.Figure:
     def exponent(metric: str) -> float:
         return float(batch.loc[batch["metric"] == metric, "paper_exponent"].iloc[0])
 
-    p_snr, p_ratio = exponent("snr_w"), exponent("snr_ratio")
+    p_snr, p_ratio = exponent("snr_exact_w"), exponent("snr_exact_ratio")
     handles[-2].set_label(rf"paper: SNR $\propto B^{{{p_snr:g}}}$, ratio $\propto B^{{{p_ratio:g}}}$")
     fig.suptitle(
         "Batch sweep: phase means against B (late phase = equilibrium, as in equilibrium.csv)", fontsize=9
     )
     fig.tight_layout()
-    _legend_below(fig, handles, ncol=len(handles))
+    _legend_below(fig, handles, ncol=4)
     return fig
 
 
@@ -375,9 +394,9 @@ def fig4(bands: pd.DataFrame, slopes: pd.DataFrame, guides: pd.DataFrame) -> plt
         bands,
         "dimension",
         [
-            (LABELS["snr_w"], ("snr_w",)),
-            (LABELS["snr_gamma"], ("snr_gamma",)),
-            (LABELS["snr_ratio"], ("snr_ratio",)),
+            (LABELS["snr_w"], ("snr_exact_w",)),
+            (LABELS["snr_gamma"], ("snr_exact_gamma",)),
+            (LABELS["snr_ratio"], ("snr_exact_ratio",)),
         ],
         "dimension d",
         guides,

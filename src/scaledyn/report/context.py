@@ -54,7 +54,8 @@ def minimal_model_section(results: Path, config: dict) -> dict:
     eq = pd.read_csv(results / "equilibrium.csv")
     headline = eq[eq["sweep"] == "dynamics"]
     slopes = pd.read_csv(results / "slopes.csv")
-    slopes = slopes[slopes["metric"].isin(["snr_w", "snr_gamma", "snr_ratio", "w_norm", "gamma_norm"])]
+    snrs = ["snr_exact_w", "snr_exact_gamma", "snr_exact_ratio", "snr_w", "snr_gamma", "snr_ratio"]
+    slopes = slopes[slopes["metric"].isin([*snrs, "w_norm", "gamma_norm"])]
     k = params["measure"]["snr_draws"]
     return {
         "params": params,
