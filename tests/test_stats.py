@@ -182,3 +182,11 @@ def test_paired_differences_by_seed():
     assert paired(runs, "s", "a", "ref", "loss", "ratio").iloc[0] == pytest.approx(2.0)
     with pytest.raises(ValueError, match="diff or ratio"):
         paired(runs, "s", "a", "ref", "loss", "sum")
+
+
+def test_strict_and_non_strict_criteria_differ_at_the_threshold():
+    from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, verdict
+
+    assert verdict(0.0, 0.0, 0.0, ">") == NOT_SUPPORTED and verdict(0.0, 0.0, 0.0, ">=") == SUPPORTED
+    assert verdict(0.0, 0.0, 0.0, "<") == NOT_SUPPORTED and verdict(0.0, 0.0, 0.0, "<=") == SUPPORTED
+    assert verdict(0.0, 1.0, 0.0, ">") == INCONCLUSIVE and verdict(0.5, 1.0, 0.0, ">") == SUPPORTED

@@ -370,14 +370,19 @@ def verdict(low: float, high: float, threshold: float, direction: str = ">=") ->
     """Verdict from a confidence interval against a criterion ``value <direction> threshold``.
 
     supported: the whole CI satisfies the criterion; not supported: the whole CI violates it;
-    inconclusive: the CI straddles the threshold or is undefined (NaN).
+    inconclusive: the CI straddles the threshold or is undefined (NaN). Strict and non-strict criteria differ
+    at the threshold itself: a zero-width interval [0, 0] does not meet ``> 0`` but meets ``>= 0``.
     """
     if not (np.isfinite(low) and np.isfinite(high)):
         return INCONCLUSIVE
-    if direction in (">=", ">"):
+    if direction == ">=":
         ok_all, bad_all = low >= threshold, high < threshold
-    elif direction in ("<=", "<"):
+    elif direction == ">":
+        ok_all, bad_all = low > threshold, high <= threshold
+    elif direction == "<=":
         ok_all, bad_all = high <= threshold, low > threshold
+    elif direction == "<":
+        ok_all, bad_all = high < threshold, low >= threshold
     else:
         raise ValueError(f"direction must be one of >=, >, <=, <; got {direction!r}")
     if ok_all:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from scaledyn.gsnr import classify, simulate
 from scaledyn.gsnr.analysis import ESTIMATES, JOB_KEYS, plugin_floor
-from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, ClaimResult, Interval, Settings
+from scaledyn.stats import ClaimResult, Interval, Settings
 
 STUDY = "000"
 FLOORED = ("plugin", "bias_corrected")  # estimates from K draws (their scope names K)
@@ -147,15 +147,6 @@ def one_optimizer(job: pd.DataFrame, col: str) -> pd.DataFrame:
     return first
 
 
-def _strict(row: ClaimResult) -> ClaimResult:
-    """The verdict of a strict ``>`` criterion: :func:`scaledyn.stats.verdict` counts an interval whose low
-    bound equals the threshold as meeting ``>``; a gap of exactly the threshold is no gap above it."""
-    if row.direction == ">" and row.verdict == SUPPORTED and not row.ci_low > row.threshold:
-        verdict = NOT_SUPPORTED if row.ci_high <= row.threshold else INCONCLUSIVE
-        return dataclasses.replace(row, verdict=verdict)
-    return row
-
-
 def matrix_gsnr_gap(
     job: pd.DataFrame, scope: str, params: dict, stats: dict, estimate: str | None = None
 ) -> ClaimResult:
@@ -201,8 +192,7 @@ def matrix_gsnr_gap(
         f"sigma in [{lo_sig:g}, {hi_sig:g}], decades; closed form {expected:+.3g} "
         f"(follows from the {noise} noise model by construction)"
     )
-    row = ClaimResult.checked(STUDY, claim, scope, "min log10 GSNR gap", interval, "gap", ">", gap_min, note)
-    return _strict(row)
+    return ClaimResult.checked(STUDY, claim, scope, "min log10 GSNR gap", interval, "gap", ">", gap_min, note)
 
 
 def clean_separation(
