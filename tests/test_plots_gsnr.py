@@ -13,12 +13,12 @@ def test_estimate_labels_cover_the_estimates():
     assert set(fig.LABELS) == set(analysis.ESTIMATES)
 
 
-def test_gsnr_points_and_fig1(tmp_path):
-    rng = np.random.default_rng(0)
-    n = 24
-    runs = pd.DataFrame(
+def synthetic_runs(n: int, noise: str, draws: int, rng_seed: int) -> pd.DataFrame:
+    """A runs table of n random runs (2 shapes x 3 noise levels x 4 seeds) of one noise model."""
+    rng = np.random.default_rng(rng_seed)
+    return pd.DataFrame(
         {
-            "noise_model": "additive",
+            "noise_model": noise,
             "optimizer": "sgd",
             "shape": np.tile(["a", "b"], n // 2),
             "sigma": np.repeat([0.1, 1.0, 10.0], n // 3),
@@ -26,9 +26,14 @@ def test_gsnr_points_and_fig1(tmp_path):
             "scale_adaptation": rng.normal(size=n),
             "adapts": rng.random(n) > 0.5,
             **{col: np.abs(rng.normal(size=n)) for col in analysis.ESTIMATES.values()},
-            "gsnr_draws": 32,
+            "gsnr_draws": draws,
         }
     )
+
+
+def test_gsnr_points_and_fig1(tmp_path):
+    n = 24
+    runs = synthetic_runs(n, "additive", draws=32, rng_seed=0)
     runs.loc[0, "gsnr_plugin"] = 0.0  # log10 = -inf, drawn below the rest
     points = analysis.gsnr_points(runs)
     assert len(points) == n * len(analysis.ESTIMATES)
@@ -51,21 +56,7 @@ def test_gsnr_points_and_fig1(tmp_path):
 
 
 def test_summary_carries_the_plugin_floor_and_fig2(tmp_path):
-    rng = np.random.default_rng(1)
-    n = 24
-    runs = pd.DataFrame(
-        {
-            "noise_model": "entry",
-            "optimizer": "sgd",
-            "shape": np.tile(["a", "b"], n // 2),
-            "sigma": np.repeat([0.1, 1.0, 10.0], n // 3),
-            "seed": np.arange(n) % 4,
-            "scale_adaptation": rng.normal(size=n),
-            "adapts": rng.random(n) > 0.5,
-            **{col: np.abs(rng.normal(size=n)) for col in analysis.ESTIMATES.values()},
-            "gsnr_draws": 8,
-        }
-    )
+    runs = synthetic_runs(24, "entry", draws=8, rng_seed=1)
     summary = analysis.summary_table(runs, {})
     np.testing.assert_allclose(summary["plugin_floor_log10"], np.log10(1 / 8))
     path = tmp_path / "summary.csv"

@@ -151,6 +151,13 @@ def mean_ci(
     )
 
 
+def _finite_mean(values: np.ndarray) -> tuple[np.ndarray, float]:
+    """The finite values (NaNs dropped) and their mean (NaN when none is left)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return values, float(values.mean()) if values.size else float("nan")
+
+
 def t_mean_ci(values: np.ndarray, *, level: float | None = None) -> tuple[float, float, float]:
     """(mean, low, high) of independent values (one per seed) by Student's t; NaNs dropped.
 
@@ -159,11 +166,7 @@ def t_mean_ci(values: np.ndarray, *, level: float | None = None) -> tuple[float,
     has 10 and its interval is about the range of the 3 values). Bounds are NaN with fewer than 2 values.
     """
     _, level, _ = _fill(None, level, None)
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    mean = float(values.mean())
+    values, mean = _finite_mean(values)
     if values.size < 2:
         return mean, float("nan"), float("nan")
     half = (
@@ -186,11 +189,7 @@ def bca_mean_ci(
     NaNs dropped. Bounds are NaN with fewer than 2 values; equal values give the zero-width interval (as t).
     """
     resamples, level, rng_seed = _fill(resamples, level, rng_seed)
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    mean = float(values.mean())
+    values, mean = _finite_mean(values)
     if values.size < 2:
         return mean, float("nan"), float("nan")
     low, high = bca_rows(values[None, :], level=level, resamples=resamples, rng_seed=rng_seed)
