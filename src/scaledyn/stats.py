@@ -142,10 +142,9 @@ def mean_ci(
 
     Undercovers with a handful of values (84-89% at a nominal 95% with 5-8; ``scaledyn.calibration``): only
     used where a caller asks for ``method="percentile"``."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
+    values, mean = _finite_mean(values)
     if values.size == 0:
-        return float("nan"), float("nan"), float("nan")
+        return mean, float("nan"), float("nan")
     return cluster_mean_ci(
         values, np.arange(values.size), resamples=resamples, level=level, rng_seed=rng_seed
     )
@@ -284,15 +283,6 @@ class Settings:
         """``stats`` itself if it is a :class:`Settings`, else :meth:`from_section` of it."""
         return stats if isinstance(stats, Settings) else cls.from_section(stats)
 
-    def as_section(self) -> dict[str, Any]:
-        """The ``stats`` config section these settings come from."""
-        return {
-            "ci_level": self.level,
-            "bootstrap_resamples": self.resamples,
-            "bootstrap_seed": self.seed,
-            "ci_method": self.method,
-        }
-
     def bootstrap(self, seeds: np.ndarray, statistic: Callable[[np.ndarray], float]) -> Interval:
         """(estimate, low, high) of ``statistic(rows)`` with its seed-cluster percentile bootstrap CI
         (:func:`seed_bootstrap`), for a statistic that cannot be computed per seed (else :meth:`per_seed`)."""
@@ -337,12 +327,6 @@ class Settings:
 @functools.cache
 def _default_settings() -> Settings:
     return Settings.from_section({})
-
-
-def interval(values: np.ndarray, method: str | None, stats: Settings | Mapping[str, Any] | None) -> Interval:
-    """Mean and CI of per-seed values by ``method`` (``"t"``, ``"bca"``, ``"percentile"``; None: the
-    settings') at ``stats`` (:class:`Settings` or the ``stats`` section): :meth:`Settings.mean`."""
-    return Settings.of(stats).mean(values, method)
 
 
 def paired(runs: pd.DataFrame, size: str, variant: str, reference: str, column: str, how: str) -> pd.Series:
