@@ -89,7 +89,9 @@ def test_p_value_and_mde_of_a_t_interval_match_the_one_sample_t_test():
     # no seed count: normal quantiles (a bound at the threshold: p = 1 - level)
     assert ct.p_value(1.96, 0.0, 3.92, 0.0, 0.95, float("nan")) == pytest.approx(0.05, abs=1e-4)
     assert math.isnan(ct.p_value(1.0, float("nan"), 2.0, 0.0, 0.95, 3))
-    assert ct.p_value(0.3, 0.3, 0.3, 0.1, 0.95, 3) == 0.0 and ct.p_value(0.1, 0.1, 0.1, 0.1, 0.95, 3) == 1.0
+    # zero width (no sampling error): no test, so the row stays outside Holm with its raw verdict
+    assert math.isnan(ct.p_value(0.3, 0.3, 0.3, 0.1, 0.95, 3))
+    assert math.isnan(ct.p_value(0.1, 0.1, 0.1, 0.1, 0.95, 3))
 
 
 def brute_force_seeds(est, low, high, thr, level, n):
@@ -145,6 +147,16 @@ def test_holm_downgrades_within_a_paper_only():
     assert df["verdict"].tolist() == [SUPPORTED, SUPPORTED, INCONCLUSIVE, SUPPORTED]
     none = ct.table(rows, {"ci_level": 0.95, "adjust": "none"})
     assert none["verdict_adjusted"].tolist() == none["verdict"].tolist()
+
+
+def test_zero_width_rows_stay_outside_holm():
+    """An exact value at its strict threshold (not supported, nothing to test) keeps its verdict; it neither
+    joins nor enlarges the family of the paper's tested rows."""
+    z = scipy.stats.norm.isf(0.02)
+    q = scipy.stats.norm.ppf(0.975)
+    rows = [row(0.0, 0.0, 0.0, "> 0", NOT_SUPPORTED), row(z, z - q, z + q, "> 0", SUPPORTED)]
+    df = ct.table(rows, {"ci_level": 0.95, "adjust": "holm"})
+    assert math.isnan(df["p_value"].iloc[0]) and df["verdict_adjusted"].tolist() == [NOT_SUPPORTED, SUPPORTED]
 
 
 def test_adjusted_verdict_is_never_stronger_than_the_raw_one():

@@ -177,7 +177,7 @@ CLAIM_ROWS = [  # (claim function, measure, criterion) in check_all's order
     (claims.correlation, "Spearman rho", "rho >= 0.7"),
     (claims.ranking, "Somers' D", "D >= 0.8"),
     (claims.classifier_accuracy, "LOSO accuracy", "accuracy >= 0.9"),
-    (claims.matrix_gsnr_gap, "min log10 GSNR gap", "gap > 0"),
+    (claims.matrix_gsnr_gap, "min log10 GSNR gap", "gap > 0.3"),
     (claims.clean_separation, "in-sample error", "error <= 0.02"),
 ]
 
@@ -248,8 +248,14 @@ def test_check_all_rows_per_claim_and_job():
     }
     first = rows[0].as_dict()
     assert (first["direction"], first["threshold"], first["n_seeds"]) == (">=", 0.7, 6)
-    assert (first["method"], first["level"]) == ("t", STATS["ci_level"])
-    assert all((r.n_seeds, r.method, r.level) == (6, "t", STATS["ci_level"]) for r in rows)
+    # rho and D are 1 in every seed of the synthetic runs: no Fisher z, the clipped t interval
+    assert (first["method"], first["level"]) == ("t, clipped", STATS["ci_level"])
+    bounded = ("Spearman rho", "Somers' D")
+    assert all(
+        (r.n_seeds, r.method, r.level)
+        == (6, "t, clipped" if r.measure in bounded else "t", STATS["ci_level"])
+        for r in rows
+    )
 
 
 def test_claims_default_to_the_exact_gsnr_and_show_the_plugin():
@@ -308,6 +314,21 @@ def test_matrix_gap_of_equal_shapes_is_no_gap():
     assert (row.value, row.ci_low, row.ci_high) == (0.0, 0.0, 0.0) and row.verdict == NOT_SUPPORTED
 
 
+@pytest.mark.parametrize(("decades", "expected"), [(0.15, NOT_SUPPORTED), (0.6, SUPPORTED)])
+def test_matrix_gap_below_the_smallest_effect_is_a_null(decades, expected):
+    """A matrix GSNR a constant factor above the vector's: a gap of 0.15 decades (a ratio of 1.4, below the
+    smallest effect of interest log10 2) is shown as a null, not left open; 0.6 decades is a gap."""
+    runs = synthetic_runs(True)
+    runs = runs[runs["shape"] != "scalar"].copy()
+    vec = runs[runs["shape"] == "vector"].set_index(["seed", "sigma"])["gsnr_exact"]
+    mat = runs["shape"] == "matrix"
+    keys = list(zip(runs.loc[mat, "seed"], runs.loc[mat, "sigma"], strict=True))
+    runs.loc[mat, "gsnr_exact"] = vec.loc[keys].to_numpy() * 10.0**decades
+    row = claims.matrix_gsnr_gap(runs, "", small_params(), STATS)
+    assert row.criterion == "gap > 0.3" and row.value == pytest.approx(decades, abs=0.01)
+    assert row.verdict == expected
+
+
 @pytest.mark.parametrize("noise", simulate.NOISE_MODELS)
 def test_closed_form_gap_matches_simulated_exact_gsnr(noise):
     """The closed-form expectation in the note equals the gap of the simulator's exact GSNR, and is what the
@@ -342,7 +363,8 @@ def test_loso_refits_the_threshold_without_the_held_out_seed():
 
 
 def test_claim_intervals_are_t_intervals_of_per_seed_statistics():
-    """Each claim's statistic is computed on each seed's runs; the CI is Student t over those values."""
+    """Each claim's statistic is computed on each seed's runs; the CI is Student t over those values (over
+    their Fisher z for a correlation)."""
     runs = synthetic_runs(True)
     rng = np.random.default_rng(0)
     runs["scale_adaptation"] += rng.normal(0.0, 1.5, len(runs))  # per-seed rank correlations now differ
@@ -352,8 +374,8 @@ def test_claim_intervals_are_t_intervals_of_per_seed_statistics():
         claims._spearman(np.log10(g["gsnr_plugin"]).to_numpy(), g["scale_adaptation"].to_numpy())
         for _, g in runs.groupby("seed")
     ]
-    assert (row.value, row.ci_low, row.ci_high) == pytest.approx(t_mean_ci(np.array(rho)))
-    assert row.ci_low < row.value < row.ci_high and (row.n_seeds, row.method) == (6, "t")
+    assert (row.value, row.ci_low, row.ci_high) == pytest.approx(np.tanh(t_mean_ci(np.arctanh(rho))))
+    assert row.ci_low < row.value < row.ci_high and (row.n_seeds, row.method) == (6, "fisher-z t")
     # LOSO: the per-seed value is the accuracy on the held-out seed (threshold refitted on the others)
     flip = runs.index[rng.random(len(runs)) < 0.1]
     runs.loc[flip, "adapts"] = ~runs.loc[flip, "adapts"]

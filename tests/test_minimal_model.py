@@ -406,7 +406,7 @@ def claim_inputs(paper_like: bool) -> dict[str, pd.DataFrame]:
             "snr_w": 0.2,
             "snr_gamma": 2.0,
         }
-        bat = lambda b, t, rng: {"snr_w": 0.05 * b**0.5, "snr_gamma": 0.5 * b**0.6}  # noqa: E731
+        bat = lambda b, t, rng: {"snr_w": 0.05 * b**0.5, "snr_gamma": 0.5 * b**0.7}  # noqa: E731
         dim = lambda d, t, rng: {"snr_w": 10.0 * d**-2.0, "snr_gamma": 10.0 * d**-1.0}  # noqa: E731
 
         def wd(lam, t, rng):
@@ -439,8 +439,9 @@ def claim_inputs(paper_like: bool) -> dict[str, pd.DataFrame]:
 # The criterion of every row, in order: the text claims.json carries. Per SNR claim, the decision rows (exact
 # SNR) and then the practitioner rows (K-draw estimate): C2 throughout, C3 slope of SNR_W and SNR_W at max B,
 # C5 slope of the ratio.
-CRITERIA = ["<= 1", ">= 0.8"] + [">= 5"] * 3 + [">= 0.9"] * 2 + ["> 0"] * 4 + [">= 0.5", "> 0", ">= 0.5"]
-CRITERIA += ["< 0"] + ["> 0"] * 3
+CRITERIA = ["<= 1", ">= 0.8"] + [">= 5"] * 3 + [">= 0.9"] * 2 + ["> 0.1"] * 2 + ["> 0", "> 0.1"]
+CRITERIA += [">= 0.5", "> 0.1", ">= 0.5"]
+CRITERIA += ["< -0.1"] + ["> 0.1"] * 3
 CRITERIA += ["0.75 <= slope <= 1.25", "-2.5 <= slope <= -1.5", "-1.25 <= slope <= -0.75"]
 CRITERIA += ["0.75 <= slope <= 1.25"]
 ROWS_PER_CLAIM = (2, 5, 7, 4, 4)
@@ -496,6 +497,30 @@ def test_claims_not_supported_on_contrary_data():
     assert [r.criterion for r in rows] == CRITERIA
     verdicts = [r.verdict for r in rows]
     assert verdicts == [NOT_SUPPORTED] * len(rows), [(r.measure, r.value, r.verdict) for r in rows]
+
+
+def test_a_flat_slope_is_a_null_not_an_open_question():
+    """Exponents inside +-claims.min_slope are shown as a null (not supported), however tight the interval:
+    SNRs that barely move with B, and norms that barely move with lambda; with min_slope 0 the same rows are
+    decided by the sign alone."""
+    bat = lambda b, t, rng: {  # noqa: E731
+        "snr_w": 0.2 * b**0.03 * (1 + 0.01 * rng.normal()),
+        "snr_gamma": 2.0 * b**0.05 * (1 + 0.01 * rng.normal()),
+    }
+    wd = lambda lam, t, rng: {"w_norm": lam**-0.04, "gamma_norm": lam**-0.02}  # noqa: E731
+    tables = {
+        "batch": synthetic("batch", [4, 16, 64, 256], 5, bat),
+        "weight_decay": synthetic("weight_decay", [0.001, 0.01, 0.1], 5, wd),
+    }
+    df = pd.concat(tables.values(), ignore_index=True)
+    params = config.section("minimal_model")
+    slopes = [r for r in claims.claim_batch(df, params, STATS) if r.measure.startswith("log-log slope")]
+    slopes += claims.claim_weight_decay(df, params, STATS)[:2]
+    assert [r.threshold for r in slopes] == [0.1, 0.1, 0.1, 0.1, -0.1, 0.1]
+    assert {r.verdict for r in slopes} == {NOT_SUPPORTED}, [(r.measure, r.value, r.ci_high) for r in slopes]
+    params = config.section("minimal_model", {"claims": {"min_slope": 0.0}})
+    rows = claims.claim_batch(df, params, STATS)
+    assert rows[0].verdict == SUPPORTED and rows[0].criterion == "> 0"
 
 
 def test_interval_verdict_and_missing_sweep():

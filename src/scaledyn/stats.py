@@ -323,6 +323,25 @@ class Settings:
         """
         return self.mean(self.per_seed_values(seeds, statistic).to_numpy(), method)
 
+    def per_seed_correlation(self, seeds: np.ndarray, statistic: Callable[[np.ndarray], float]) -> Interval:
+        """Seed-level interval of a correlation-like statistic in [-1, 1] (Spearman's rho, Somers' D).
+
+        With every per-seed value strictly inside (-1, 1): Fisher's z, the interval of ``arctanh`` of the
+        per-seed values by :meth:`mean`, mapped back by ``tanh`` (estimate ``tanh(mean z)``, Fisher's average
+        of correlations; the bounds stay inside (-1, 1), where a t interval of the raw values can pass 1).
+        A per-seed value at +-1 has no z: then the interval of the raw values, clipped to [-1, 1] (method
+        ``"<method>, clipped"``); every seed at 1 gives the zero-width interval at 1.
+        """
+        values = self.per_seed_values(seeds, statistic).to_numpy()
+        finite = values[np.isfinite(values)]
+        if finite.size and (np.abs(finite) < 1).all():
+            z = self.mean(np.arctanh(values))
+            est, low, high = (float(np.tanh(x)) for x in z)
+            return Interval(est, low, high, n=z.n, method=f"fisher-z {z.method}", level=z.level)
+        raw = self.mean(values)
+        est, low, high = (float(np.clip(x, -1.0, 1.0)) for x in raw)
+        return Interval(est, low, high, n=raw.n, method=f"{raw.method}, clipped", level=raw.level)
+
 
 @functools.cache
 def _default_settings() -> Settings:

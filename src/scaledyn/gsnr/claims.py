@@ -59,14 +59,15 @@ def correlation(
     """GSNR strongly correlates with scale adaptation.
 
     Measure: Spearman rank correlation between log10 GSNR at init and the scale adaptation (relative norm
-    change) over the runs of one seed (all shapes and noise levels), averaged over seeds, with its seed-level
-    interval. Criterion: rho >= ``claims.strong_correlation``. This measures how the norm change follows the
-    GSNR, not who adapts (that is :func:`ranking`): under SGD the final norm grows with the noise for every
-    shape, so rho is negative whether or not GSNR tells who adapts.
+    change) over the runs of one seed (all shapes and noise levels), combined over seeds by Fisher's z (a
+    bounded interval, :meth:`~scaledyn.stats.Settings.per_seed_correlation`). Criterion: rho >=
+    ``claims.strong_correlation``. This measures how the norm change follows the GSNR, not who adapts
+    (that is :func:`ranking`): under SGD the final norm grows with the noise for every shape, so rho is
+    negative whether or not GSNR tells who adapts.
     """
     col, thr = _column(params, estimate), params["claims"]["strong_correlation"]
     x, adapt = classify.log10_gsnr(job[col]), job["scale_adaptation"].to_numpy()
-    interval = Settings.of(stats).per_seed(job["seed"], lambda r: _spearman(x[r], adapt[r]))
+    interval = Settings.of(stats).per_seed_correlation(job["seed"], lambda r: _spearman(x[r], adapt[r]))
     claim = "GSNR strongly correlates with scale adaptation"
     return ClaimResult.checked(STUDY, claim, scope, "Spearman rho", interval, "rho", ">=", thr)
 
@@ -77,13 +78,14 @@ def ranking(
     """GSNR ranks who adapts (the paper's "correlates with scale adaptation ability").
 
     Measure: Somers' D = 2 AUC - 1 of log10 GSNR at init against the ``adapts`` label over the runs of one
-    seed, averaged over seeds, with its seed-level interval (a seed whose runs share one label drops out).
+    seed, combined over seeds by Fisher's z (:meth:`~scaledyn.stats.Settings.per_seed_correlation`; a seed
+    whose runs share one label drops out; every seed at D = 1 gives the zero-width interval at 1).
     D = 1: every adapting run has a higher GSNR than every non-adapting one; 0: no ranking; -1: reversed.
     Criterion: D >= ``claims.strong_ranking``.
     """
     col, thr = _column(params, estimate), params["claims"]["strong_ranking"]
     x, y = classify.log10_gsnr(job[col]), job["adapts"].to_numpy(dtype=bool)
-    interval = Settings.of(stats).per_seed(job["seed"], lambda r: somers_d(x[r], y[r]))
+    interval = Settings.of(stats).per_seed_correlation(job["seed"], lambda r: somers_d(x[r], y[r]))
     return ClaimResult.checked(STUDY, "GSNR ranks who adapts", scope, "Somers' D", interval, "D", ">=", thr)
 
 

@@ -11,7 +11,8 @@ writes ``claims.csv`` and ``claims.json`` beside it (the same rows). Per row, fr
 - ``mde``: the interval's half-width ``(ci_high - ci_low) / 2``, the smallest effect the row can detect.
 - ``p_value``: two-sided p-value of H0 ``value == threshold`` implied by the interval: ``se = mde / q``
   with ``q`` the t quantile at ``(1 + level) / 2`` with ``seeds - 1`` degrees of freedom (normal when the
-  seed count is unknown), ``t = (estimate - threshold) / se``.
+  seed count is unknown), ``t = (estimate - threshold) / se``; NaN for a zero-width interval (no sampling
+  error: nothing to test, the row keeps its verdict after adjustment).
 - ``verdict_adjusted``: with ``stats.adjust: holm``, Holm's step-down test within each paper over its rows
   with a finite p-value at ``alpha = 1 - level``; a supported / not supported row keeps its verdict only if
   Holm rejects its H0, else it is inconclusive. Never stronger than the raw ``verdict``.
@@ -140,14 +141,15 @@ def p_value(estimate: float, low: float, high: float, threshold: float, level: f
     """Two-sided p-value of H0 ``value == threshold`` implied by the interval ``[low, high]`` at ``level``.
 
     ``se = (high - low) / 2 / q`` (q: :func:`quantile`), ``t = (estimate - threshold) / se``,
-    ``p = 2 * P(T > |t|)`` with T Student t (``seeds - 1`` df) or normal. A zero-width interval (an exact
-    value) gives 0, or 1 when the value equals the threshold. NaN when an input is not finite.
+    ``p = 2 * P(T > |t|)`` with T Student t (``seeds - 1`` df) or normal. NaN when an input is not finite
+    and for a zero-width interval (an exact value, or equal values in every seed): there is no sampling
+    error to test, so such a row is outside the multiplicity adjustment and keeps its verdict.
     """
     if not all(map(_finite, (estimate, low, high, threshold, level))):
         return float("nan")
     half = (high - low) / 2.0
     if half <= 0:
-        return 1.0 if estimate == threshold else 0.0
+        return float("nan")
     stat = abs(estimate - threshold) / (half / quantile(level, seeds))
     if _finite(seeds) and seeds >= 2:
         return float(2.0 * scipy.stats.t.sf(stat, seeds - 1))
