@@ -152,3 +152,20 @@ def test_a_killed_job_resumes_to_the_same_numbers(tmp_path, data_dir):
     )
     assert other["resumed"] == []
     torch.testing.assert_close(other["runs"][0]["losses"], whole["runs"][1]["losses"], **CLOSE)
+
+
+def test_a_slice_of_the_stack_is_its_model_with_its_gradient():
+    params = config.section("llm", PARAMS)
+    run = run_config.build(
+        params, "unified", "micro", 0, GLOBAL_SEED, vocab_size=VOCAB, device=torch.device("cpu")
+    )
+    models = [build(run.model, run.flags, init_seed_for(GLOBAL_SEED, "micro", s)) for s in (0, 1, 2)]
+    stack = batched.SeedStack(models)
+    xy = torch.randint(0, VOCAB, (3, 4, 17), generator=torch.Generator().manual_seed(0))
+    stack.loss(xy[..., :-1], xy[..., 1:]).sum().backward()
+    for s, model in enumerate(models):
+        model(xy[s, :, :-1], xy[s, :, 1:]).backward()
+        got = batched.seed_model(stack, s, grads=True)
+        for (name, p), (_, q) in zip(model.named_parameters(), got.named_parameters(), strict=True):
+            assert torch.equal(p, q), name
+            torch.testing.assert_close(q.grad, p.grad, msg=name)

@@ -3,7 +3,49 @@
     from scaledyn.llm.batched import train_batched
     result = train_batched(section, "unified", "tiny", [0, 1, 2, 3], global_seed, data_dir, ckpt_dir=ckpt)
 
-MEASURED_PLACEHOLDER
+Measured (``benchmarks/llm_throughput.py``, ``cpu.modes`` of ``benchmarks/results/llm_throughput.json``):
+``tiny`` (4 x 128, context 128, batch 16), float32, one thread per process, tokens/s per core, medians of 3
+interleaved rounds on the 2-vCPU AMD EPYC shared with two other jobs (1-minute load 1.3-3.9 during the
+rounds; 4.5 at the start, 3.0 at the end)::
+
+    mode                          baseline          unified         peak RSS (MiB, b / u)
+    eager single (today)          12,655  1.00x     11,149  1.00x     520 /  568
+    batched S = 2                 11,592  0.92x      9,311  0.84x     719 /  817
+    batched S = 4                 11,240  0.89x      8,140  0.73x    1059 / 1282
+    batched S = 8                 10,941  0.86x      8,386  0.75x    1752 / 2195
+    compiled single               14,129  1.12x     12,749  1.14x     518 /  559
+    compiled batched S = 4        14,249  1.13x     12,981  1.16x     834 /  992
+    MKL AVX-512, eager single     22,066  1.74x     16,609  1.49x     518 /  571
+    MKL AVX-512, compiled single  28,005  2.21x     23,207  2.08x     514 /  557
+
+Compile (inductor): cold (fresh ``TORCHINDUCTOR_CACHE_DIR``) 28-33 s for the single run, 33-40 s for the
+batched one (18-25 s in the later, less loaded AVX-512 processes); warm (a second process on that cache)
+1.9-2.2 s single, 2.9-6.7 s batched. Seed 0's first 5 losses against the eager single run: batched
+<= 4.8e-7, compiled <= 9.5e-7, compiled batched <= 7.6e-6, AVX-512 <= 4.8e-7 (compiled 1.4e-6).
+
+Why batching does not pay here: in the eager single step ``aten::mm`` is 63% of the time and runs at ~105
+GFLOP/s, the one-thread ceiling of the MKL kernels torch's MKL picks on this AMD CPU (AVX2: a 2048^3 sgemm
+makes 112 GFLOP/s, 257 with its AVX-512 kernels). Batching S seeds leaves that time as it is (a batched
+matmul of the same shapes), SDPA's CPU kernel has no vmap rule (one call per slice), and vmap's per-op
+batching cost grows with the op count (unified's md, branch and placement vectors: 0.73-0.84x). At 2,048
+tokens per step the per-op overhead that batching would amortise is small. ``torch.compile`` fuses the
+elementwise work (1.12-1.16x, single or batched alike). The 1.5x target is reached only by the matmuls'
+AVX-512 path (``LD_PRELOAD`` of a library defining ``mkl_serv_intel_cpu_true() { return 1; }``), 1.49-1.74x
+eager and 2.1-2.2x compiled.
+
+Recommendation for the ``tiny`` CPU study: keep one job per (variant, seed), one thread, two jobs at a time
+(today's DAG); do not batch seeds on this CPU: 0.73-0.92x the tokens/s per core, S times the memory, and a
+kill or a change then reruns S seeds. ``compile: auto`` stays off on the CPU: 1.13x saves ~6 s of a 57 s run
+but a cold compile costs 30 s per process (it pays only with a ``TORCHINDUCTOR_CACHE_DIR`` shared by the
+jobs, ~2 s warm). The real lever is the matmul kernel: the AVX-512 shim in the train rule's environment
+(2.2x with compile) is a change of environment, not of this code, and a decision for the workflow: it rests
+on an undocumented MKL symbol and changes float32 results at the 1e-6 level (another summation kernel; still
+deterministic on one machine). Where this module should pay is a GPU (S tiny models in one launch stream);
+not measured (no GPU for this task). If the DAG batches (on a GPU), one job per (variant, size, fixed chunk of
+seeds, e.g. 0-3, 4-7): adding seeds then adds chunks, and running chunks keep their checkpoints (the
+identity is the ordered list of the runs); S = 2-4 keeps the CPU RSS under 1.3 GiB. Its checkpoint holds the
+S slices (~10 MB a seed at ``tiny``: parameters and two Adam moments); a kill loses at most ``ckpt_every``
+steps of every seed of the chunk; resume is tested in-process (``stop_after``), not with SIGKILL (no CLI yet).
 
 How a slice stays the run trained alone
 ---------------------------------------
@@ -23,9 +65,10 @@ How a slice stays the run trained alone
 - Divergence: a seed whose loss or gradient norm diverges (:func:`scaledyn.llm.train.divergence`) stops
   being recorded at that step; its final state is its slice *before* that step's update (as the single run,
   which skips the update and stops). The others carry on; the job stops when every seed has diverged.
-- Tolerance (``tests/test_llm_batched.py``): per-step losses and pre-clip gradient norms of each slice equal
-  the single run's to ``rtol 1e-5``, final parameters to ``atol 1e-5``, ``rtol 1e-4`` (float32; vmap's
-  batched matmuls add in another order, so bit-equality is not expected).
+- Tolerance (``tests/test_llm_batched.py``, against :func:`scaledyn.llm.train.train` per seed): per-step
+  losses, pre-clip gradient norms and validation losses to ``rtol 1e-5, atol 1e-6``, final parameters to
+  float32 ``assert_close`` (``rtol 1.3e-6, atol 1e-5``). Measured: losses within 5e-7 (vmap's cross-entropy
+  reduces in another order); parameters and gradient norms came out bit-equal, which is not promised.
 - Checkpoint (``ckpt_dir/state.pt`` through :mod:`scaledyn.llm.checkpoint`, every ``ckpt_every`` steps): the
   stacked parameters, the optimiser and scheduler states, the per-seed histories, divergences and frozen
   states, and the identity (the identities of the ``S`` runs, in order). A call with the same arguments
@@ -33,7 +76,8 @@ How a slice stays the run trained alone
   same thread count). The caller removes it (:func:`scaledyn.llm.checkpoint.remove`) once its outputs are
   written.
 - Not done here: the per-row logs of :mod:`scaledyn.llm.outputs` (``gammas.csv``, ``linear_grads.csv``,
-  ``tokens_per_s``); :func:`seed_model` gives the ``Transformer`` of a slice for them.
+  ``tokens_per_s``) and a CLI; :func:`seed_model` gives the ``Transformer`` of a slice (with its
+  gradients) for them.
 """
 
 from __future__ import annotations
@@ -57,10 +101,6 @@ from scaledyn.llm.run_config import RunConfig
 from scaledyn.llm.run_config import build as build_run
 
 Params = dict[str, Tensor]
-# SDPA's CPU kernel has no vmap rule: functorch runs it once per slice (measured in the module doc)
-warnings.filterwarnings(
-    "ignore", message=".*batching rule for aten::_scaled_dot_product", category=UserWarning
-)
 
 
 class SeedStack:
@@ -81,10 +121,6 @@ class SeedStack:
 
         fns = {False: vmap(one, in_dims=(0, 0, 0)), True: vmap(one, in_dims=(0, None, None))}
         self._fns = {k: torch.compile(f) for k, f in fns.items()} if compile else fns
-
-    @property
-    def n_seeds(self) -> int:
-        return next(iter(self.params.values())).shape[0]
 
     def loss(self, x: Tensor, y: Tensor, *, shared: bool = False) -> Tensor:
         with warnings.catch_warnings():  # SDPA's CPU kernel has no vmap rule: it runs once per slice
