@@ -1,7 +1,12 @@
 """Benchmark of study ``llm``: training throughput of the language model (tokens/s, MFU, peak memory).
 
     python benchmarks/llm_throughput.py [--steps 40] [--variants baseline unified] [--vocab 256] \
-        [--gpu-steps 30] [--gpu-micro-batch 32] [--out-dir benchmarks/results]
+        [--seeds 2 4 8] [--compiled-seeds 4] [--repeats 3] [--quick] [--gpu-steps 30] \
+        [--gpu-micro-batch 32] [--out-dir benchmarks/results]
+
+The committed ``results/llm_throughput.json`` comes from ``python benchmarks/llm_throughput.py`` (the
+defaults); ``--quick`` (6 steps, 1 round, baseline, S = 2) checks that every mode runs and writes
+``llm_throughput.quick.json`` instead.
 
 CPU (always), at the ``tiny`` size of the default ``llm`` params, float32, one process per measurement:
 
@@ -12,12 +17,27 @@ CPU (always), at the ``tiny`` size of the default ``llm`` params, float32, one p
 4. projection of the study's DAG (``variants x seeds`` runs of ``tiny``) for both schedules: per run
    ``steps * batch * context / tokens_per_s`` plus the evaluations (``(steps / eval_every + 1) *
    eval_batches`` forward passes, costed at 1/3 of a training step each) plus the measured start-up of a
-   process (imports, model build).
+   process (imports, model build);
+5. training programs at one thread (``cpu.modes``: tokens/s per core, the ratio to the eager single run,
+   peak RSS, compile times, loss gaps), per variant: ``eager`` (the single run of today, measurement 1);
+   ``batchedS``: :mod:`scaledyn.llm.batched` over S seeds (``vmap`` of ``functional_call`` over stacked
+   parameters, per-seed clipping, one AdamW), ``S * batch`` sequences per step; ``compiled``: the single
+   run with ``torch.compile`` (inductor, C++ code built by gcc); ``compiled_batchedS``: the vmapped loss
+   compiled; ``mkl_avx512`` and ``mkl_avx512_compiled``: eager and compiled single runs with
+   ``LD_PRELOAD`` of a one-function library defining ``mkl_serv_intel_cpu_true() = 1`` (built here with
+   gcc; skipped without it), which makes the MKL bundled with torch take its AVX-512 kernels on this AMD
+   CPU instead of its AVX2 ones (an experiment: not used by the pipeline). Compile time: ``compile_s`` =
+   first step - steady step; *cold* from one process with a fresh ``TORCHINDUCTOR_CACHE_DIR`` before the
+   rounds, *warm* the median over the rounds' processes, which reuse that cache. Loss gap: seed 0 of every
+   mode starts from the same init (seed 0), tokens and AdamW as the eager single run; the largest
+   absolute difference of its first 5 step losses from eager's.
 
 A step is what ``scaledyn.llm.train`` does: forward, backward, ``clip_grad_norm_``, ``AdamW.step`` on the
-model, param groups and optimiser the training module builds. Tokens are random (throughput does not
-depend on them). Peak memory is each process's ``ru_maxrss`` (from ``os.wait4``). tokens/s is measured over
-``--steps`` steps after 3 warm-up steps.
+model, param groups and optimiser the training module builds (lr 1e-4, constant). Tokens are random
+(throughput does not depend on them). Peak memory is each process's ``ru_maxrss`` (from ``os.wait4``).
+tokens/s is measured over ``--steps`` steps after 3 warm-up steps (a batched program of S seeds: over
+``max(5, ceil(2 steps / S))`` steps). All measurements run in interleaved rounds (one of each per round,
+``--repeats`` rounds); medians are reported.
 
 GPU (when ``torch.cuda.is_available()``): the ``gpt124m`` shape with a GPT-2-sized vocabulary (``--gpu-vocab``
 50304), bf16 autocast and ``torch.compile``, ``--gpu-micro-batch`` sequences of 1024 tokens per step, tokens/s
@@ -36,6 +56,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -46,7 +67,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from scaledyn import config  # noqa: E402
-from scaledyn.llm import run_config  # noqa: E402
+from scaledyn.llm import batched, run_config  # noqa: E402
 from scaledyn.llm import train as tr  # noqa: E402
 from scaledyn.llm.model import build  # noqa: E402
 from scaledyn.llm.optim import make_optimizer  # noqa: E402
@@ -56,7 +77,11 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
 
 def worker(spec: dict) -> dict:
-    """One measurement in this process: build, warm up, time ``steps`` training steps."""
+    """One measurement in this process: build, warm up, time ``steps`` training steps.
+
+    ``seeds`` > 0: the batched program of :mod:`scaledyn.llm.batched` over that many seeds (one model per
+    seed, ``seeds * batch`` sequences per step); ``compile``: ``torch.compile`` the (vmapped) loss.
+    """
     t_start = time.perf_counter()
     dev = torch.device(spec["device"])
     section: dict = {"optim": {"impl": spec.get("impl", "auto")}, "threads": int(spec["threads"])}
@@ -69,23 +94,43 @@ def worker(spec: dict) -> dict:
         params, spec["variant"], spec["size"], 0, 0, vocab_size=int(spec["vocab"]), device=dev
     )
     tr.setup_device(dev, run.threads)
-    cfg = run.model
-    model = build(cfg, VARIANTS[spec["variant"]], init_seed=0).to(dev)
-    opt = make_optimizer(model, replace(run.optim, lr=1e-4))
-    fwd = torch.compile(model) if spec.get("compile") else model
+    cfg, n_seeds = run.model, int(spec.get("seeds", 0))
+    models = [build(cfg, VARIANTS[spec["variant"]], init_seed=s).to(dev) for s in range(max(1, n_seeds))]
+    model, optim = models[0], replace(run.optim, lr=1e-4)
     batch, context = run.micro_batch_size, cfg.context
-    gen = torch.Generator().manual_seed(0)
-    xy = torch.randint(0, cfg.vocab_size, (batch, context + 1), generator=gen).to(dev)
+    # seed s: init seed s, tokens from generator s; slice 0 of a batched program is the single run
+    gens = [torch.Generator().manual_seed(s) for s in range(max(1, n_seeds))]
+    draws = [torch.randint(0, cfg.vocab_size, (batch, context + 1), generator=g) for g in gens]
+    xy = (torch.stack(draws) if n_seeds else draws[0]).to(dev)
+    losses: list = []
+    if n_seeds:
+        stack = batched.SeedStack(models, compile=bool(spec.get("compile")))
+        opt = batched.stacked_optimizer(stack, optim)
 
-    def step() -> None:
-        with tr.autocast(dev):
-            loss = fwd(xy[:, :-1], xy[:, 1:])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        def step() -> None:
+            loss = batched.forward_backward(stack, xy, run)
+            batched.clip_per_seed_(stack.grads(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(loss.tolist())
 
-    for _ in range(int(spec["warmup"])):
+    else:
+        opt = make_optimizer(model, optim)
+        fwd = torch.compile(model) if spec.get("compile") else model
+
+        def step() -> None:
+            with tr.autocast(dev):
+                loss = fwd(xy[:, :-1], xy[:, 1:])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(loss.detach().float().item())
+
+    t_first = time.perf_counter()
+    step()
+    first_step_s = time.perf_counter() - t_first
+    for _ in range(int(spec["warmup"]) - 1):
         step()
     if dev.type == "cuda":
         torch.cuda.synchronize()
@@ -97,16 +142,19 @@ def worker(spec: dict) -> dict:
     if dev.type == "cuda":
         torch.cuda.synchronize()
     dt = time.perf_counter() - t0
-    tps = spec["steps"] * batch * context / dt
+    tps = spec["steps"] * batch * context * max(1, n_seeds) / dt
     out = {
         **spec,
         "tokens_per_s": tps,
         "s_per_step": dt / spec["steps"],
+        "first_step_s": first_step_s,
+        "compile_s": first_step_s - dt / spec["steps"] if spec.get("compile") else 0.0,
         "startup_s": startup,
         "flop_per_token": model.flop_per_token(),
         "n_params": model.param_counts()["n_params"],
         "batch": batch,
         "context": context,
+        "losses": losses,
     }
     out["peak"] = run.peak_flops
     if dev.type == "cuda":
@@ -117,8 +165,9 @@ def worker(spec: dict) -> dict:
 
 
 def launch(spec: dict) -> subprocess.Popen:
+    """A worker process; ``spec["env"]`` adds environment variables (the worker ignores the key)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
-    return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, env={**ENV, **spec.get("env", {})}, stdout=subprocess.PIPE, text=True)
 
 
 def run_together(specs: list[dict]) -> list[dict]:
@@ -158,28 +207,80 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def cpu_benchmark(params: dict, base: dict, variants: list[str], repeats: int) -> dict:
+MKL_SHIM = "int mkl_serv_intel_cpu_true(void) { return 1; }\n"
+
+
+def mkl_shim(tmp: Path) -> Path | None:
+    """A one-function library that makes MKL take its Intel (AVX-512) code path; ``None`` without gcc."""
+    src, lib = tmp / "mkl_shim.c", tmp / "libmkl_shim.so"
+    src.write_text(MKL_SHIM)
+    try:
+        subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return lib
+
+
+def mode_specs(base: dict, seeds: list[int], compiled_seeds: int, tmp: Path) -> dict[str, dict]:
+    """The one-thread training programs compared side by side: name -> spec overrides."""
+
+    def n_steps(s: int) -> int:  # about as many seed-steps as the single run, at least 5 steps
+        return max(5, -(-2 * base["steps"] // s))
+
+    modes: dict[str, dict] = {"eager": {}}
+    modes |= {f"batched{s}": {"seeds": s, "steps": n_steps(s)} for s in seeds}
+    modes["compiled"] = {"compile": True}
+    modes[f"compiled_batched{compiled_seeds}"] = {
+        "compile": True, "seeds": compiled_seeds, "steps": n_steps(compiled_seeds)}  # fmt: skip
+    if (lib := mkl_shim(tmp)) is not None:
+        modes["mkl_avx512"] = {"env": {"LD_PRELOAD": str(lib)}}
+        modes["mkl_avx512_compiled"] = {"compile": True, "env": {"LD_PRELOAD": str(lib)}}
+    return modes
+
+
+def with_cache(spec: dict, cache: Path) -> dict:
+    return {**spec, "env": {**spec.get("env", {}), "TORCHINDUCTOR_CACHE_DIR": str(cache)}}
+
+
+def loss_gap(a: list, b: list, n: int = 5) -> float:
+    """Largest absolute difference of the first ``n`` step losses of seed 0 of two measurements."""
+    ta, tb = (torch.tensor(x[:n], dtype=torch.float64) for x in (a, b))
+    ta, tb = (t[:, 0] if t.ndim == 2 else t for t in (ta, tb))
+    return float((ta - tb).abs().max())
+
+
+def cpu_benchmark(params: dict, base: dict, variants: list[str], repeats: int, seeds: list[int],
+                  compiled_seeds: int, tmp: Path) -> dict:  # fmt: skip
     """Interleaved rounds of every CPU measurement; the median tokens/s of each over the rounds."""
     pair_variants = (variants * 2)[:2]
-    keys = [("alone", v, t) for v in variants for t in (1, 2)]
-    keys += [("adamw", impl, 1) for impl in ("fused", "foreach")]
-    keys += [("pair", "+".join(pair_variants), 1)]
-    raw: dict[str, list[dict]] = {"/".join(map(str, k)): [] for k in keys}
+    modes = mode_specs(base, seeds, compiled_seeds, tmp)
+    caches = {(m, v): tmp / f"inductor-{m}-{v}" for m in modes for v in variants}
+    specs: dict[str, list[dict]] = {}
+    for v in variants:
+        specs[f"alone/{v}/1"] = [{**base, "variant": v, "threads": 1}]
+        specs[f"alone/{v}/2"] = [{**base, "variant": v, "threads": 2}]
+        for m, over in modes.items():
+            if m != "eager":
+                specs[f"{m}/{v}/1"] = [with_cache({**base, **over, "variant": v, "threads": 1}, caches[m, v])]
+    for impl in ("fused", "foreach"):
+        specs[f"adamw/{impl}/1"] = [{**base, "variant": "baseline", "threads": 1, "impl": impl}]
+    specs[f"pair/{'+'.join(pair_variants)}/1"] = [{**base, "variant": v, "threads": 1} for v in pair_variants]
+
+    cold: dict[str, dict] = {}
+    for key, (spec,) in [(k, v) for k, v in specs.items() if v[0].get("compile")]:
+        (res,) = run_together([spec])  # a fresh TORCHINDUCTOR_CACHE_DIR: compiles from scratch
+        cold[key] = {"compile_s": res["compile_s"], "first_step_s": res["first_step_s"],
+                     "peak_rss_mib": res["peak_rss_mib"], "load_before": os.getloadavg()[0]}  # fmt: skip
+        print(f"cold compile {key}: {res['compile_s']:.1f} s (first step {res['first_step_s']:.1f} s)")
+    raw: dict[str, list[dict]] = {k: [] for k in specs}
     for r in range(repeats):
-        for key in keys:
-            kind, what, threads = key
+        for key, group in specs.items():
             load = os.getloadavg()[0]
-            if kind == "alone":
-                res = run_together([{**base, "variant": what, "threads": threads}])
-            elif kind == "adamw":
-                res = run_together([{**base, "variant": "baseline", "threads": 1, "impl": what}])
-            else:
-                res = run_together([{**base, "variant": v, "threads": 1} for v in pair_variants])
+            res = run_together(group)
             tps = sum(x["tokens_per_s"] for x in res)
-            raw["/".join(map(str, key))].append({"tokens_per_s": tps, "load_before": load, "runs": res})
+            raw[key].append({"tokens_per_s": tps, "load_before": load, "runs": res})
             rss = max(x["peak_rss_mib"] for x in res)
-            print(f"round {r + 1} {kind:5s} {what:16s} threads={threads}: {tps:8,.0f} tok/s "
-                  f"(peak RSS {rss:.0f} MiB, load {load:.1f})")  # fmt: skip
+            print(f"round {r + 1} {key:34s}: {tps:8,.0f} tok/s (peak RSS {rss:.0f} MiB, load {load:.1f})")
     med = {k: median([x["tokens_per_s"] for x in v]) for k, v in raw.items()}
     one = [med[f"alone/{v}/1"] for v in variants]
     two = [med[f"alone/{v}/2"] for v in variants]
@@ -205,7 +306,49 @@ def cpu_benchmark(params: dict, base: dict, variants: list[str], repeats: int) -
     for name, p in proj.items():
         print(f"projected DAG ({n_runs} tiny runs of {params['sizes']['tiny']['steps']} steps, {name}): "
               f"{p['total_s'] / 60:.1f} min ({p['per_run_s']:.0f} s per run)")  # fmt: skip
-    return {"medians": med, "summary": summary, "projection": proj, "rounds": raw}
+    table = modes_table(raw, med, cold, modes, variants)
+    for run in (run for v in raw.values() for x in v for run in x["runs"]):
+        del run["losses"]  # compared in the table (loss gaps); the per-step lists would swamp the file
+    return {"medians": med, "summary": summary, "projection": proj, "modes": table, "rounds": raw}
+
+
+def modes_table(raw: dict, med: dict, cold: dict, modes: dict, variants: list[str]) -> dict:
+    """Per variant and mode: tokens/s per core (one thread each), ratio to eager, compile times, loss gaps."""
+
+    def key(m: str, v: str) -> str:
+        return f"alone/{v}/1" if m == "eager" else f"{m}/{v}/1"
+
+    # seed 0's first losses of every mode against the eager single run (the same init, tokens and AdamW)
+    table: dict = {}
+    print(f"\ntokens/s per core, tiny, 1 thread, medians of {len(next(iter(raw.values())))} rounds")
+    print(f"{'mode':24s}" + "".join(f"{v:>22s}" for v in variants))
+    for m in modes:
+        row = {}
+        for v in variants:
+            k, eager = key(m, v), med[key("eager", v)]
+            runs = [run for x in raw[k] for run in x["runs"]]
+            compare, ref = m != "eager", raw[key("eager", v)][0]["runs"][0]["losses"]
+            row[v] = {
+                "tokens_per_s_per_core": med[k],
+                "ratio_vs_eager_single": med[k] / eager,
+                "peak_rss_mib": max(run["peak_rss_mib"] for run in runs),
+                "compile_cold_s": cold[k]["compile_s"] if k in cold else None,
+                "compile_warm_s": median([run["compile_s"] for run in runs]) if k in cold else None,
+                "max_abs_loss_gap_first_5_steps": loss_gap(runs[0]["losses"], ref) if compare else None,
+            }
+        table[m] = row
+        cells = "".join(f"{row[v]['tokens_per_s_per_core']:>12,.0f} ({row[v]['ratio_vs_eager_single']:.2f}x)"
+                        for v in variants)  # fmt: skip
+        print(f"{m:24s}{cells}")
+    for m, row in table.items():
+        for v, cell in row.items():
+            if cell["compile_cold_s"] is not None:
+                cold_s, warm_s = cell["compile_cold_s"], cell["compile_warm_s"]
+                print(f"compile {m} {v}: cold {cold_s:.1f} s, warm {warm_s:.1f} s")
+            if cell["max_abs_loss_gap_first_5_steps"] is not None:
+                gap = cell["max_abs_loss_gap_first_5_steps"]
+                print(f"loss gap {m} {v} vs eager (seed 0, first 5 steps): {gap:.2e}")
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpu-micro-batch", type=int, default=32)
     parser.add_argument("--gpu-vocab", type=int, default=50304)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; medians are reported")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[2, 4, 8], help="batched program sizes")
+    parser.add_argument("--compiled-seeds", type=int, default=4, help="seeds of the compiled batched program")
+    parser.add_argument("--quick", action="store_true", help="a fast check: 1 round, few steps, baseline")
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args(argv)
@@ -225,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
 
+    if args.quick:
+        args.steps, args.repeats, args.variants, args.seeds, args.compiled_seeds = 6, 1, ["baseline"], [2], 2
     params = config.section("llm")
     report: dict = {
         "load_average_start": os.getloadavg(),
@@ -233,7 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     base = {"device": "cpu", "size": "tiny", "vocab": args.vocab, "steps": args.steps, "warmup": 3}
     if not args.skip_cpu:
-        report["cpu"] = cpu_benchmark(params, base, args.variants, args.repeats)
+        with tempfile.TemporaryDirectory() as tmp:
+            report["cpu"] = cpu_benchmark(
+                params, base, args.variants, args.repeats, args.seeds, args.compiled_seeds, Path(tmp)
+            )
     if torch.cuda.is_available():
         spec = {"device": "cuda", "size": "gpt124m", "vocab": args.gpu_vocab, "steps": args.gpu_steps,
                 "warmup": 10, "threads": 8, "variant": "baseline", "compile": True,
@@ -250,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("no GPU: the 124M bf16 + compile measurement is skipped")
     report["load_average_end"] = os.getloadavg()
-    out = Path(args.out_dir) / "llm_throughput.json"
+    out = Path(args.out_dir) / ("llm_throughput.quick.json" if args.quick else "llm_throughput.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"-> {out}")
