@@ -20,7 +20,14 @@ Per-parameter SNR (paper 001)
     ``snr_per_parameter``: for each entry j, |mean_k g_j| / s_j, averaged over entries.
     ``snr2_per_parameter``: the squared form mean_j^2 / s_j^2, averaged over entries.
     With zero signal, |mean| / s is about |N(0,1)| / sqrt(K) so the first has a floor of
-    sqrt(2 / pi) / sqrt(K) (``snr_floor``) and the squared form a floor of 1 / K.
+    sqrt(2 / pi) / sqrt(K) (``snr_floor``) and the squared form a floor of 1 / K with a known sigma, exactly
+    (K - 1) / (K (K - 3)) with the sample variance (``snr2_plugin_floor``).
+    ``snr2_unbiased``: mean over entries of (K - 3) / (K - 1) * mean_j^2 / s_j^2 - 1 / K, unbiased for
+    mean_j mu_j^2 / sigma_j^2 with Gaussian draws (no floor; it can be negative). With m ~ N(mu, sigma^2 / K)
+    independent of (K - 1) s^2 / sigma^2 ~ chi^2_{K-1}, E[1 / s^2] = (K - 1) / ((K - 3) sigma^2), so
+    E[m^2 / s^2] = (mu^2 / sigma^2 + 1 / K) (K - 1) / (K - 3); the correction inverts that (needs K >= 4).
+    Entries whose draws are all equal (s_j = 0, e.g. the embedding row of a token no draw contains) carry
+    no information; a caller leaves them out of the per-parameter means (they would give 0 / 0).
 """
 
 from __future__ import annotations
@@ -67,6 +74,20 @@ def snr2_per_parameter(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     mean, var, _ = _moments(g)
     n = math.prod(mean.shape[mean.ndim - param_dims :])
     return _sum_params(mean.square() / var, param_dims) / n
+
+
+def snr2_unbiased(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
+    """Mean over entries of (K-3)/(K-1) mean_j^2 / var_j - 1/K: unbiased for Gaussian draws (K >= 4)."""
+    mean, var, k = _moments(g)
+    if k < 4:
+        raise ValueError(f"snr2_unbiased needs at least 4 gradient draws, got {k}")
+    n = math.prod(mean.shape[mean.ndim - param_dims :])
+    return _sum_params((k - 3) / (k - 1) * mean.square() / var - 1.0 / k, param_dims) / n
+
+
+def snr2_plugin_floor(k: int) -> float:
+    """Expected ``snr2_per_parameter`` at zero signal with Gaussian draws: (K - 1) / (K (K - 3)), K >= 4."""
+    return (k - 1) / (k * (k - 3))
 
 
 def snr_floor(k: int, squared: bool = False) -> float:
