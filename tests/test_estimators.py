@@ -88,3 +88,17 @@ def test_unbiased_squared_snr_recovers_a_known_signal():
     assert plugin == pytest.approx((0.25 + 1 / k) * (k - 1) / (k - 3), rel=0.03)  # E[m^2 / s^2], closed form
     with pytest.raises(ValueError, match="at least 4"):
         estimators.snr2_unbiased(g[:3])
+
+
+def test_tensor_estimates_equal_the_single_estimators_over_the_entries_that_vary():
+    g = gaussian_draws(
+        torch.full((40,), 0.3, dtype=torch.float64), torch.ones(40, dtype=torch.float64), 16, 4
+    )
+    g[:, :5] = 0.0  # entries no draw touches: no variance
+    out = estimators.tensor_estimates(g)
+    assert out["n_active"] == 35
+    assert out["gsnr"] == float(estimators.gsnr_bias_corrected(g))
+    assert out["gsnr_plugin"] == float(estimators.gsnr_plugin(g))
+    assert out["snr2"] == pytest.approx(float(estimators.snr2_unbiased(g[:, 5:])), rel=1e-12)
+    assert out["snr"] == pytest.approx(float(estimators.snr_per_parameter(g[:, 5:])), rel=1e-12)
+    assert math.isnan(estimators.tensor_estimates(torch.zeros(8, 3))["snr2"])

@@ -49,40 +49,76 @@ def _sum_params(x: torch.Tensor, param_dims: int) -> torch.Tensor:
     return x.sum(dim=tuple(range(x.ndim - param_dims, x.ndim))) if param_dims else x
 
 
+# Each estimator is a formula of the per-entry moments (mean, var, K), shared by its public function
+# (which takes the draws) and by tensor_estimates (one pass over the draws for all of them).
+
+
+def _gsnr_plugin(mean: torch.Tensor, var: torch.Tensor, k: int, param_dims: int) -> torch.Tensor:
+    return _sum_params(mean.square(), param_dims) / _sum_params(var, param_dims)
+
+
+def _gsnr_bias_corrected(mean: torch.Tensor, var: torch.Tensor, k: int, param_dims: int) -> torch.Tensor:
+    total_var = _sum_params(var, param_dims)
+    return (_sum_params(mean.square(), param_dims) - total_var / k) / total_var
+
+
+def _entry_mean(x: torch.Tensor, param_dims: int) -> torch.Tensor:
+    return _sum_params(x, param_dims) / math.prod(x.shape[x.ndim - param_dims :])
+
+
+def _snr2_unbiased(mean: torch.Tensor, var: torch.Tensor, k: int, param_dims: int) -> torch.Tensor:
+    if k < 4:
+        raise ValueError(f"snr2_unbiased needs at least 4 gradient draws, got {k}")
+    return _entry_mean((k - 3) / (k - 1) * mean.square() / var - 1.0 / k, param_dims)
+
+
 def gsnr_plugin(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Plug-in GSNR ||mean g||^2 / sum var (floor near 1/K)."""
-    mean, var, _ = _moments(g)
-    return _sum_params(mean.square(), param_dims) / _sum_params(var, param_dims)
+    return _gsnr_plugin(*_moments(g), param_dims)
 
 
 def gsnr_bias_corrected(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Bias-corrected GSNR (||mean g||^2 - sum s^2 / K) / sum s^2 (may be negative)."""
-    mean, var, k = _moments(g)
-    total_var = _sum_params(var, param_dims)
-    return (_sum_params(mean.square(), param_dims) - total_var / k) / total_var
+    return _gsnr_bias_corrected(*_moments(g), param_dims)
 
 
 def snr_per_parameter(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Mean over entries of |mean_k g_j| / std_k g_j (ddof = 1)."""
     mean, var, _ = _moments(g)
-    n = math.prod(mean.shape[mean.ndim - param_dims :])
-    return _sum_params(mean.abs() / var.sqrt(), param_dims) / n
+    return _entry_mean(mean.abs() / var.sqrt(), param_dims)
 
 
 def snr2_per_parameter(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Mean over entries of mean_j^2 / var_j (ddof = 1)."""
     mean, var, _ = _moments(g)
-    n = math.prod(mean.shape[mean.ndim - param_dims :])
-    return _sum_params(mean.square() / var, param_dims) / n
+    return _entry_mean(mean.square() / var, param_dims)
 
 
 def snr2_unbiased(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Mean over entries of (K-3)/(K-1) mean_j^2 / var_j - 1/K: unbiased for Gaussian draws (K >= 4)."""
+    return _snr2_unbiased(*_moments(g), param_dims)
+
+
+def tensor_estimates(g: torch.Tensor) -> dict[str, float]:
+    """All of one tensor's estimates from its draws ``g`` of shape ``(K, n)``, the moments computed once.
+
+    ``gsnr`` (bias-corrected), ``gsnr_plugin``, ``snr2`` (``snr2_unbiased``), ``snr``
+    (``snr_per_parameter``) and ``n_active``: the per-parameter means are over the entries with
+    ``s_j > 0`` (NaN when there is none); the GSNRs over all entries (a zero-variance entry adds its
+    ``mean^2`` to the signal and nothing to the noise).
+    """
     mean, var, k = _moments(g)
-    if k < 4:
-        raise ValueError(f"snr2_unbiased needs at least 4 gradient draws, got {k}")
-    n = math.prod(mean.shape[mean.ndim - param_dims :])
-    return _sum_params((k - 3) / (k - 1) * mean.square() / var - 1.0 / k, param_dims) / n
+    active = var > 0
+    mean_a, var_a = mean[active], var[active]
+    some = bool(active.any())
+    nan = float("nan")
+    return {
+        "gsnr": float(_gsnr_bias_corrected(mean, var, k, 1)),
+        "gsnr_plugin": float(_gsnr_plugin(mean, var, k, 1)),
+        "snr2": float(_snr2_unbiased(mean_a, var_a, k, 1)) if some else nan,
+        "snr": float(_entry_mean(mean_a.abs() / var_a.sqrt(), 1)) if some else nan,
+        "n_active": int(active.sum()),
+    }
 
 
 def snr2_plugin_floor(k: int) -> float:
