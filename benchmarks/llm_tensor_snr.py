@@ -56,7 +56,9 @@ def measure(variant: str, rounds: int, draws: int | None, sequences: int | None)
     model = build(run.model, run.flags, init_seed=0)
     opt = make_optimizer(model, run.optim)
     tokens = np.random.default_rng(0).integers(0, 256, 200_000).astype(np.uint16)
-    meter = tensor_snr.meter(section, run, model, opt, tokens)
+    ctx = run.model.context
+    windows = lambda keys, n: tr.window_batch(tokens, tr.batch_starts(len(tokens), ctx, n, keys), ctx)  # noqa: E731
+    meter = tensor_snr.meter(section, run, model, opt, windows)
     k, s = meter.draws, meter.sequences
 
     def step(i: int) -> None:

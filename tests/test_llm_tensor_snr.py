@@ -127,7 +127,8 @@ def test_each_draw_is_the_gradient_of_its_own_windows(data_dir):  # noqa: F811
     run = run_config.build(section, "baseline", "micro", 0, 7, vocab_size=VOCAB, device=torch.device("cpu"))
     model = build(run.model, run.flags, init_seed=1)
     tokens = tr.load_corpus(data_dir)[0]
-    meter = tensor_snr.meter(section, run, model, make_optimizer(model, run.optim), tokens)
+    windows = lambda keys, n: tr.window_batch(tokens, tr.batch_starts(len(tokens), 16, n, keys), 16)  # noqa: E731
+    meter = tensor_snr.meter(section, run, model, make_optimizer(model, run.optim), windows)
     grads = meter.gradients(30)
     assert all(p.grad is None for p in model.parameters())  # nothing accumulated
     keys = tensor_snr.draw_keys(run, 30, 2)

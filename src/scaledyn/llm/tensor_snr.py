@@ -12,13 +12,15 @@ micro-batch of ``S = llm.tensor_snr.sequences`` training windows whose starts co
 ``generator(global_seed, "llm", size, seed, "snr", step, k)``. No variant in the keys: every variant of a
 seed is measured on the same windows. The training batches have their own generators (keyed ``"batch"``),
 the gradients come from ``torch.autograd.grad`` (nothing is accumulated into ``.grad``) and the optimiser
-state is only read, so the measurement does not change training (tested bit-equal on the CPU). On a GPU
-the draws run under the training's bf16 autocast, on the uncompiled model.
+state is only read, so the measurement does not change training (tested bit-equal on the CPU). The draws
+run on the uncompiled model in float32 (on a GPU too, with the training's TF32 matmuls: not under its bf16
+autocast, so the SNRs carry no bf16 rounding noise).
 
 Per-draw gradients are K forward/backward passes in a loop rather than one
 ``torch.func.vmap(grad(functional_call))`` call: vmap has no batching rule for
 ``scaled_dot_product_attention`` and falls back to a per-draw loop inside it, so on the CPU it is no faster
-per evaluation and adds a one-off ~3.3 s per process (``benchmarks/llm_tensor_snr.py``).
+(``benchmarks/llm_tensor_snr.py``, ``tiny``, 1 thread, load ~2: vmap's gradients alone 0.94-1.07 s per
+evaluation against 0.84-0.98 s for this loop *and* the estimators; its first call in a process 1-4 s).
 
 ``tensor_snr.csv`` (one row per step and parameter tensor, :data:`COLUMNS`):
 
@@ -52,29 +54,33 @@ other parameters are the ``embedding``, the LM ``head`` and the ``attn_matrix`` 
 ``mlp_matrix`` (gate, up, down) linear maps.
 
 Defaults (``llm.tensor_snr``, chosen on principle): K = 16, S = 4. The cost is K S = 64 sequences of
-forward and backward per evaluation, 4 training steps' worth at ``tiny`` (batch 16): 7 evaluations of a
-350-step run add ~28 steps' worth (~8%). The per-parameter SNR of the LM is far below the plug-in floors
-at this K (measured at ``tiny``: ``snr`` at its floor 0.2, ``gsnr_plugin`` within a factor of a few of
-1/16), and no affordable K would put the floors 10x below the values compared, so only the bias-corrected
-estimates (``gsnr``, ``snr2``) decide. K >= 4 is required by ``snr2_unbiased``; K = 16 keeps its per-entry
-noise (about ``sqrt(2)/K``) small against the class means over thousands of entries. S sets the
-micro-batch both SNRs refer to (GSNR and SNR^2 grow about linearly with S for independent windows); a
-matrix-vs-vector comparison does not depend on it.
+forward and backward per evaluation, 4 training steps' worth at ``tiny`` (batch 16); measured 5.0-5.2
+steps' worth (0.84 s baseline, 0.98 s unified, of which the estimators ~0.15 s), so the 7 evaluations of
+the 350-step run add ~6-7 s, ~10% of its training time (S = 2: 0.57 s, ~7%). The LM's values sit at the
+plug-in floors at this K (``tiny``, baseline, 3 seeds, mean over the second half of training of the
+matrices' and the vectors' means: ``gsnr`` 0.07-0.15 against the plug-in floor 1/16 = 0.0625, ``snr2``
+0.05-0.12 against 0.072, ``snr`` 0.28-0.36 against 0.20; single classes at the last step down to 0.01);
+a floor 10x below them would take K ~ 300-1000 (20-60x the cost), so only the bias-corrected
+estimates (``gsnr``, ``snr2``) decide and the plug-in columns are for practitioners. K >= 4 is required by
+``snr2_unbiased``; K = 16 keeps its per-entry noise (about ``sqrt(2)/K``) small against class means over
+thousands of entries. S sets the micro-batch both SNRs refer to (GSNR and SNR^2 grow about linearly with S
+for independent windows); the matrix-vs-vector comparison does not depend on it.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 
 from scaledyn import estimators
 from scaledyn.llm.model import ScaleTag, Transformer
 from scaledyn.llm.run_config import RunConfig
 
+Windows = Callable[[tuple[object, ...], int], torch.Tensor]  # (seed keys, n) -> n windows on the device
 ATTN_MATRICES = ("q", "k", "v", "o")
 MLP_MATRICES = ("gate", "up", "down")
 CLASSES = (
@@ -131,12 +137,12 @@ class Meter:
         self,
         model: Transformer,
         optimizer: torch.optim.Optimizer,
-        tokens: np.ndarray,
+        windows: Windows,
         run: RunConfig,
         draws: int,
         sequences: int,
     ) -> None:
-        self.model, self.optimizer, self.tokens, self.run = model, optimizer, tokens, run
+        self.model, self.optimizer, self.windows, self.run = model, optimizer, windows, run
         self.draws, self.sequences = draws, sequences
         self.named = list(model.named_parameters())
         self.classes = classes(model)
@@ -147,15 +153,11 @@ class Meter:
 
     def gradients(self, step: int) -> list[torch.Tensor]:
         """Per parameter, its K gradient draws stacked: ``(K, *shape)``, float32 on the run's device."""
-        from scaledyn.llm.train import autocast, batch_starts, window_batch  # train imports this module
-
-        ctx, dev, params = self.run.model.context, self.run.device, [p for _, p in self.named]
+        params = [p for _, p in self.named]
         per_draw = []
         for k in range(self.draws):
-            starts = batch_starts(len(self.tokens), ctx, self.sequences, draw_keys(self.run, step, k))
-            xy = window_batch(self.tokens, starts, ctx).to(dev)
-            with autocast(dev):
-                loss = self.model(xy[:, :-1], xy[:, 1:])
+            xy = self.windows(draw_keys(self.run, step, k), self.sequences)
+            loss = self.model(xy[:, :-1], xy[:, 1:])
             per_draw.append(torch.autograd.grad(loss, params, materialize_grads=True))
         return [torch.stack([d[i].float() for d in per_draw]) for i in range(len(params))]
 
@@ -208,10 +210,13 @@ def meter(
     run: RunConfig,
     model: Transformer,
     optimizer: torch.optim.Optimizer,
-    tokens: np.ndarray,
+    windows: Windows,
 ) -> Meter | None:
-    """The run's :class:`Meter` from the validated ``llm`` section, or ``None`` when it is disabled."""
+    """The run's :class:`Meter` from the validated ``llm`` section, or ``None`` when it is disabled.
+
+    ``windows(keys, n)``: ``n`` training windows of ``context + 1`` tokens on the run's device, their starts
+    drawn from ``generator(*keys)`` (the training module's sampler, handed in: it imports this module)."""
     cfg = section["tensor_snr"]
     if not cfg["enabled"]:
         return None
-    return Meter(model, optimizer, tokens, run, int(cfg["draws"]), int(cfg["sequences"]))
+    return Meter(model, optimizer, windows, run, int(cfg["draws"]), int(cfg["sequences"]))

@@ -267,8 +267,12 @@ def train(
     optimizer = make_optimizer(model, run.optim)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, run.schedule)
     loss_fn: LossFn = torch.compile(model) if run.compile else model  # type: ignore[assignment]
-    meter = tensor_snr.meter(llm, run, model, optimizer, train_tokens)  # None when disabled
     flop_per_token, context = model.flop_per_token(), run.model.context
+
+    def snr_windows(keys: tuple[object, ...], n: int) -> torch.Tensor:  # drawn like a training batch
+        return window_batch(train_tokens, batch_starts(len(train_tokens), context, n, keys), context).to(dev)
+
+    meter = tensor_snr.meter(llm, run, model, optimizer, snr_windows)  # None when disabled
     v_starts = val_starts(len(val_tokens), context, run.eval_batches * run.micro_batch_size, global_seed)
 
     ckpt_path = Path(ckpt_dir) / CKPT_NAME
