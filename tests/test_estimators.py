@@ -102,3 +102,23 @@ def test_tensor_estimates_equal_the_single_estimators_over_the_entries_that_vary
     assert out["snr2"] == pytest.approx(float(estimators.snr2_unbiased(g[:, 5:])), rel=1e-12)
     assert out["snr"] == pytest.approx(float(estimators.snr_per_parameter(g[:, 5:])), rel=1e-12)
     assert math.isnan(estimators.tensor_estimates(torch.zeros(8, 3))["snr2"])
+
+
+def test_running_moments_equal_the_stacked_moments():
+    g = gaussian_draws(
+        torch.linspace(-1, 1, 30, dtype=torch.float64), torch.ones(30, dtype=torch.float64), 9, 5
+    )
+    acc = estimators.RunningMoments()
+    for draw in g.reshape(9, 5, 6):
+        acc.add(draw.float())
+    mean, var, k = acc.moments()
+    assert k == 9 and mean.shape == (5, 6)
+    torch.testing.assert_close(mean, g.float().double().mean(0).reshape(5, 6), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(var, g.float().double().var(0).reshape(5, 6), rtol=1e-10, atol=1e-12)
+    assert estimators.moment_estimates(mean, var, k) == pytest.approx(
+        estimators.tensor_estimates(g.float().double()), rel=1e-9
+    )
+    with pytest.raises(ValueError, match="at least 2"):
+        one = estimators.RunningMoments()
+        one.add(g[0])
+        one.moments()

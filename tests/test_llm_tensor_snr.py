@@ -129,15 +129,18 @@ def test_each_draw_is_the_gradient_of_its_own_windows(data_dir):  # noqa: F811
     tokens = tr.load_corpus(data_dir)[0]
     windows = lambda keys, n: tr.window_batch(tokens, tr.batch_starts(len(tokens), 16, n, keys), 16)  # noqa: E731
     meter = tensor_snr.meter(section, run, model, make_optimizer(model, run.optim), windows)
-    grads = meter.gradients(30)
-    assert all(p.grad is None for p in model.parameters())  # nothing accumulated
+    draws = list(meter.draws_at(30))
+    assert len(draws) == 4 and all(p.grad is None for p in model.parameters())  # nothing accumulated
     keys = tensor_snr.draw_keys(run, 30, 2)
     assert keys == (7, "llm", "micro", 0, "snr", 30, 2) and keys != tr.batch_keys(7, "micro", 0, 30)
     xy = tr.window_batch(tokens, tr.batch_starts(len(tokens), 16, 2, keys), 16)
     model(xy[:, :-1], xy[:, 1:]).backward()
-    for g, (name, p) in zip(grads, model.named_parameters(), strict=True):
-        assert g.shape == (4, *p.shape)
-        torch.testing.assert_close(g[2], p.grad, rtol=1e-6, atol=0, msg=name)
+    for i, (name, p) in enumerate(model.named_parameters()):
+        torch.testing.assert_close(draws[2][i], p.grad, rtol=1e-6, atol=0, msg=name)
+    # the moments accumulated draw by draw give the estimates of the stacked draws
+    for i, acc in enumerate(meter.moments(30)):
+        stacked = estimators.tensor_estimates(torch.stack([d[i] for d in draws]).double())
+        assert estimators.moment_estimates(*acc.moments()) == pytest.approx(stacked, rel=1e-9, nan_ok=True)
 
 
 # -- tables and claims from synthetic runs ------------------------------------------------------------------

@@ -50,7 +50,7 @@ def _sum_params(x: torch.Tensor, param_dims: int) -> torch.Tensor:
 
 
 # Each estimator is a formula of the per-entry moments (mean, var, K), shared by its public function
-# (which takes the draws) and by tensor_estimates (one pass over the draws for all of them).
+# (which takes the draws) and by moment_estimates (all of them from one tensor's moments).
 
 
 def _gsnr_plugin(mean: torch.Tensor, var: torch.Tensor, k: int, param_dims: int) -> torch.Tensor:
@@ -99,15 +99,40 @@ def snr2_unbiased(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     return _snr2_unbiased(*_moments(g), param_dims)
 
 
-def tensor_estimates(g: torch.Tensor) -> dict[str, float]:
-    """All of one tensor's estimates from its draws ``g`` of shape ``(K, n)``, the moments computed once.
+class RunningMoments:
+    """Per-entry mean and unbiased variance of draws added one at a time (Welford's update, float64).
+
+    Every estimator here is a function of these moments and K, so K draws need not be kept in memory
+    (``moments()`` equals ``(g.mean(0), g.var(0), K)`` of the stacked draws up to rounding)."""
+
+    def __init__(self) -> None:
+        self.k, self.mean, self.m2 = 0, None, None
+
+    def add(self, x: torch.Tensor) -> None:
+        x = x.double()
+        self.k += 1
+        if self.mean is None:
+            self.mean, self.m2 = x.clone(), torch.zeros_like(x)
+            return
+        delta = x - self.mean
+        self.mean += delta / self.k
+        self.m2 += delta * (x - self.mean)
+
+    def moments(self) -> tuple[torch.Tensor, torch.Tensor, int]:
+        if self.k < 2:
+            raise ValueError(f"need at least 2 gradient draws along dim 0, got {self.k}")
+        return self.mean, self.m2 / (self.k - 1), self.k
+
+
+def moment_estimates(mean: torch.Tensor, var: torch.Tensor, k: int) -> dict[str, float]:
+    """All of one tensor's estimates from its per-entry moments of ``k`` draws (any shape, reduced over all).
 
     ``gsnr`` (bias-corrected), ``gsnr_plugin``, ``snr2`` (``snr2_unbiased``), ``snr``
     (``snr_per_parameter``) and ``n_active``: the per-parameter means are over the entries with
     ``s_j > 0`` (NaN when there is none); the GSNRs over all entries (a zero-variance entry adds its
     ``mean^2`` to the signal and nothing to the noise).
     """
-    mean, var, k = _moments(g)
+    mean, var = mean.reshape(-1), var.reshape(-1)
     active = var > 0
     mean_a, var_a = mean[active], var[active]
     some = bool(active.any())
@@ -119,6 +144,11 @@ def tensor_estimates(g: torch.Tensor) -> dict[str, float]:
         "snr": float(_entry_mean(mean_a.abs() / var_a.sqrt(), 1)) if some else nan,
         "n_active": int(active.sum()),
     }
+
+
+def tensor_estimates(g: torch.Tensor) -> dict[str, float]:
+    """:func:`moment_estimates` of the draws ``g`` of shape ``(K, *param)``, the moments computed once."""
+    return moment_estimates(*_moments(g))
 
 
 def snr2_plugin_floor(k: int) -> float:

@@ -19,15 +19,17 @@ autocast, so the SNRs carry no bf16 rounding noise).
 Per-draw gradients are K forward/backward passes in a loop rather than one
 ``torch.func.vmap(grad(functional_call))`` call: vmap has no batching rule for
 ``scaled_dot_product_attention`` and falls back to a per-draw loop inside it, so on the CPU it is no faster
-(``benchmarks/llm_tensor_snr.py``, ``tiny``, 1 thread, load ~2: vmap's gradients alone 0.94-1.07 s per
-evaluation against 0.84-0.98 s for this loop *and* the estimators; its first call in a process 1-4 s).
+(``benchmarks/llm_tensor_snr.py``, ``tiny``, 1 thread, load ~2-3: vmap's gradients alone 0.93 s baseline,
+1.34 s unified per evaluation against 0.74 s and 1.22 s for this loop *and* the estimators; its first call
+in a process 1.2-4 s).
 
 ``tensor_snr.csv`` (one row per step and parameter tensor, :data:`COLUMNS`):
 
 - ``tensor``: the parameter name; ``class``: its tensor class (:func:`tensor_class`); ``n``: entries;
   ``n_active``: entries whose K draws are not all equal (``s_j > 0``; e.g. an embedding row of a byte that
   no draw contains has an identically zero gradient); the per-parameter SNRs are means over these
-  (``estimators.tensor_estimates``: every estimate of a tensor from one pass over its draws).
+  (``estimators.moment_estimates``: every estimate of a tensor from its per-entry moments, accumulated
+  draw by draw by ``estimators.RunningMoments`` in float64, so memory is 16 bytes per parameter, not 4 K).
 - ``norm``: Frobenius norm of the tensor (``|g|`` for an md magnitude).
 - ``gsnr``: paper 000's GSNR, bias-corrected (``estimators.gsnr_bias_corrected``: no floor, can be < 0);
   ``gsnr_plugin``: the plug-in ``||mean g||^2 / sum s^2``, a practitioner column with a floor of about
@@ -54,9 +56,9 @@ other parameters are the ``embedding``, the LM ``head`` and the ``attn_matrix`` 
 ``mlp_matrix`` (gate, up, down) linear maps.
 
 Defaults (``llm.tensor_snr``, chosen on principle): K = 16, S = 4. The cost is K S = 64 sequences of
-forward and backward per evaluation, 4 training steps' worth at ``tiny`` (batch 16); measured 5.0-5.2
-steps' worth (0.84 s baseline, 0.98 s unified, of which the estimators ~0.15 s), so the 7 evaluations of
-the 350-step run add ~6-7 s, ~10% of its training time (S = 2: 0.57 s, ~7%). The LM's values sit at the
+forward and backward per evaluation, 4 training steps' worth at ``tiny`` (batch 16); measured 4.2 (baseline,
+0.74 s) to 4.6 (unified, 1.2 s) steps' worth, so the 7 evaluations of the 350-step run add ~5-9 s, 8-9% of
+its training time (S = 2: ~7%). The LM's values sit at the
 plug-in floors at this K (``tiny``, baseline, 3 seeds, mean over the second half of training of the
 matrices' and the vectors' means: ``gsnr`` 0.07-0.15 against the plug-in floor 1/16 = 0.0625, ``snr2``
 0.05-0.12 against 0.072, ``snr`` 0.28-0.36 against 0.20; single classes at the last step down to 0.01);
@@ -71,7 +73,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -151,15 +153,21 @@ class Meter:
         """Parameter id -> its optimiser group, looked up now (loading a checkpoint replaces the groups)."""
         return {id(p): g for g in self.optimizer.param_groups for p in g["params"]}
 
-    def gradients(self, step: int) -> list[torch.Tensor]:
-        """Per parameter, its K gradient draws stacked: ``(K, *shape)``, float32 on the run's device."""
+    def draws_at(self, step: int) -> Iterator[tuple[torch.Tensor, ...]]:
+        """Draw by draw, the gradient of every parameter (model order) on the draw's own windows."""
         params = [p for _, p in self.named]
-        per_draw = []
         for k in range(self.draws):
             xy = self.windows(draw_keys(self.run, step, k), self.sequences)
             loss = self.model(xy[:, :-1], xy[:, 1:])
-            per_draw.append(torch.autograd.grad(loss, params, materialize_grads=True))
-        return [torch.stack([d[i].float() for d in per_draw]) for i in range(len(params))]
+            yield torch.autograd.grad(loss, params, materialize_grads=True)
+
+    def moments(self, step: int) -> list[estimators.RunningMoments]:
+        """Per parameter, the moments of its K draws, accumulated draw by draw (no K copies are kept)."""
+        out = [estimators.RunningMoments() for _ in self.named]
+        for grads in self.draws_at(step):
+            for acc, g in zip(out, grads, strict=True):
+                acc.add(g)
+        return out
 
     def update(self, p: torch.Tensor, group: dict[str, Any]) -> tuple[float, float]:
         """``(update_rms, eq_norm)`` of ``p`` from AdamW's state and its ``group`` (NaN where undefined)."""
@@ -177,10 +185,10 @@ class Meter:
     def rows(self, step: int) -> list[dict[str, Any]]:
         """One row per parameter tensor at ``step`` (:data:`COLUMNS`)."""
         t0 = time.perf_counter()
-        grads, groups = self.gradients(step), self.groups()
+        moments, groups = self.moments(step), self.groups()
         rows = []
-        for (name, p), g in zip(self.named, grads, strict=True):
-            est = estimators.tensor_estimates(g.double().reshape(self.draws, -1))
+        for (name, p), acc in zip(self.named, moments, strict=True):
+            est = estimators.moment_estimates(*acc.moments())
             group = groups[id(p)]
             update_rms, eq_norm = self.update(p, group)
             rows.append(

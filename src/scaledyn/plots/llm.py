@@ -177,7 +177,7 @@ def tensor_snr(bands: pd.DataFrame) -> plt.Figure:
     groups = list(bands.groupby(arms, sort=True)) if arms and len(bands) else [((), bands)]
     classes = list(pd.unique(bands["class"]))
     colors = dict(zip(classes, sns.color_palette(style.PALETTE, len(classes)), strict=True))
-    fig, axes = plt.subplots(len(groups), 2, figsize=(9.0, 3.3 * len(groups)), squeeze=False)
+    fig, axes = plt.subplots(len(groups), 2, figsize=(8.0, 3.2 * len(groups)), squeeze=False)
     for i, (key, sub) in enumerate(groups):
         for j, (metric, title) in enumerate(SNR_PANELS):
             ax, mine = axes[i, j], sub[sub["metric"] == metric]
@@ -214,5 +214,5 @@ def tensor_snr(bands: pd.DataFrame) -> plt.Figure:
         handles, labels = axes[0, 1].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
     fig.suptitle(f"mean over seeds and band ({_ci_text(bands)})", fontsize=9)
-    fig.tight_layout(rect=(0, 0.1 / len(groups), 1, 1))
+    fig.tight_layout(rect=(0, 0.16 / len(groups), 1, 1))
     return fig
