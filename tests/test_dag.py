@@ -76,10 +76,11 @@ def test_smoke_run_produces_figures_report_and_claims(smoke):
     assert context["comparison"] and (smoke / "results/report/minimal_model.tex").exists()
     # study 002: 2 variants x 2 seeds trained, their figures, section and claims (C4 runner-up, C5 costs)
     assert len(list((smoke / "results/llm/runs/tiny").glob("*/seed*/summary.json"))) == 4
-    for fig in ("fig1_val_loss", "fig2_delta_vs_baseline", "fig3_gamma_trajectories"):
+    for fig in ("fig1_val_loss", "fig2_delta_vs_baseline", "fig3_gamma_trajectories", "fig4_tensor_snr"):
         assert (smoke / f"results/figures/llm/{fig}.pdf").stat().st_size > 1000
     llm_claims = [c for c in claims if c["paper"] == "002"]
-    assert [c["claim"][:3] for c in llm_claims] == ["C4:", "C4:", "C5:", "C5:"]
+    # C6-C8: the per-tensor SNR claims (baseline arm; no wd_input in the smoke config)
+    assert [c["claim"][:3] for c in llm_claims] == ["C4:", "C4:", "C5:", "C5:", "C6:", "C7:", "C8:"]
     assert "Study 002" in (smoke / "results/report/llm.tex").read_text()
     assert not list((smoke / "results/llm/checkpoints").rglob("*.pt")), "checkpoints are removed after a run"
     if shutil.which("latexmk"):

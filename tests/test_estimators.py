@@ -65,3 +65,60 @@ def test_snr_floor_at_zero_signal():
 def test_too_few_draws_is_an_error():
     with pytest.raises(ValueError, match="at least 2"):
         estimators.gsnr_plugin(torch.zeros(1, 3))
+
+
+def test_unbiased_squared_snr_has_no_floor_where_the_plugin_one_sits_at_its_closed_form():
+    k = 8
+    zeros = torch.zeros(4000, 10, dtype=torch.float64)
+    g = gaussian_draws(zeros, torch.ones_like(zeros), k, seed=2)
+    plugin = float(estimators.snr2_per_parameter(g).mean())
+    assert plugin == pytest.approx(estimators.snr2_plugin_floor(k), rel=0.03)  # 7 / 40, not 1 / 8
+    assert estimators.snr2_plugin_floor(k) == pytest.approx(7 / 40)
+    assert abs(float(estimators.snr2_unbiased(g).mean())) < 0.006  # se of the mean ~ 0.002
+    assert (estimators.snr2_unbiased(g) < 0).any()
+
+
+def test_unbiased_squared_snr_recovers_a_known_signal():
+    k = 8
+    mean = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64).repeat(20000, 1)
+    std = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64).repeat(20000, 1)  # mu^2 / sigma^2 = 0.25
+    g = gaussian_draws(mean, std, k, seed=3)
+    assert float(estimators.snr2_unbiased(g).mean()) == pytest.approx(0.25, abs=0.01)
+    plugin = float(estimators.snr2_per_parameter(g).mean())
+    assert plugin == pytest.approx((0.25 + 1 / k) * (k - 1) / (k - 3), rel=0.03)  # E[m^2 / s^2], closed form
+    with pytest.raises(ValueError, match="at least 4"):
+        estimators.snr2_unbiased(g[:3])
+
+
+def test_tensor_estimates_equal_the_single_estimators_over_the_entries_that_vary():
+    g = gaussian_draws(
+        torch.full((40,), 0.3, dtype=torch.float64), torch.ones(40, dtype=torch.float64), 16, 4
+    )
+    g[:, :5] = 0.0  # entries no draw touches: no variance
+    out = estimators.tensor_estimates(g)
+    assert out["n_active"] == 35
+    assert out["gsnr"] == float(estimators.gsnr_bias_corrected(g))
+    assert out["gsnr_plugin"] == float(estimators.gsnr_plugin(g))
+    assert out["snr2"] == pytest.approx(float(estimators.snr2_unbiased(g[:, 5:])), rel=1e-12)
+    assert out["snr"] == pytest.approx(float(estimators.snr_per_parameter(g[:, 5:])), rel=1e-12)
+    assert math.isnan(estimators.tensor_estimates(torch.zeros(8, 3))["snr2"])
+
+
+def test_running_moments_equal_the_stacked_moments():
+    g = gaussian_draws(
+        torch.linspace(-1, 1, 30, dtype=torch.float64), torch.ones(30, dtype=torch.float64), 9, 5
+    )
+    acc = estimators.RunningMoments()
+    for draw in g.reshape(9, 5, 6):
+        acc.add(draw.float())
+    mean, var, k = acc.moments()
+    assert k == 9 and mean.shape == (5, 6)
+    torch.testing.assert_close(mean, g.float().double().mean(0).reshape(5, 6), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(var, g.float().double().var(0).reshape(5, 6), rtol=1e-10, atol=1e-12)
+    assert estimators.moment_estimates(mean, var, k) == pytest.approx(
+        estimators.tensor_estimates(g.float().double()), rel=1e-9
+    )
+    with pytest.raises(ValueError, match="at least 2"):
+        one = estimators.RunningMoments()
+        one.add(g[0])
+        one.moments()

@@ -56,6 +56,7 @@ def fake_run(
         for m in ("q", "k")
     ]
     pd.DataFrame(grads, columns=tr.GRAD_COLUMNS).to_csv(out / "linear_grads.csv", index=False)
+    pd.DataFrame(columns=tr.TENSOR_SNR_COLUMNS).to_csv(out / "tensor_snr.csv", index=False)  # not measured
     summary = {
         "variant": variant,
         "size": "tiny",

@@ -35,6 +35,7 @@ def test_gpt124m_shape_trains_on_cpu(tmp_path):
     meta = {"vocab_size": 256, "n_train_tokens": 5000, "n_val_tokens": 1000}
     (data / "meta.json").write_text(json.dumps(meta))
     params = {"sizes": {"gpt124m": size}, "eval_batches": 1, "eval_every": 2, "log_every": 1}
+    params["tensor_snr"] = {"draws": 4, "sequences": 1}  # the measurement at full shape, at a CPU's cost
     s = tr.train(params, "unified", "gpt124m", 0, 1, data, tmp_path / "out", tmp_path / "ckpt", device="cpu")
     assert s["device"] == "cpu" and not s["compile"] and s["dtype"] == "float32"
     assert s["n_matmul_params"] == 12 * (4 * 768**2 + 3 * 768 * 2048) + 768 * 256  # blocks + untied head

@@ -118,6 +118,7 @@ def test_a_few_steps_reduce_the_loss_and_write_every_output(tmp_path, data_dir, 
         "linear_grads.csv",
         "metrics.csv",
         "summary.json",
+        "tensor_snr.csv",
     ]
     m = pd.read_csv(out / "metrics.csv")
     assert list(m.columns) == outputs.METRIC_COLUMNS

@@ -20,7 +20,14 @@ Per-parameter SNR (paper 001)
     ``snr_per_parameter``: for each entry j, |mean_k g_j| / s_j, averaged over entries.
     ``snr2_per_parameter``: the squared form mean_j^2 / s_j^2, averaged over entries.
     With zero signal, |mean| / s is about |N(0,1)| / sqrt(K) so the first has a floor of
-    sqrt(2 / pi) / sqrt(K) (``snr_floor``) and the squared form a floor of 1 / K.
+    sqrt(2 / pi) / sqrt(K) (``snr_floor``) and the squared form a floor of 1 / K with a known sigma, exactly
+    (K - 1) / (K (K - 3)) with the sample variance (``snr2_plugin_floor``).
+    ``snr2_unbiased``: mean over entries of (K - 3) / (K - 1) * mean_j^2 / s_j^2 - 1 / K, unbiased for
+    mean_j mu_j^2 / sigma_j^2 with Gaussian draws (no floor; it can be negative). With m ~ N(mu, sigma^2 / K)
+    independent of (K - 1) s^2 / sigma^2 ~ chi^2_{K-1}, E[1 / s^2] = (K - 1) / ((K - 3) sigma^2), so
+    E[m^2 / s^2] = (mu^2 / sigma^2 + 1 / K) (K - 1) / (K - 3); the correction inverts that (needs K >= 4).
+    Entries whose draws are all equal (s_j = 0, e.g. the embedding row of a token no draw contains) carry
+    no information; a caller leaves them out of the per-parameter means (they would give 0 / 0).
 """
 
 from __future__ import annotations
@@ -42,31 +49,111 @@ def _sum_params(x: torch.Tensor, param_dims: int) -> torch.Tensor:
     return x.sum(dim=tuple(range(x.ndim - param_dims, x.ndim))) if param_dims else x
 
 
+# Each estimator is a formula of the per-entry moments (mean, var, K), shared by its public function
+# (which takes the draws) and by moment_estimates (all of them from one tensor's moments).
+
+
+def _gsnr_plugin(mean: torch.Tensor, var: torch.Tensor, k: int, param_dims: int) -> torch.Tensor:
+    return _sum_params(mean.square(), param_dims) / _sum_params(var, param_dims)
+
+
+def _gsnr_bias_corrected(mean: torch.Tensor, var: torch.Tensor, k: int, param_dims: int) -> torch.Tensor:
+    total_var = _sum_params(var, param_dims)
+    return (_sum_params(mean.square(), param_dims) - total_var / k) / total_var
+
+
+def _entry_mean(x: torch.Tensor, param_dims: int) -> torch.Tensor:
+    return _sum_params(x, param_dims) / math.prod(x.shape[x.ndim - param_dims :])
+
+
+def _snr2_unbiased(mean: torch.Tensor, var: torch.Tensor, k: int, param_dims: int) -> torch.Tensor:
+    if k < 4:
+        raise ValueError(f"snr2_unbiased needs at least 4 gradient draws, got {k}")
+    return _entry_mean((k - 3) / (k - 1) * mean.square() / var - 1.0 / k, param_dims)
+
+
 def gsnr_plugin(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Plug-in GSNR ||mean g||^2 / sum var (floor near 1/K)."""
-    mean, var, _ = _moments(g)
-    return _sum_params(mean.square(), param_dims) / _sum_params(var, param_dims)
+    return _gsnr_plugin(*_moments(g), param_dims)
 
 
 def gsnr_bias_corrected(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Bias-corrected GSNR (||mean g||^2 - sum s^2 / K) / sum s^2 (may be negative)."""
-    mean, var, k = _moments(g)
-    total_var = _sum_params(var, param_dims)
-    return (_sum_params(mean.square(), param_dims) - total_var / k) / total_var
+    return _gsnr_bias_corrected(*_moments(g), param_dims)
 
 
 def snr_per_parameter(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Mean over entries of |mean_k g_j| / std_k g_j (ddof = 1)."""
     mean, var, _ = _moments(g)
-    n = math.prod(mean.shape[mean.ndim - param_dims :])
-    return _sum_params(mean.abs() / var.sqrt(), param_dims) / n
+    return _entry_mean(mean.abs() / var.sqrt(), param_dims)
 
 
 def snr2_per_parameter(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
     """Mean over entries of mean_j^2 / var_j (ddof = 1)."""
     mean, var, _ = _moments(g)
-    n = math.prod(mean.shape[mean.ndim - param_dims :])
-    return _sum_params(mean.square() / var, param_dims) / n
+    return _entry_mean(mean.square() / var, param_dims)
+
+
+def snr2_unbiased(g: torch.Tensor, param_dims: int = 1) -> torch.Tensor:
+    """Mean over entries of (K-3)/(K-1) mean_j^2 / var_j - 1/K: unbiased for Gaussian draws (K >= 4)."""
+    return _snr2_unbiased(*_moments(g), param_dims)
+
+
+class RunningMoments:
+    """Per-entry mean and unbiased variance of draws added one at a time (Welford's update, float64).
+
+    Every estimator here is a function of these moments and K, so K draws need not be kept in memory
+    (``moments()`` equals ``(g.mean(0), g.var(0), K)`` of the stacked draws up to rounding)."""
+
+    def __init__(self) -> None:
+        self.k, self.mean, self.m2 = 0, None, None
+
+    def add(self, x: torch.Tensor) -> None:
+        x = x.double()
+        self.k += 1
+        if self.mean is None:
+            self.mean, self.m2 = x.clone(), torch.zeros_like(x)
+            return
+        delta = x - self.mean
+        self.mean += delta / self.k
+        self.m2 += delta * (x - self.mean)
+
+    def moments(self) -> tuple[torch.Tensor, torch.Tensor, int]:
+        if self.k < 2:
+            raise ValueError(f"need at least 2 gradient draws along dim 0, got {self.k}")
+        return self.mean, self.m2 / (self.k - 1), self.k
+
+
+def moment_estimates(mean: torch.Tensor, var: torch.Tensor, k: int) -> dict[str, float]:
+    """All of one tensor's estimates from its per-entry moments of ``k`` draws (any shape, reduced over all).
+
+    ``gsnr`` (bias-corrected), ``gsnr_plugin``, ``snr2`` (``snr2_unbiased``), ``snr``
+    (``snr_per_parameter``) and ``n_active``: the per-parameter means are over the entries with
+    ``s_j > 0`` (NaN when there is none); the GSNRs over all entries (a zero-variance entry adds its
+    ``mean^2`` to the signal and nothing to the noise).
+    """
+    mean, var = mean.reshape(-1), var.reshape(-1)
+    active = var > 0
+    mean_a, var_a = mean[active], var[active]
+    some = bool(active.any())
+    nan = float("nan")
+    return {
+        "gsnr": float(_gsnr_bias_corrected(mean, var, k, 1)),
+        "gsnr_plugin": float(_gsnr_plugin(mean, var, k, 1)),
+        "snr2": float(_snr2_unbiased(mean_a, var_a, k, 1)) if some else nan,
+        "snr": float(_entry_mean(mean_a.abs() / var_a.sqrt(), 1)) if some else nan,
+        "n_active": int(active.sum()),
+    }
+
+
+def tensor_estimates(g: torch.Tensor) -> dict[str, float]:
+    """:func:`moment_estimates` of the draws ``g`` of shape ``(K, *param)``, the moments computed once."""
+    return moment_estimates(*_moments(g))
+
+
+def snr2_plugin_floor(k: int) -> float:
+    """Expected ``snr2_per_parameter`` at zero signal with Gaussian draws: (K - 1) / (K (K - 3)), K >= 4."""
+    return (k - 1) / (k * (k - 3))
 
 
 def snr_floor(k: int, squared: bool = False) -> float:

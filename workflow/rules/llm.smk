@@ -5,7 +5,13 @@
 LLM = config["llm"]
 LLM_DIR = "results/llm"
 LLM_FIGS = "results/figures/llm"
-LLM_RUN_FILES = ("metrics.csv", "gammas.csv", "linear_grads.csv", "summary.json")
+LLM_RUN_FILES = (
+    "metrics.csv",
+    "gammas.csv",
+    "linear_grads.csv",
+    "tensor_snr.csv",
+    "summary.json",
+)
 from scaledyn.llm import TABLES as LLM_TABLES, job_params as llm_job_params
 
 LLM_FIGURES = FIGURES["llm"]  # name -> drawing function and tables (scaledyn.plots)
@@ -17,6 +23,7 @@ LLM_TRAIN_CODE = (
     "llm/optim",
     "llm/checkpoint",
     "llm/outputs",
+    "llm/tensor_snr",
     "llm/model",
     "llm/variants",
     "llm/data",
@@ -142,7 +149,13 @@ rule llm_analyse:
     input:
         summaries=LLM_RUN_OUTPUTS["summary.json"],
         logs=[LLM_RUN_OUTPUTS[f] for f in LLM_RUN_FILES if f != "summary.json"],
-        code=code("llm/__main__", "llm/analysis", "stats"),
+        code=code(
+            "llm/__main__",
+            "llm/analysis",
+            "llm/tensor_snr_analysis",
+            "llm/tensor_snr",
+            "stats",
+        ),
     output:
         **{t: f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES},
     log:
@@ -171,7 +184,13 @@ rule llm_analyse:
 rule llm_claims:
     input:
         tables=list(rules.llm_analyse.output),
-        code=code("llm/__main__", "llm/claims", "stats"),
+        code=code(
+            "llm/__main__",
+            "llm/claims",
+            "llm/tensor_snr_analysis",
+            "llm/tensor_snr",
+            "stats",
+        ),
     output:
         f"{LLM_DIR}/claims.json",
     log:

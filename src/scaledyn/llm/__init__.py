@@ -9,7 +9,7 @@ tables; ``claims`` checks the paper's claims against them. CLI: ``python -m scal
 
 # The tables of the analysis step (results/llm/<name>.csv): the one list, read by its rules and its CLI.
 TABLES = ("runs", "curves", "deltas", "variants", "gamma_traj", "grads", "curve_bands", "paired_curve_bands",
-          "gamma_bands")  # fmt: skip
+          "gamma_bands", "tensor_snr", "tensor_snr_seeds")  # fmt: skip
 
 # Keys of the llm section no training run depends on (which runs exist, the corpus, the device, criteria).
 NOT_RUN_KEYS = ("variants", "run_sizes", "seeds", "sizes", "threads", "corpus", "claims", "device")

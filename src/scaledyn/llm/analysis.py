@@ -2,8 +2,8 @@
 
     python -m scaledyn.llm analyse --summaries R1/summary.json ... --params JSON --stats JSON --out-dir DIR
 
-Each run directory (``scaledyn.llm.train`` output) holds ``summary.json``, ``metrics.csv``, ``gammas.csv``
-and ``linear_grads.csv``. Written to ``--out-dir``:
+Each run directory (``scaledyn.llm.train`` output) holds ``summary.json``, ``metrics.csv``, ``gammas.csv``,
+``linear_grads.csv`` and ``tensor_snr.csv``. Written to ``--out-dir``:
 
 - ``runs.csv``: one row per run (final / min validation loss, divergence, tokens/s, MFU, parameter counts).
 - ``curves.csv``: every logged metrics row of every run (validation loss where evaluated).
@@ -21,6 +21,8 @@ and ``linear_grads.csv``. Written to ``--out-dir``:
   same seed and step, mean and CI over seeds (Fig 1 bottom).
 - ``gamma_bands.csv``: per (size, kind, side, variant, decayed, step) the ``gamma_traj`` RMS, mean and CI
   over seeds (Fig 3).
+- ``tensor_snr.csv``, ``tensor_snr_seeds.csv``: per-tensor-class GSNR and per-parameter SNR over training,
+  and their per-seed summaries (:mod:`scaledyn.llm.tensor_snr_analysis`).
 
 Every interval is over seeds by the pipeline's ``stats.ci_method`` (Student t by default, or BCa) at its
 ``stats`` settings (:class:`scaledyn.stats.Settings`), the one method of every study; the delta and band
@@ -41,6 +43,7 @@ import pandas as pd
 
 from scaledyn import config
 from scaledyn.io import read_json, write_csv
+from scaledyn.llm import tensor_snr_analysis
 from scaledyn.stats import Settings, paired
 
 RUN_COLUMNS = [
@@ -77,7 +80,7 @@ class AnalysisError(ValueError):
 
 def read_runs(summaries: list[Path]) -> dict[str, pd.DataFrame]:
     """The run table and the concatenated per-run logs (metrics, gammas, linear_grads) with run keys."""
-    rows, logs = [], {"metrics": [], "gammas": [], "linear_grads": []}
+    rows, logs = [], {"metrics": [], "gammas": [], "linear_grads": [], "tensor_snr": []}
     for path in map(Path, summaries):
         try:
             summary = read_json(path)
@@ -260,6 +263,7 @@ def tables(
         "curve_bands": curve_bands(curves, params, settings),
         "paired_curve_bands": paired_curve_bands(curves, params, settings),
         "gamma_bands": gamma_bands(gamma_traj, params, settings),
+        **tensor_snr_analysis.tables(data["tensor_snr"], runs, KEYS, params, settings),
     }
     return out
 

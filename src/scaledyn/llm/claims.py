@@ -19,6 +19,8 @@ pairs, method and level (``exact`` for the parameter overhead, which has no samp
 - C5 at negligible cost: parameter overhead of unified vs the reference ``<= max_param_overhead`` (exact, no
   CI) and its tokens/s over the reference's, paired by seed, ``>= min_throughput_ratio``.
 
+- C6-C8: the per-tensor SNR claims of papers 000 and 001 on the LM (:mod:`scaledyn.llm.tensor_snr_analysis`).
+
 A claim whose variants were not trained is left out (the smoke config trains two variants).
 """
 
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaledyn.llm import tensor_snr_analysis
 from scaledyn.stats import EXACT, ClaimResult, Settings, paired
 
 STUDY = "002"
@@ -153,6 +156,7 @@ def check_all(
                 level=float(row["level"]),
             )
         )
+    out += tensor_snr_analysis.claims(STUDY, tables, params, settings)  # C6-C8: papers 000 / 001 in the LM
     for c in out:
         c.value, c.ci_low, c.ci_high = (float(np.float64(x)) for x in (c.value, c.ci_low, c.ci_high))
     return out

@@ -1,5 +1,5 @@
-"""The logs and summary of one training run: ``metrics.csv``, ``gammas.csv``, ``linear_grads.csv`` and
-``summary.json`` (columns and keys documented in :mod:`scaledyn.llm.train`)."""
+"""The logs and summary of one training run: ``metrics.csv``, ``gammas.csv``, ``linear_grads.csv``,
+``tensor_snr.csv`` and ``summary.json`` (columns and keys documented in :mod:`scaledyn.llm.train`)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,17 @@ import torch
 from scaledyn.io import write_csv, write_json
 from scaledyn.llm.model import Transformer, param_report
 from scaledyn.llm.run_config import RunConfig
+from scaledyn.llm.tensor_snr import COLUMNS as TENSOR_SNR_COLUMNS
 
 METRIC_COLUMNS = ["step", "tokens", "lr", "train_loss", "val_loss", "tokens_per_s", "mfu", "grad_norm"]
 GAMMA_COLUMNS = ["step", "norm", "scale", "kind", "side", "branch", "decayed", "mean", "rms", "min", "max"]
 GRAD_COLUMNS = ["step", "layer", "grad_norm"]
 
-Logs = dict[str, list[dict[str, Any]]]  # "metrics", "gammas", "linear_grads": rows
+Logs = dict[str, list[dict[str, Any]]]  # "metrics", "gammas", "linear_grads", "tensor_snr": rows
 
 
 def new_logs() -> Logs:
-    return {"metrics": [], "gammas": [], "linear_grads": []}
+    return {"metrics": [], "gammas": [], "linear_grads": [], "tensor_snr": []}
 
 
 def metric_row(
@@ -146,8 +147,9 @@ def summary(
 
 
 def write(out_dir: Path, logs: Logs, summary: dict[str, Any]) -> None:
-    """The four outputs, each written atomically, ``summary.json`` last (its presence means all are done)."""
+    """The five outputs, each written atomically, ``summary.json`` last (its presence means all are done)."""
     write_csv(pd.DataFrame(logs["metrics"], columns=METRIC_COLUMNS), out_dir / "metrics.csv")
     write_csv(pd.DataFrame(logs["gammas"], columns=GAMMA_COLUMNS), out_dir / "gammas.csv")
     write_csv(pd.DataFrame(logs["linear_grads"], columns=GRAD_COLUMNS), out_dir / "linear_grads.csv")
+    write_csv(pd.DataFrame(logs["tensor_snr"], columns=TENSOR_SNR_COLUMNS), out_dir / "tensor_snr.csv")
     write_json(summary, out_dir / "summary.json")

@@ -51,6 +51,8 @@ Choices and formulas
   rms, min, max with its norm, kind (input/output), side (in/out), branch and decayed flag.
   ``linear_grads.csv``: the Frobenius norm of the gradient of each linear map that reads a norm
   (q, k, v, gate, up per layer and the head) at each row, before clipping.
+  ``tensor_snr.csv``: at each evaluation step, each tensor's GSNR and per-parameter SNR from
+  ``llm.tensor_snr.draws`` extra gradient draws (:mod:`scaledyn.llm.tensor_snr`; empty when disabled).
 - Devices: ``device: auto`` is cuda when available. On a GPU: bf16 autocast, ``torch.compile`` (``compile``),
   flash attention through SDPA, TF32 matmuls for the float32 rest. On the CPU: float32,
   ``torch.set_num_threads(threads)``, ``torch.use_deterministic_algorithms(True)``.
@@ -80,7 +82,7 @@ import numpy as np
 import torch
 
 from scaledyn import config
-from scaledyn.llm import checkpoint, data, outputs
+from scaledyn.llm import checkpoint, data, outputs, tensor_snr
 from scaledyn.llm.checkpoint import CKPT_NAME
 from scaledyn.llm.model import build, init_seed_for
 from scaledyn.llm.optim import make_optimizer
@@ -266,6 +268,11 @@ def train(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, run.schedule)
     loss_fn: LossFn = torch.compile(model) if run.compile else model  # type: ignore[assignment]
     flop_per_token, context = model.flop_per_token(), run.model.context
+
+    def snr_windows(keys: tuple[object, ...], n: int) -> torch.Tensor:  # drawn like a training batch
+        return window_batch(train_tokens, batch_starts(len(train_tokens), context, n, keys), context).to(dev)
+
+    meter = tensor_snr.meter(llm, run, model, optimizer, snr_windows)  # None when disabled
     v_starts = val_starts(len(val_tokens), context, run.eval_batches * run.micro_batch_size, global_seed)
 
     ckpt_path = Path(ckpt_dir) / CKPT_NAME
@@ -313,6 +320,8 @@ def train(
             val = None
             if diverged is None and (step % run.eval_every == 0 or step == run.steps):
                 val = evaluate(loss_fn, val_tokens, v_starts, run)
+                if meter is not None:  # per-tensor gradient SNR (reads the state, changes nothing)
+                    logs["tensor_snr"].extend(meter.rows(step))
             row = outputs.metric_row(run, step, lr_now, interval, val, grad_norm, flop_per_token)
             logs["metrics"].append(row)
             logs["gammas"].extend(outputs.gamma_rows(model, step))

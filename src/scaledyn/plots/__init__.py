@@ -34,6 +34,7 @@ FIGURES: dict[str, dict[str, Figure]] = {
         "fig1_val_loss": Figure("fig1", ("curve_bands", "paired_curve_bands", "runs")),
         "fig2_delta_vs_baseline": Figure("fig2", ("deltas", "runs")),
         "fig3_gamma_trajectories": Figure("fig3", ("gamma_bands",)),
+        "fig4_tensor_snr": Figure("tensor_snr", ("tensor_snr",)),
     },
     # every study's claims: results/claims/claims.csv (scaledyn.report.claims_table), figures/claims/
     "claims": {

@@ -155,3 +155,64 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# -- per-tensor gradient SNR (papers 000 and 001 in the LM; table: scaledyn.llm.tensor_snr_analysis) --------
+
+SNR_PANELS = (
+    ("gsnr", "GSNR, bias-corrected (paper 000)"),
+    ("snr2", "per-parameter SNR$^2$, unbiased (paper 001)"),
+)
+
+
+def tensor_snr(bands: pd.DataFrame) -> plt.Figure:
+    """GSNR and per-parameter SNR^2 per tensor class over training, log y, bands over seeds, plug-in floors.
+
+    ``bands``: ``tensor_snr.csv``. One row of panels per arm (its identity columns but the variant); each
+    class is drawn from the first variant (in :data:`VARIANTS` order, baseline first) that has it, dashed
+    and labelled with that variant when it is not baseline. Values <= 0 (the unbiased estimates can be
+    negative) are not drawn; a band reaching below the axis is cut at its bottom."""
+    lead = list(bands.columns[: list(bands.columns).index("draws")])
+    arms = [c for c in lead if c != "variant"]
+    groups = list(bands.groupby(arms, sort=True)) if arms and len(bands) else [((), bands)]
+    classes = list(pd.unique(bands["class"]))
+    colors = dict(zip(classes, sns.color_palette(style.PALETTE, len(classes)), strict=True))
+    fig, axes = plt.subplots(len(groups), 2, figsize=(8.0, 3.2 * len(groups)), squeeze=False)
+    for i, (key, sub) in enumerate(groups):
+        for j, (metric, title) in enumerate(SNR_PANELS):
+            ax, mine = axes[i, j], sub[sub["metric"] == metric]
+            positive = mine.loc[mine["mean"] > 0, "mean"]
+            floors = sorted(set(mine["plugin_floor"].astype(float)))
+            bottom = 0.3 * min([*positive, *floors]) if len(positive) or floors else 1e-6
+            for cls in classes:
+                have = [v for v in VARIANTS if ((mine["class"] == cls) & (mine["variant"] == v)).any()]
+                if not have:
+                    continue
+                band = mine[(mine["class"] == cls) & (mine["variant"] == have[0])].sort_values("step")
+                band = band.assign(
+                    mean=band["mean"].where(band["mean"] > 0), low=band["low"].clip(lower=bottom)
+                )
+                label = cls if have[0] == "baseline" else f"{cls} ({have[0]})"
+                ls = "-" if have[0] == "baseline" else "--"
+                ax.plot(band["step"], band["mean"], color=colors[cls], ls=ls, lw=1.6, marker=".", label=label)
+                ok = np.isfinite(band["low"]) & np.isfinite(band["high"])
+                x, low, high = band["step"][ok], band["low"][ok], band["high"][ok]
+                ax.fill_between(x, low, high, color=colors[cls], alpha=0.08, lw=0)
+            for k, floor in mine[["draws", "plugin_floor"]].drop_duplicates().itertuples(index=False):
+                ax.axhline(floor, color="0.4", lw=0.9, ls=":", label=f"plug-in floor, K={k}")
+            ax.set_yscale("log")
+            ax.set_ylim(bottom=bottom)
+            ax.set_xlabel("step")
+            ax.set_title(
+                f"{title}" + (f", {', '.join(map(str, np.atleast_1d(key)))}" if arms else ""), fontsize=9
+            )
+        axes[i, 0].set_ylabel("class mean over its tensors")
+    if bands.empty:
+        axes[0, 0].text(0.5, 0.5, "no measurement (llm.tensor_snr.enabled: false)", ha="center",
+                        transform=axes[0, 0].transAxes)  # fmt: skip
+    else:
+        handles, labels = axes[0, 1].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
+    fig.suptitle(f"mean over seeds and band ({_ci_text(bands)})", fontsize=9)
+    fig.tight_layout(rect=(0, 0.16 / len(groups), 1, 1))
+    return fig

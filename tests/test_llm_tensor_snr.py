@@ -1,0 +1,317 @@
+"""Per-tensor gradient SNR of study 002: classes, the measurement leaves training unchanged, the tables,
+the claims (known answers both ways) and the figure, on a toy corpus and on synthetic runs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from scaledyn import config, estimators
+from scaledyn.llm import checkpoint, run_config, tensor_snr
+from scaledyn.llm import tensor_snr_analysis as tsa
+from scaledyn.llm import train as tr
+from scaledyn.llm.model import ModelConfig, build
+from scaledyn.llm.optim import make_optimizer
+from scaledyn.llm.variants import VARIANTS
+from scaledyn.plots import llm as figures
+from scaledyn.plots import style
+from scaledyn.stats import NOT_SUPPORTED, SUPPORTED, Settings
+from tests.test_llm_train import PARAMS, VOCAB, data_dir  # noqa: F401  (data_dir: the toy-corpus fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+STATS = {"ci_level": 0.95}
+KEYS = ["size", "variant", "seed"]
+MATRICES = {"attn_matrix", "mlp_matrix", "embedding", "head"}
+
+
+# -- classes ------------------------------------------------------------------------------------------------
+
+
+OUT_NORM = "layers.1.attn_out_norm.scales.shared"  # an Output-Norm's scale vector
+
+
+@pytest.mark.parametrize(
+    ("variant", "vectors", "examples"),
+    [
+        ("baseline", {"input_gamma", "output_gamma"}, {f"{OUT_NORM}.gamma": "output_gamma"}),
+        ("no_scale", set(), {}),
+        (
+            "placement",
+            {"input_gamma", "output_gamma", "placement"},
+            {"layers.0.q.out_scale.gamma": "placement"},
+        ),
+        (
+            "md",
+            {"md_magnitude", "md_direction"},
+            {f"{OUT_NORM}.g": "md_magnitude", f"{OUT_NORM}.v": "md_direction"},
+        ),
+        (
+            "unified",
+            {"md_magnitude", "md_direction"},
+            {"head.out_scale.g": "md_magnitude"},
+        ),  # placement in md form
+    ],
+)
+def test_every_parameter_has_its_class_from_the_model_tags(variant, vectors, examples):
+    cfg = ModelConfig(vocab_size=VOCAB, n_layers=2, d_model=32, n_heads=2, context=16, arch="sandwich")
+    model = build(cfg, VARIANTS[variant], init_seed=0)
+    classes = tensor_snr.classes(model)
+    assert set(classes) == {n for n, _ in model.named_parameters()}
+    assert set(classes.values()) == MATRICES | vectors
+    assert {name: classes[name] for name in examples} == examples
+    assert classes["layers.0.o.weight"] == "attn_matrix" and classes["layers.0.down.weight"] == "mlp_matrix"
+    assert classes["embed.weight"] == "embedding" and classes["head.weight"] == "head"
+    with pytest.raises(ValueError, match="no tensor class"):
+        tensor_snr.tensor_class("layers.0.mystery.weight", None)
+
+
+def test_the_schema_lists_the_classes_of_the_module():
+    schema = yaml.safe_load((ROOT / "workflow/schemas/llm.schema.yaml").read_text())
+    crit = schema["properties"]["claims"]["properties"]["tensor_snr"]["properties"]
+    for key in ("matrix_classes", "vector_classes"):
+        assert crit[key]["items"]["enum"] == list(tensor_snr.CLASSES)
+
+
+# -- the measurement ----------------------------------------------------------------------------------------
+
+
+def micro_run(tmp: Path, data: Path, variant: str, enabled: bool, **kw) -> dict:
+    params = {**PARAMS, "keep_checkpoint": True, "tensor_snr": {"enabled": enabled, "draws": 6}}
+    return tr.train(
+        params, variant, "micro", 0, 7, data, tmp / "out", tmp / "ckpt", device="cpu", threads=1, **kw
+    )
+
+
+def test_the_measurement_does_not_change_training(tmp_path, data_dir):  # noqa: F811
+    micro_run(tmp_path / "on", data_dir, "unified", True)
+    micro_run(tmp_path / "off", data_dir, "unified", False)
+    on, off = tmp_path / "on", tmp_path / "off"
+    for name, cols in (("metrics", ["step", "train_loss", "val_loss", "grad_norm"]), ("gammas", None)):
+        a, b = pd.read_csv(on / "out" / f"{name}.csv"), pd.read_csv(off / "out" / f"{name}.csv")
+        pd.testing.assert_frame_equal(a[cols or a.columns], b[cols or b.columns], check_exact=True)
+    a, b = (torch.load(d / "ckpt" / checkpoint.CKPT_NAME, weights_only=True) for d in (on, off))
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key  # final parameters bit-equal
+    for pa, pb in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True):
+        assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    rows = pd.read_csv(on / "out" / "tensor_snr.csv")
+    assert list(rows.columns) == tensor_snr.COLUMNS and sorted(set(rows["step"])) == [10, 20, 30, 40]
+    assert (rows["draws"] == 6).all() and set(rows["class"]) == MATRICES | {"md_magnitude", "md_direction"}
+    assert np.isfinite(rows[["gsnr", "gsnr_plugin", "snr2", "snr", "norm", "update_rms"]]).all().all()
+    np.testing.assert_allclose(rows["gsnr_plugin"] - rows["gsnr"], 1 / 6, rtol=1e-9)  # the floor, removed
+    assert (rows["decayed"] == np.isfinite(rows["eq_norm"])).all()  # an equilibrium only where decayed
+    embed = rows[rows["class"] == "embedding"]
+    assert (embed["n_active"] == 32 * 32).all() and (embed["n"] == 64 * 32).all()  # 32 unseen (padded) rows
+    assert pd.read_csv(off / "out" / "tensor_snr.csv").columns.tolist() == tensor_snr.COLUMNS
+    assert pd.read_csv(off / "out" / "tensor_snr.csv").empty
+
+
+def test_a_resumed_run_measures_the_same(tmp_path, data_dir):  # noqa: F811
+    micro_run(tmp_path / "full", data_dir, "baseline", True)
+    micro_run(tmp_path / "part", data_dir, "baseline", True, stop_after=25)  # checkpoint at 20
+    micro_run(tmp_path / "part", data_dir, "baseline", True)
+    a, b = (
+        pd.read_csv(tmp_path / d / "out" / "tensor_snr.csv").drop(columns="seconds") for d in ("full", "part")
+    )
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_each_draw_is_the_gradient_of_its_own_windows(data_dir):  # noqa: F811
+    section = config.section("llm", {**PARAMS, "tensor_snr": {"draws": 4, "sequences": 2}})
+    run = run_config.build(section, "baseline", "micro", 0, 7, vocab_size=VOCAB, device=torch.device("cpu"))
+    model = build(run.model, run.flags, init_seed=1)
+    tokens = tr.load_corpus(data_dir)[0]
+    windows = lambda keys, n: tr.window_batch(tokens, tr.batch_starts(len(tokens), 16, n, keys), 16)  # noqa: E731
+    meter = tensor_snr.meter(section, run, model, make_optimizer(model, run.optim), windows)
+    draws = list(meter.draws_at(30))
+    assert len(draws) == 4 and all(p.grad is None for p in model.parameters())  # nothing accumulated
+    keys = tensor_snr.draw_keys(run, 30, 2)
+    assert keys == (7, "llm", "micro", 0, "snr", 30, 2) and keys != tr.batch_keys(7, "micro", 0, 30)
+    xy = tr.window_batch(tokens, tr.batch_starts(len(tokens), 16, 2, keys), 16)
+    model(xy[:, :-1], xy[:, 1:]).backward()
+    for i, (name, p) in enumerate(model.named_parameters()):
+        torch.testing.assert_close(draws[2][i], p.grad, rtol=1e-6, atol=0, msg=name)
+    # the moments accumulated draw by draw give the estimates of the stacked draws
+    for i, acc in enumerate(meter.moments(30)):
+        stacked = estimators.tensor_estimates(torch.stack([d[i] for d in draws]).double())
+        assert estimators.moment_estimates(*acc.moments()) == pytest.approx(stacked, rel=1e-9, nan_ok=True)
+
+
+# -- tables and claims from synthetic runs ------------------------------------------------------------------
+
+STEPS = (10, 20, 30, 40)
+K = 16
+
+
+def synthetic(variant: str, seed: int, gsnr: dict[str, float], snr2: dict[str, float], rank: float = 1.0):
+    """Rows of one run: two tensors per class; late steps (30, 40) carry the given class values, early
+    steps SNR^2 0.05. Decayed matrices (index 0-3): early GSNR grows with the index; their late distance from
+    equilibrium grows with it for ``rank > 0`` and falls for ``rank < 0`` (Spearman = +-1)."""
+    rows = []
+    for step in STEPS:
+        for cls in gsnr:
+            for j in range(2):
+                decayed, idx = cls.endswith("matrix"), (0 if cls == "attn_matrix" else 2) + j
+                late = step > 20
+                rows.append(
+                    {
+                        "size": "tiny",
+                        "variant": variant,
+                        "seed": seed,
+                        "step": step,
+                        "tensor": f"{cls}.{j}",
+                        "class": cls,
+                        "n": 100,
+                        "n_active": 100,
+                        "decayed": decayed,
+                        "norm": 10.0 ** (0.5 + (idx if rank > 0 else 3 - idx)) if decayed else 1.0,
+                        "gsnr": gsnr[cls] if late else 0.05 * (1 + idx),
+                        "gsnr_plugin": (gsnr[cls] if late else 0.05) + 1 / K,
+                        "snr2": snr2[cls] if late else 0.05,
+                        "snr": 0.3,
+                        "lr": 1e-3,
+                        "weight_decay": 0.1 if decayed else 0.0,
+                        "update_rms": 0.2,
+                        "eq_norm": 1.0 if decayed else float("nan"),
+                        "draws": K,
+                        "sequences": 4,
+                        "seconds": 1.0,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def arm(variant: str, matrix: float, vector: float, rank: float = 1.0, seeds: int = 3) -> list[pd.DataFrame]:
+    """Runs whose late matrices have ``matrix`` x (1 + seed / 10) and vectors ``vector`` x that (GSNR and
+    SNR^2 alike): the per-seed gap is exactly log10(matrix / vector)."""
+    out = []
+    for s in range(seeds):
+        f = 1 + s / 10
+        values = {"attn_matrix": matrix * f, "mlp_matrix": matrix * f, "input_gamma": vector * f,
+                  "output_gamma": vector * f}  # fmt: skip
+        out.append(synthetic(variant, s, values, values, rank))
+    return out
+
+
+def analyse(parts: list[pd.DataFrame], diverged: tuple = (), tmp: Path | None = None):
+    rows = pd.concat(parts, ignore_index=True)
+    runs = rows[KEYS].drop_duplicates().assign(diverged=False)
+    for key in diverged:
+        runs.loc[(runs["variant"] == key[0]) & (runs["seed"] == key[1]), "diverged"] = True
+    params = {"claims": {"reference": "baseline"}}
+    tables = tsa.tables(rows, runs, KEYS, params, STATS)
+    claims = tsa.claims("002", tables, params, STATS)
+    if tmp is not None:  # the claims step reads the tables back from their CSVs
+        for name, frame in tables.items():
+            frame.to_csv(tmp / f"{name}.csv", index=False)
+        back = {name: pd.read_csv(tmp / f"{name}.csv") for name in tables}
+        assert [c.as_dict() for c in tsa.claims("002", back, params, STATS)] == [c.as_dict() for c in claims]
+    return tables, {c.claim[:3] + c.scope: c for c in claims}
+
+
+def test_band_table_is_the_seed_interval_of_the_class_means(tmp_path):
+    tables, _ = analyse(arm("baseline", 0.2, 0.02), tmp=tmp_path)
+    bands = tables["tensor_snr"]
+    assert list(pd.unique(bands["class"])) == ["attn_matrix", "mlp_matrix", "input_gamma", "output_gamma"]
+    row = bands[(bands["class"] == "mlp_matrix") & (bands["step"] == 40) & (bands["metric"] == "gsnr")].iloc[
+        0
+    ]
+    want = Settings.of(STATS).mean(np.array([0.2, 0.22, 0.24]))
+    assert (row["mean"], row["low"], row["high"]) == pytest.approx(tuple(want), rel=1e-12)
+    assert (
+        row["n_seeds"] == 3
+        and row["ci_method"] == "t"
+        and row["level"] == 0.95
+        and row["variant"] == "baseline"
+    )
+    floors = bands.groupby("metric")["plugin_floor"].first()
+    assert floors["gsnr"] == floors["gsnr_plugin"] == 1 / K
+    assert floors["snr2"] == pytest.approx(15 / (16 * 13)) and floors["snr"] == estimators.snr_floor(K)
+
+
+def test_seed_table_gaps_use_the_late_steps_and_rank_the_decayed_tensors():
+    tables, _ = analyse(
+        arm("baseline", 0.2, 0.02) + arm("wd_input", 0.01, 0.1, rank=-1.0), diverged=[("wd_input", 2)]
+    )
+    seeds = tables["tensor_snr_seeds"].set_index(["variant", "seed"])
+    assert len(seeds) == 5  # the diverged run is left out
+    assert seeds.loc[("baseline", 1), "gsnr_gap"] == pytest.approx(1.0, abs=1e-12)
+    assert seeds.loc[("wd_input", 0), "snr2_gap"] == pytest.approx(-1.0, abs=1e-12)
+    assert seeds.loc[("baseline", 0), "gsnr_matrix"] == pytest.approx(0.2)
+    assert (seeds["n_late_steps"] == 2).all() and (seeds["last_step"] == 40).all()
+    assert (seeds["n_ranked"] == 4).all()  # the 4 decayed matrices; gammas have no equilibrium
+    assert (
+        seeds.loc["baseline", "rank_corr"].eq(1.0).all() and seeds.loc["wd_input", "rank_corr"].eq(-1.0).all()
+    )
+    assert seeds["equilibration_steps"].eq(1 / (2 * 1e-3 * 0.1)).all()
+
+
+BOTH_WAYS = [(0.2, 0.02, SUPPORTED, NOT_SUPPORTED), (0.02, 0.2, NOT_SUPPORTED, SUPPORTED)]
+
+
+@pytest.mark.parametrize(("matrix", "vector", "c6", "c7"), BOTH_WAYS)
+def test_cross_paper_claims_both_ways(tmp_path, matrix, vector, c6, c7):
+    _, claims = analyse(arm("baseline", matrix, vector) + arm("md", vector, matrix), tmp=tmp_path)
+    assert set(claims) == {
+        "C6:tiny, baseline",
+        "C7:tiny, baseline",
+        "C8:tiny, baseline",
+    }  # reference arm only
+    gap = math.log10(matrix / vector)
+    assert (
+        claims["C6:tiny, baseline"].value == pytest.approx(gap) and claims["C6:tiny, baseline"].verdict == c6
+    )
+    assert (
+        claims["C7:tiny, baseline"].value == pytest.approx(gap) and claims["C7:tiny, baseline"].verdict == c7
+    )
+    assert (
+        claims["C6:tiny, baseline"].n_seeds == 3
+        and "matrices - vectors" in claims["C7:tiny, baseline"].measure
+    )
+
+
+@pytest.mark.parametrize(("rank", "verdict"), [(1.0, SUPPORTED), (-1.0, NOT_SUPPORTED)])
+def test_rank_claim_both_ways(rank, verdict):
+    _, claims = analyse(arm("baseline", 0.2, 0.02, rank) + arm("wd_input", 0.2, 0.02, rank))
+    for scope in ("tiny, baseline", "tiny, wd_input"):
+        c = claims[f"C8:{scope}"]
+        assert c.value == rank and c.verdict == verdict and "4 decayed tensors" in c.note
+
+
+def test_no_measurement_gives_empty_tables_and_no_claims():
+    empty = pd.DataFrame(columns=[*KEYS, *tensor_snr.COLUMNS])
+    runs = pd.DataFrame({"size": ["tiny"], "variant": ["baseline"], "seed": [0], "diverged": [False]})
+    tables = tsa.tables(empty, runs, KEYS, {"claims": {"reference": "baseline"}}, STATS)
+    assert all(t.empty for t in tables.values())
+    assert tsa.claims("002", tables, {"claims": {"reference": "baseline"}}, STATS) == []
+
+
+# -- the figure ---------------------------------------------------------------------------------------------
+
+
+def test_figure_draws_from_a_synthetic_table(tmp_path):
+    tables, _ = analyse(arm("baseline", 0.2, 0.02) + arm("unified", 0.1, 0.01))
+    bands = tables["tensor_snr"]
+    bands.to_csv(tmp_path / "tensor_snr.csv", index=False)
+    pdf = tmp_path / "fig4_tensor_snr.pdf"
+    assert (
+        figures.main(["fig4_tensor_snr", "--tables", str(tmp_path / "tensor_snr.csv"), "--out", str(pdf)])
+        == 0
+    )
+    assert pdf.stat().st_size > 1000 and pdf.with_suffix(".png").stat().st_size > 1000
+    style.setup()
+    fig = figures.tensor_snr(pd.read_csv(tmp_path / "tensor_snr.csv"))
+    left, right = fig.axes[:2]
+    assert left.get_yscale() == "log" and right.get_yscale() == "log"
+    labels = [line.get_label() for line in right.get_lines()]
+    assert "attn_matrix" in labels and "plug-in floor, K=16" in labels
+    floors = [line.get_ydata()[0] for line in left.get_lines() if line.get_label().startswith("plug-in")]
+    assert floors == [pytest.approx(1 / K)]
+    empty = figures.tensor_snr(bands.iloc[:0])
+    assert "no measurement" in empty.axes[0].texts[0].get_text()
