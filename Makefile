@@ -1,6 +1,7 @@
 # Two commands on a fresh clone:
 #   make paper   # .venv -> package -> snakemake --cores all -> results/report/report.pdf
 #   make test    # .venv (if missing) -> the whole test suite (lint, formatting, unit, DAG behaviour)
+#   make claims  # the claims table of results/ in the terminal (after make paper; STUDY=gsnr for one study)
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,8 +11,9 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 TEX_PACKAGES := texlive-latex-base texlive-latex-recommended lmodern latexmk poppler-utils
 CORES ?= all
+STUDY ?=
 
-.PHONY: paper test venv tex clean
+.PHONY: paper test claims venv tex clean
 
 venv: $(VENV)/.installed
 
@@ -39,6 +41,9 @@ paper: venv tex
 
 test: venv
 	$(PY) -m pytest
+
+claims: venv
+	$(PY) -m scaledyn.report claims $(if $(STUDY),--study $(STUDY))
 
 clean:
 	rm -rf results .snakemake

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -200,6 +201,27 @@ def test_snakemake_html_report(smoke):
     snakemake(smoke, *SMOKE, "--report", "results/report/report.html")
     html = (smoke / "results/report/report.html").read_text(errors="ignore")
     assert "fig1_gsnr_vs_adaptation" in html and "Study 000" in html
+
+
+def report_data(html: str, name: str) -> dict:
+    """A ``var <name> = {...};`` object of Snakemake's HTML report (``results``, ``categories``)."""
+    start = html.index(f'var {name} = {{"') + len(f"var {name} = ")  # the data, not a variable of the JS
+    return json.JSONDecoder().raw_decode(html, start)[0]
+
+
+def test_snakemake_html_report_shows_the_claims_table_and_forest_plot(smoke):
+    """The claims table (a table, with its caption) and the forest plot make the report's Claims category."""
+    snakemake(smoke, *SMOKE, "--report", "results/report/claims_report.html")
+    html = (smoke / "results/report/claims_report.html").read_text(errors="ignore")
+    claims, forest = "results/claims/claims.csv", "results/figures/claims/forest.pdf"
+    assert sorted(report_data(html, "categories")["Claims"]["Other"]) == [claims, forest]
+    results = report_data(html, "results")
+    table = results[claims]
+    assert table["mime_type"] == "text/csv" and table["job_properties"]["rule"] == "claims_table"
+    assert "All claims" in table["caption"] and "holm multiplicity adjustment" in table["caption"]
+    embedded = base64.b64decode(table["data_uri"].split("base64,", 1)[1])
+    assert embedded == (smoke / claims).read_bytes()
+    assert "All claims, Figure 1" in results[forest]["caption"]
 
 
 def test_single_figure_target_runs_only_its_chain(repo_copy):

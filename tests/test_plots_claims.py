@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import inspect
 
-from scaledyn.plots import FIGURES
+import pytest
+
+from scaledyn.plots import FIGURES, style
 from scaledyn.plots import claims as fig
 from scaledyn.report import claims_table as ct
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 from tests.test_claims_table import row
+from tests.test_plots_gsnr import layout_problems, rgb
 
 
 def test_forest_plot_draws_every_paper_from_the_claims_table(tmp_path):
@@ -39,3 +42,28 @@ def test_forest_plot_computes_no_statistics():
         '["estimate"]',
     ):
         assert banned not in source, banned
+
+
+@pytest.mark.parametrize("rows", [5, 76])
+def test_forest_fits_a_page_at_the_text_width_with_readable_rows(rows):
+    """Up to the rows of the default studies 000 + 001 (76) the forest fits one page of the report unscaled;
+    its labels never overlap; verdicts keep their colours of style.COLORS."""
+    verdicts = [SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE]
+    claims = [
+        row(0.1 * k, 0.1 * k - 0.05, 0.1 * k + 0.05, "x >= 1", verdicts[k % 3],
+            study="000" if k % 4 else "001", claim=f"C{k % 5}: a claim with a long text")
+        for k in range(rows)
+    ]  # fmt: skip
+    style.setup()
+    figure = fig.forest(ct.table(claims, {}))
+    assert layout_problems(figure) == []
+    assert figure.get_size_inches()[1] <= style.PAGE_HEIGHT
+    colours = {rgb(c) for ax in figure.axes for coll in ax.collections for c in coll.get_color()}
+    assert colours <= {rgb(style.COLORS[v]) for v in verdicts}
+
+
+def test_forest_labels_shrink_only_as_far_as_readable():
+    """More rows than a page holds at the smallest readable row: rows stay that tall (labels >= 5.5 pt)."""
+    assert fig._row_inches(rows=500, panels=3) == fig.ROW_MIN
+    assert fig._row_inches(rows=3, panels=1) == fig.ROW_MAX
+    assert 0.85 * 72 * fig.ROW_MIN >= 5.5

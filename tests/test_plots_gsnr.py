@@ -1,11 +1,15 @@
-"""Figures of study 000 draw the analysis tables as they are (no statistic computed in a figure)."""
+"""Figures of study 000 draw the analysis tables as they are (no statistic computed in a figure), at the
+report's text width, with no label over another and no shape hidden behind another."""
 
 from __future__ import annotations
 
+import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
+import pytest
 
 from scaledyn.gsnr import analysis
+from scaledyn.plots import FIGURES, style
 from scaledyn.plots import gsnr as fig
 
 
@@ -13,14 +17,50 @@ def test_estimate_labels_cover_the_estimates():
     assert set(fig.LABELS) == set(analysis.ESTIMATES)
 
 
-def synthetic_runs(n: int, noise: str, draws: int, rng_seed: int) -> pd.DataFrame:
-    """A runs table of n random runs (2 shapes x 3 noise levels x 4 seeds) of one noise model."""
+def layout_problems(figure) -> list[str]:
+    """What a reader would stumble on in a drawn figure: neighbouring tick labels of an axis that overlap,
+    a figure legend over a panel, a text of a panel under the panel's legend; and a width other than the
+    report's text width."""
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+
+    def boxes(texts):
+        return [
+            (t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_visible() and t.get_text()
+        ]
+
+    problems = []
+    if figure.get_size_inches()[0] != pytest.approx(style.TEXT_WIDTH):
+        problems.append(f"width {figure.get_size_inches()[0]} in, not the text width {style.TEXT_WIDTH}")
+    for ax in figure.axes:
+        panel = ax.get_window_extent(renderer)
+        for labels in (boxes(ax.get_xticklabels()), boxes(ax.get_yticklabels())):
+            for (a, box_a), (b, box_b) in zip(labels, labels[1:], strict=False):
+                if box_a.overlaps(box_b):
+                    problems.append(f"tick labels {a!r} and {b!r} of {ax.get_title()!r} overlap")
+        for legend in figure.legends:
+            if legend.get_window_extent(renderer).overlaps(panel):
+                problems.append(f"the figure legend covers {ax.get_title()!r}")
+        if ax.get_legend():
+            under = [
+                t for t, box in boxes(ax.texts) if box.overlaps(ax.get_legend().get_window_extent(renderer))
+            ]
+            problems += [f"{t!r} is under the legend of {ax.get_title()!r}" for t in under]
+    return problems
+
+
+def rgb(color) -> tuple:
+    return tuple(round(c, 3) for c in mcolors.to_rgb(color))
+
+
+def synthetic_runs(n: int, noise: str, draws: int, rng_seed: int, shapes=("a", "b")) -> pd.DataFrame:
+    """A runs table of n random runs (shapes x 3 noise levels x 4 seeds) of one noise model."""
     rng = np.random.default_rng(rng_seed)
     return pd.DataFrame(
         {
             "noise_model": noise,
             "optimizer": "sgd",
-            "shape": np.tile(["a", "b"], n // 2),
+            "shape": np.tile(list(shapes), n // len(shapes)),
             "sigma": np.repeat([0.1, 1.0, 10.0], n // 3),
             "seed": np.arange(n) % 4,
             "scale_adaptation": rng.normal(size=n),
@@ -64,3 +104,70 @@ def test_summary_carries_the_plugin_floor_and_fig2(tmp_path):
     pdf = tmp_path / "fig2.pdf"
     argv = ["fig2_noise_sweep", "--tables", str(path), "--option", "estimate=exact", "--out", str(pdf)]
     assert fig.main(argv) == 0 and pdf.exists()
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    """Every table the figures draw, from 2 noise models x 2 optimisers of 36 runs (3 shapes) each; under
+    ``entry`` every shape has the same GSNR, so their points and lines coincide."""
+    parts = []
+    for k, (noise, opt) in enumerate([(n, o) for n in ("entry", "total") for o in ("adamw", "sgd")]):
+        runs = synthetic_runs(36, noise, draws=16, rng_seed=k, shapes=style.SHAPES).assign(optimizer=opt)
+        if noise == "entry":
+            for col in analysis.ESTIMATES.values():
+                runs[col] = runs.groupby(["sigma", "seed"])[col].transform("first")
+        parts.append(runs)
+    runs = pd.concat(parts, ignore_index=True)
+    classifier, curves, confusion = analysis.classifier_tables(runs, {})
+    return {
+        "gsnr_points": analysis.gsnr_points(runs),
+        "summary": analysis.summary_table(runs, {}),
+        "classifier": classifier,
+        "curves": curves,
+        "confusion": confusion,
+    }
+
+
+def test_fig1_gives_each_shape_a_column_in_its_colour(tables):
+    """Coinciding shapes are not drawn over each other: each column holds one shape's points only, in the
+    shape's colour of style.COLORS (the colour every figure gives it)."""
+    style.setup()
+    figure = fig.fig1(tables["gsnr_points"], tables["classifier"], "exact")
+    axes = np.array(figure.axes).reshape(4, 3)  # (optimiser, noise) rows x shape columns
+    assert [ax.get_title() for ax in axes[0]] == list(style.SHAPES)
+    for column, shape in zip(axes.T, style.SHAPES, strict=True):
+        colours = {rgb(c) for ax in column for coll in ax.collections for c in coll.get_facecolor()}
+        colours |= {rgb(c) for ax in column for coll in ax.collections for c in coll.get_edgecolor()}
+        assert colours == {rgb(style.COLORS[shape])}, shape
+    points = sum(len(coll.get_offsets()) for ax in figure.axes for coll in ax.collections)
+    assert points == (tables["gsnr_points"]["estimate"] == "exact").sum()
+
+
+def test_fig2_draws_coinciding_shapes_in_their_own_style(tables):
+    """Under entry noise the three GSNR lines coincide; each keeps its colour and its own line style."""
+    style.setup()
+    figure = fig.fig2(tables["summary"], "exact")
+    entry_gsnr = figure.axes[0]
+    lines = [(rgb(line.get_color()), line.get_linestyle()) for line in entry_gsnr.get_lines()[:3]]
+    assert lines == [(rgb(style.COLORS[s]), style.LINESTYLES[s]) for s in style.SHAPES]
+    ys = [line.get_ydata() for line in entry_gsnr.get_lines()[:3]]
+    np.testing.assert_allclose(ys[0], ys[1])  # the data do coincide
+    np.testing.assert_allclose(ys[0], ys[2])
+
+
+@pytest.mark.parametrize("name", ["fig1", "fig2", "fig3"])
+def test_figures_fit_the_text_width_with_no_label_over_another(tables, name):
+    style.setup()
+    entry = {f.draw: f for f in FIGURES["gsnr"].values()}[name]
+    figure = getattr(fig, name)(*(tables[t] for t in entry.tables), estimate="exact")
+    assert layout_problems(figure) == []
+
+
+def test_layout_problems_sees_crowded_tick_labels_and_a_wrong_width():
+    style.setup()
+    figure, ax = style.figure(1.5)
+    ax.set_xticks(np.arange(60), [f"label {k}" for k in range(60)])
+    assert any("overlap" in p for p in layout_problems(figure))
+    wide = style.figure(1.5)[0]
+    wide.set_size_inches(9.0, 1.5)
+    assert layout_problems(wide) == [f"width 9.0 in, not the text width {style.TEXT_WIDTH}"]

@@ -11,6 +11,7 @@ from scaledyn.minimal_model import analysis
 from scaledyn.minimal_model.simulate import simulate
 from scaledyn.plots import FIGURES, style
 from scaledyn.plots import minimal_model as fig
+from tests.test_plots_gsnr import layout_problems, rgb
 
 STATS = {"bootstrap_resamples": 100}
 TINY = {
@@ -54,6 +55,26 @@ def test_figure_functions_write_pdf_and_png(tables, tmp_path, name):
     pdf = tmp_path / f"{name}.pdf"
     style.save(figure, pdf)
     _check_written(pdf)
+
+
+@pytest.mark.parametrize("name", list(FIGURES["minimal_model"]))
+def test_figures_fit_the_text_width_with_no_label_over_another(tables, name):
+    """At the report's text width: no tick labels over each other, no legend over a panel or over a guide
+    line's label (fig1's "paper: ratio > 5" was under the ratio panel's legend)."""
+    style.setup()
+    entry = FIGURES["minimal_model"][name]
+    figure = getattr(fig, entry.draw)(*(tables["frames"][t] for t in entry.tables))
+    assert layout_problems(figure) == []
+
+
+def test_w_and_gamma_have_the_matrix_and_vector_colours_of_study_000(tables):
+    """One palette: W (a matrix) and gamma (a vector) have the colours study 000 gives those shapes."""
+    style.setup()
+    figure = fig.fig1(*(tables["frames"][t] for t in FIGURES["minimal_model"]["fig1_dynamics"].tables))
+    norms = figure.axes[0]
+    drawn = {rgb(line.get_color()) for line in norms.get_lines() if len(line.get_xdata()) > 2}
+    assert {rgb(style.COLORS["matrix"]), rgb(style.COLORS["vector"])} <= drawn
+    assert fig.colors()["w"] == style.COLORS["matrix"] and fig.colors()["gamma"] == style.COLORS["vector"]
 
 
 def test_cli_reads_only_the_declared_inputs(tables, tmp_path):

@@ -1,14 +1,19 @@
-"""Report rendering: escaping, number formatting, and no verdict or number typed into the templates."""
+"""Report rendering: escaping, number formatting, no verdict or number typed into the templates; the claims
+table in the terminal (python -m scaledyn.report claims)."""
 
+import contextlib
+import io as io_lib
 import os
 import re
 
 import pytest
 
 from scaledyn import io
-from scaledyn.report import render
+from scaledyn.report import __main__ as report_main
+from scaledyn.report import claims_table, render
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, verdict
 from tests.conftest import ROOT
+from tests.test_claims_table import row
 
 
 def test_tex_escaping():
@@ -70,3 +75,82 @@ def test_templates_type_no_confidence_level_or_percentage():
         body = re.sub(r"\\(VAR|BLOCK)\{.*?\}", "", "\n".join(lines))
         typed = re.findall(r"\d+(?:\.\d+)?\s*\\%|\b0?\.9[05]\b|\b9[05]\b|\b99\b", body)
         assert typed == [], (path.name, typed)
+
+
+# --- python -m scaledyn.report claims: the claims table in the terminal ---
+
+
+@pytest.fixture
+def results(tmp_path):
+    """A results folder whose claims table has a long claim in paper 000 (two scopes) and one row of 001."""
+    long_claim = "GSNR strongly correlates with scale adaptation across every shape and noise model"
+    rows = [
+        row(
+            0.812,
+            0.74,
+            0.88,
+            "rho >= 0.7",
+            SUPPORTED,
+            study="000",
+            claim=long_claim,
+            scope="entry noise, sgd",
+        ),
+        row(
+            0.31, 0.05, 0.52, "rho >= 0.7", INCONCLUSIVE, study="000", claim=long_claim, scope="total, adamw"
+        ),
+        row(
+            -0.463, -0.49, -0.42, "-2.5 <= slope <= -1.5", NOT_SUPPORTED, scope="dimension sweep, late phase"
+        ),
+    ]
+    claims_table.write(claims_table.table(rows, {}), tmp_path / "claims" / "claims.csv")
+    return tmp_path
+
+
+def claims_cli(*args: str) -> tuple[int, str, str]:
+    out, err = io_lib.StringIO(), io_lib.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = report_main.main(["claims", *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_claims_prints_every_row_within_the_width(results):
+    code, out, _ = claims_cli("--results", str(results), "--width", "110")
+    assert code == 0
+    assert max(map(len, out.splitlines())) <= 110
+    assert "Paper 000 (2 rows)" in out and "Paper 001 (1 rows)" in out
+    assert out.count("GSNR strongly") == 1  # a claim's text once, on its first row
+    _, wide, _ = claims_cli("--results", str(results), "--width", "250")  # no cell wrapped
+    for cells in (
+        ("entry noise, sgd", "measure: 0.812 [0.74, 0.88]", "rho >= 0.7", "supported", "supported"),
+        ("total, adamw", "measure: 0.31 [0.05, 0.52]", "rho >= 0.7", "inconclusive", "inconclusive"),
+        ("measure: -0.463 [-0.49, -0.42]", "-2.5 <= slope <= -1.5", "not supported", "not supported"),
+    ):
+        assert re.search(r"\s{2,}".join(map(re.escape, cells)) + r"\s*$", wide, re.M), cells
+    assert out.strip().endswith(
+        "3 claims rows after adjustment: 1 supported, 1 not supported, 1 inconclusive"
+    )
+    _, narrow, _ = claims_cli("--results", str(results), "--width", "80")
+    assert max(map(len, narrow.splitlines())) <= 80
+
+
+@pytest.mark.parametrize("study", ["gsnr", "000", "0"])
+def test_claims_of_one_study_by_name_or_paper(results, study):
+    code, out, _ = claims_cli("--results", str(results), "--study", study)
+    assert code == 0 and "Paper 000" in out and "Paper 001" not in out
+    assert "3 claims rows" not in out and "2 claims rows" in out
+
+
+def test_claims_without_the_table_or_with_an_unknown_study_is_one_error_line(tmp_path, results):
+    code, out, err = claims_cli("--results", str(tmp_path / "none"))
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert (
+        err.startswith("Error: ") and "snakemake results/claims/claims.csv" in err and "claims_table" in err
+    )
+    code, _, err = claims_cli("--results", str(results), "--study", "paper9")
+    assert code == 2 and err.startswith("Error: --study") and "gsnr" in err and "000, 001" in err
+
+
+def test_make_claims_runs_the_command():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^claims:.*\n\t(.+)$", makefile, re.M)
+    assert recipe and "-m scaledyn.report claims" in recipe[1]

@@ -12,6 +12,7 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))  # the package beside this Snakefile, as the jobs run it
 
 from scaledyn import config as scaledyn_config
+from scaledyn import io as scaledyn_io
 from scaledyn.plots import FIGURES
 
 ENV = "../../environment.yml"  # the conda environment of every rule (with --use-conda)
@@ -57,6 +58,22 @@ def code(*parts):
 
 def as_json(obj):
     return json.dumps(obj, sort_keys=True)
+
+
+# What Snakemake's between-workflow output cache (`cache: True` rules, run with --cache and
+# $SNAKEMAKE_OUTPUT_CACHE) must also hash: it hashes a rule's shell text, params, input files and (with
+# --use-conda) its conda environment, but not the wildcards' values nor, without conda, the installed packages.
+# The cached rules add these params, so a clone with other wildcards or another torch never gets their results.
+CACHED = {
+    "wildcards": lambda wildcards: as_json(dict(wildcards.items())),
+    "software": as_json(
+        {
+            k: v
+            for k, v in scaledyn_io.package_versions().items()
+            if k in ("python", "torch", "numpy")
+        }
+    ),
+}
 
 
 def figure_inputs(study, folder):

@@ -42,15 +42,16 @@ wildcard_constraints:
 
 
 # Simulate one (noise model, optimiser) job: per shape, all noise levels, seeds and controls as one tensor program.
+# Shared between clones by Snakemake's output cache (--cache, README): the run table and its timing (CACHED).
 rule gsnr_simulate:
     input:
         code("gsnr/__init__", "gsnr/__main__", "gsnr/simulate"),
     output:
-        f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
+        runs=f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
+        bench="results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv",
     log:
         "results/logs/gsnr/simulate/{noise}_{optimizer}.log",
-    benchmark:
-        "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv"
+    cache: True
     conda:
         ENV
     threads: 1  # small batched elementwise work: one thread is fastest, jobs run side by side
@@ -58,14 +59,16 @@ rule gsnr_simulate:
         mem_mb=lambda wildcards, attempt: 1024 * attempt,  # measured peak RSS ~450 MB (default config)
         runtime=lambda wildcards, attempt: 10 * attempt,  # minutes; measured ~10-25 s on 2 vCPUs
     params:
+        **CACHED,
         job=lambda wildcards: as_json(gsnr_job_params(GSNR, wildcards.noise)),
         seed=config["seed"],
     message:
-        "gsnr: simulate {wildcards.noise} noise x {wildcards.optimizer} -> {output}"
+        "gsnr: simulate {wildcards.noise} noise x {wildcards.optimizer} -> {output.runs}"
     shell:
-        "python -m scaledyn.gsnr simulate --noise {wildcards.noise} --optimizer {wildcards.optimizer}"
+        "python -m scaledyn.timed --out {output.bench} --"
+        " python -m scaledyn.gsnr simulate --noise {wildcards.noise} --optimizer {wildcards.optimizer}"
         " --params {params.job:q} --global-seed {params.seed}"
-        " --threads {threads} --out {output} > {log} 2>&1"
+        " --threads {threads} --out {output.runs} > {log} 2>&1"
 
 
 # Analyse all jobs: summary over seeds and the threshold classifier (tables under results/gsnr).

@@ -36,6 +36,7 @@ wildcard_constraints:
 
 
 # Simulate one sweep: trajectories of norms, loss and per-parameter SNRs at log-spaced checkpoints.
+# Shared between clones by Snakemake's output cache (--cache, README): the sweep table and its timing (CACHED).
 rule minimal_model_simulate:
     input:
         code(
@@ -45,11 +46,11 @@ rule minimal_model_simulate:
             "minimal_model/model",
         ),
     output:
-        f"{MM_DIR}/sweeps/{{sweep}}.csv",
+        sweep=f"{MM_DIR}/sweeps/{{sweep}}.csv",
+        bench="results/benchmarks/minimal_model_simulate/{sweep}.tsv",
     log:
         "results/logs/minimal_model/simulate/{sweep}.log",
-    benchmark:
-        "results/benchmarks/minimal_model_simulate/{sweep}.tsv"
+    cache: True
     conda:
         ENV
     threads: 1  # ~0.2 ms per optimizer step of Python overhead: one thread is fastest, sweeps run side by side
@@ -57,13 +58,15 @@ rule minimal_model_simulate:
         mem_mb=lambda wildcards, attempt: 1024 * attempt,  # measured peak RSS ~410 MB (default config)
         runtime=lambda wildcards, attempt: 15 * attempt,  # minutes; measured 12-25 s on 2 vCPUs
     params:
+        **CACHED,
         job=lambda wildcards: as_json(mm_job_params(MM, wildcards.sweep)),
         seed=config["seed"],
     message:
-        "minimal_model: simulate the {wildcards.sweep} sweep -> {output}"
+        "minimal_model: simulate the {wildcards.sweep} sweep -> {output.sweep}"
     shell:
-        "python -m scaledyn.minimal_model simulate --sweep {wildcards.sweep} --params {params.job:q}"
-        " --global-seed {params.seed} --threads {threads} --out {output} > {log} 2>&1"
+        "python -m scaledyn.timed --out {output.bench} --"
+        " python -m scaledyn.minimal_model simulate --sweep {wildcards.sweep} --params {params.job:q}"
+        " --global-seed {params.seed} --threads {threads} --out {output.sweep} > {log} 2>&1"
 
 
 # Derived tables: phase means, equilibria, settle times, slopes with CIs.

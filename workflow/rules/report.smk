@@ -37,7 +37,12 @@ rule claims_table:
         claims=claims_files,
         code=code("report/claims_table", "stats"),
     output:
-        csv=f"{CLAIMS_DIR}/claims.csv",
+        csv=report(
+            f"{CLAIMS_DIR}/claims.csv",
+            caption="../report/claims/table.rst",
+            category="Claims",
+            labels={"claims": "table of every study"},
+        ),
         json=f"{CLAIMS_DIR}/claims.json",
     log:
         "results/logs/report/claims_table.log",
@@ -62,8 +67,8 @@ rule claims_figure:
         pdf=report(
             f"{CLAIMS_FIGS}/{{fig}}.pdf",
             caption="../report/figure.rst",
-            category="Claims of every study",
-            labels={"figure": "{fig}"},
+            category="Claims",
+            labels={"claims": "{fig} plot"},
         ),
         png=f"{CLAIMS_FIGS}/{{fig}}.png",
     log:

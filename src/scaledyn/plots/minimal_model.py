@@ -19,7 +19,9 @@ exactly the named files are read; each figure writes FIG.pdf and FIG.png. The fi
   ``figure_guides.csv``; the noise-WD reference ||W||_F = d sqrt(eta / (2 lambda_W)) is the ``w_norm``
   ``reference`` of ``equilibrium.csv`` (fig1: the headline, fig3: the weight-decay sweep).
 
-Colours: W blue, gamma orange, ratio green in every figure.
+Colours (:data:`scaledyn.plots.style.COLORS`, as in every figure): W has the matrix colour, gamma the vector
+colour of study 000's shapes, the ratio SNR_gamma / SNR_W its own. Every figure is drawn at the report's text
+width; legends sit outside the panels and guide-line labels where the data are not.
 """
 
 from __future__ import annotations
@@ -30,9 +32,8 @@ import sys
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, LogLocator, NullLocator
+from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator, NullLocator
 
 from scaledyn.plots import cli, style
 
@@ -68,9 +69,16 @@ OWNER = {
 FLOOR_LABEL = r"estimator floor $\sqrt{2/\pi}/\sqrt{K}$"
 
 
+CLASS = {"w": "matrix", "gamma": "vector", "ratio": "ratio", "loss": "loss"}  # style.COLORS name of an owner
+
+
 def colors() -> dict[str, tuple]:
-    pal = sns.color_palette(style.PALETTE)
-    return {"w": pal[0], "gamma": pal[1], "ratio": pal[2], "loss": pal[7]}
+    return {owner: style.COLORS[name] for owner, name in CLASS.items()}
+
+
+def marker_of(owner: str) -> str:
+    """The marker of an owner's tensor class (W a matrix, gamma a vector), as in study 000's figures."""
+    return style.MARKERS.get(CLASS[owner], "o")
 
 
 def color_of(metric: str):
@@ -97,17 +105,15 @@ def _ci_text(table: pd.DataFrame) -> str:
     return f"{100 * levels[0]:g}% CI"
 
 
-def _legend_below(fig: plt.Figure, handles: list, ncol: int, y: float = 0.0) -> None:
-    fig.legend(
-        handles=handles, loc="upper center", bbox_to_anchor=(0.5, y), ncol=ncol, frameon=False, fontsize=8
-    )
+def _legend_below(fig: plt.Figure, handles: list, ncol: int) -> None:
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False)
 
 
-def _band(ax, s: pd.DataFrame, color, line: bool = True) -> None:
+def _band(ax, s: pd.DataFrame, color, line: bool = True, marker: str = "o") -> None:
     """Seed mean (markers, joined if ``line``) and its CI band against the sweep value."""
     s = s.sort_values("value")
     ax.fill_between(s["value"], s["low"], s["high"], color=color, alpha=0.25, lw=0)
-    ax.plot(s["value"], s["mean"], marker="o", ms=4, ls="-" if line else "none", lw=1, color=color)
+    ax.plot(s["value"], s["mean"], marker=marker, ms=3.5, ls="-" if line else "none", lw=1, color=color)
 
 
 def _power_line(ax, x: np.ndarray, anchor: tuple[float, float], slope: float, **kw) -> None:
@@ -121,12 +127,16 @@ def _num(v: float, signed: bool = True) -> str:
 
 
 def _plain_log(ax, axis: str = "y") -> None:
-    """Log axis with plain tick labels (1, 2, 5 x 10^k when it spans under two decades)."""
+    """Log axis with plain tick labels, three to six of them: evenly spaced values when it spans less than
+    a factor 8, 1, 2, 5 x 10^k under two decades, decades above."""
     target = ax.yaxis if axis == "y" else ax.xaxis
     lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
     span = hi / lo
-    subs = tuple(range(1, 10)) if span < 10 else (1.0, 2.0, 5.0) if span < 100 else (1.0,)
-    target.set_major_locator(LogLocator(base=10, subs=subs))
+    if span < 8:
+        target.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+    else:
+        subs = (1.0, 2.0, 5.0) if span < 100 else (1.0,)
+        target.set_major_locator(LogLocator(base=10, subs=subs))
     target.set_major_formatter(lambda v, _: f"{v:g}")
     target.set_minor_locator(NullLocator())
 
@@ -153,6 +163,12 @@ def _step_band(ax, s: pd.DataFrame, color, label: str) -> None:
     ax.plot(s["step"], s["mean"], color=color, lw=1.5, label=label)
 
 
+def _guide_text(ax, y: float, text: str, left: bool = False, **kw) -> None:
+    """A guide line's label just above it, at the panel's left or right edge (where the data are not)."""
+    x, ha = (0.02, "left") if left else (0.98, "right")
+    ax.text(x, y, text, transform=ax.get_yaxis_transform(), ha=ha, va="bottom", fontsize=6.5, **kw)
+
+
 def fig1(bands: pd.DataFrame, guides: pd.DataFrame, equilibrium: pd.DataFrame) -> plt.Figure:
     """Headline dynamics: norms with the noise-WD reference; exact SNRs (bands) with the K-draw estimates
     (dashed) and the K-draw estimator floor; the exact SNR ratio with the K-draw one (dashed).
@@ -163,7 +179,7 @@ def fig1(bands: pd.DataFrame, guides: pd.DataFrame, equilibrium: pd.DataFrame) -
     first = bands.iloc[0]
     d, lr, lam_w = int(first["d"]), float(first["lr"]), float(first["weight_decay_w"])
 
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    fig, axes = style.figure(3.0, ncols=3)
     panels = [
         (axes[0], ("w_norm", "gamma_norm"), "parameter norm", "linear"),
         (axes[1], ("snr_exact_w", "snr_exact_gamma"), "per-parameter SNR", "log"),
@@ -172,18 +188,16 @@ def fig1(bands: pd.DataFrame, guides: pd.DataFrame, equilibrium: pd.DataFrame) -
     for ax, metrics, ylabel, yscale in panels:
         _shade_phases(ax, bands)
         for metric in metrics:
-            label = LABELS[metric] + (" (exact)" if metric in EXACT.values() else "")
-            _step_band(ax, bands[bands["metric"] == metric], color_of(metric), label)
+            _step_band(ax, bands[bands["metric"] == metric], color_of(metric), LABELS[metric])
         for sampled, exact in EXACT.items():  # the K-draw estimate, dashed, no band
             if exact in metrics:
                 s = bands[bands["metric"] == sampled].sort_values("step")
-                ax.plot(s["step"], s["mean"], color=color_of(sampled), lw=1.0, ls="--", alpha=0.8,
-                        label=f"{LABELS[sampled]} K-draw estimate")  # fmt: skip
+                ax.plot(s["step"], s["mean"], color=color_of(sampled), lw=1.0, ls="--", alpha=0.9)
         ax.set_xscale("symlog", linthresh=1.0, linscale=0.8)
         ax.set_xlim(0, bands["step"].max() * 1.3)
-        ax.set_xlabel("step (0 = init, then log scale)")
         ax.set_yscale(yscale)
         ax.set_ylabel(ylabel)
+        ax.set_xlabel("step (0 = init, then log scale)")
 
     def extent(metrics, key):
         sel = bands[bands["metric"].isin(metrics)]
@@ -195,57 +209,42 @@ def fig1(bands: pd.DataFrame, guides: pd.DataFrame, equilibrium: pd.DataFrame) -
     ref = float(headline["reference"].iloc[0]) if len(headline) else float("nan")
     if np.isfinite(ref):
         ax.axhline(ref, ls="--", lw=1, color=col["w"])
-        ax.text(
-            0.98,
-            ref,
-            rf"noise-WD equilibrium $\|W\|_F = d\sqrt{{\eta/2\lambda}}$ = {ref:.2f}",
-            transform=ax.get_yaxis_transform(),
-            color=col["w"],
-            fontsize=7,
-            ha="right",
-            va="bottom",
-        )
+        _guide_text(ax, ref, f"noise-WD equilibrium {ref:.2f}", left=True, color=col["w"])
         top = max(top, ref)
-    ax.set_ylim(0, top * 1.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.78), fontsize=8)
+    ax.set_ylim(0, top * 1.25)
 
     ax = axes[1]
     floor = _guide(guides, "snr_floor")
-    ax.axhline(floor, ls=":", lw=1.2, color="0.3")
-    ax.text(
-        0.98,
-        floor,
-        _floor_label(guides),
-        transform=ax.get_yaxis_transform(),
-        fontsize=7,
-        ha="right",
-        va="bottom",
-    )
+    ax.axhline(floor, ls=":", lw=1.2, color=style.GUIDE)
+    _guide_text(ax, floor, _floor_label(guides), left=True)
     ax.set_ylim(floor / 1.6, None)
     _plain_log(ax)
-    ax.legend(loc="upper right", fontsize=8)
 
     ax = axes[2]
     thr = _guide(guides, "snr_ratio_min_ratio")
     for y, text, ls in ((thr, f"paper: ratio > {thr:g}", "--"), (1.0, "equal SNRs", ":")):
-        ax.axhline(y, ls=ls, lw=1, color="0.3")
-        ax.text(0.98, y, text, transform=ax.get_yaxis_transform(), fontsize=7, ha="right", va="bottom")
+        ax.axhline(y, ls=ls, lw=1, color=style.GUIDE)
+        _guide_text(ax, y, text, left=True)
     ratio = extent(["snr_ratio", "snr_exact_ratio"], "low")
     positive = ratio[np.isfinite(ratio) & (ratio > 0)]
     lo = min(float(positive.min()) if positive.size else 1.0, 1.0)
     hi = float(np.nanmax(extent(["snr_ratio", "snr_exact_ratio"], "high")))
-    ax.legend(loc="upper right", fontsize=7)
     ax.set_ylim(lo / 1.5, max(thr, hi) * 1.6)
     _plain_log(ax)
 
-    n = int(bands["n_seeds"].max())
+    n, draws = int(bands["n_seeds"].max()), int(_guide(guides, "snr_draws"))
     fig.suptitle(
-        rf"Headline run: $d$ = {d}, $B$ = {int(first['batch_size'])}, $\eta$ = {lr:g}, $\lambda$ = {lam_w:g};"
-        f" mean and {_ci_text(bands)} over {n} seeds; shaded: early and late phases",
-        fontsize=9,
-        y=1.03,
+        rf"Headline run ($d$ = {d}, $B$ = {int(first['batch_size'])}, $\eta$ = {lr:g},"
+        rf" $\lambda$ = {lam_w:g}): mean and {_ci_text(bands)} over {n} seeds, by phase"
     )
-    fig.tight_layout()
+    handles = [
+        Line2D([], [], color=col["w"], lw=1.5, label="W"),
+        Line2D([], [], color=col["gamma"], lw=1.5, label=r"$\gamma$"),
+        Line2D([], [], color=col["ratio"], lw=1.5, label=LABELS["snr_ratio"]),
+        Line2D([], [], color="0.4", lw=1.5, label="exact SNR; band: CI"),
+        Line2D([], [], color="0.4", lw=1.0, ls="--", label=f"K-draw estimate (K = {draws})"),
+    ]
+    _legend_below(fig, handles, ncol=3)
     return fig
 
 
@@ -271,9 +270,7 @@ def _scaling_grid(
     values = sorted(summ["value"].unique())
     x = np.array([v for v in values if v > 0], dtype=float)
     floor = _guide(guides, "snr_floor")
-    fig, axes = plt.subplots(
-        len(phases), len(columns), figsize=(3.5 * len(columns), 2.75 * len(phases)), squeeze=False
-    )
+    fig, axes = style.figure(0.9 + 1.8 * len(phases), nrows=len(phases), ncols=len(columns), squeeze=False)
     for i, phase in enumerate(phases):
         for j, (ylabel, group) in enumerate(columns):
             ax = axes[i, j]
@@ -287,7 +284,7 @@ def _scaling_grid(
                         (slopes["sweep"] == sweep) & (slopes["phase"] == phase) & (slopes["metric"] == metric)
                     ]
                     fit = row.iloc[0] if len(row) and np.isfinite(row["slope"].iloc[0]) else None
-                _band(ax, s, color, line=fit is None)
+                _band(ax, s, color, line=fit is None, marker=marker_of(OWNER[metric]))
                 if s.empty:
                     continue
                 p = float(s["paper_exponent"].iloc[0])
@@ -297,26 +294,14 @@ def _scaling_grid(
                 name = LABELS[metric] + ": " if len(group) > 1 else ""
                 if fit is not None:
                     _power_line(ax, x, anchor, float(fit["slope"]), color=color, lw=1.2)
-                    entries.append(
-                        Line2D(
-                            [],
-                            [],
-                            color=color,
-                            lw=1.2,
-                            label=f"{name}fit {_num(fit['slope'])} "
-                            f"[{_num(fit['ci_low'])}, {_num(fit['ci_high'])}]",
-                        )
-                    )
+                    ci = f"[{_num(fit['ci_low'])}, {_num(fit['ci_high'])}]"
+                    entries.append(f"{name}fit {_num(fit['slope'])} {ci}")
                 if np.isfinite(p):
                     _power_line(ax, x, anchor, p, color="0.25", lw=1.0, ls="--")
                     if slopes is not None:
-                        entries.append(
-                            Line2D([], [], color="0.25", lw=1.0, ls="--", label=f"paper {_num(p, False)}")
-                        )
+                        entries.append(f"paper {_num(p, False)}")
             if any(m in SNR_PLOTTED and "ratio" not in m for m in group):
                 ax.axhline(floor, ls=":", lw=1.2, color="0.3")
-            if entries:
-                ax.legend(handles=entries, loc="best", fontsize=6.5, handlelength=1.6, framealpha=0.85)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.xaxis.set_major_locator(FixedLocator(values))
@@ -324,7 +309,8 @@ def _scaling_grid(
             ax.xaxis.set_minor_locator(NullLocator())
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
-            ax.set_title(f"{phase} phase", fontsize=9)
+            ax.set_title(f"{phase} phase" + (f"\n{'; '.join(entries)}" if entries else ""),
+                         fontsize=7 if entries else None)  # fmt: skip
     for j in range(len(columns)):
         lims = [axes[i, j].get_ylim() for i in range(len(phases))]
         lo, hi = min(lo for lo, _ in lims), max(hi for _, hi in lims)
@@ -333,9 +319,9 @@ def _scaling_grid(
             _plain_log(axes[i, j])
     col = colors()
     handles = [
-        Line2D([], [], color=col["w"], marker="o", ms=4, lw=0, label="W"),
-        Line2D([], [], color=col["gamma"], marker="o", ms=4, lw=0, label=r"$\gamma$"),
-        Line2D([], [], color=col["ratio"], marker="o", ms=4, lw=0, label="ratio"),
+        Line2D([], [], color=col["w"], marker=marker_of("w"), ms=4, lw=0, label="W"),
+        Line2D([], [], color=col["gamma"], marker=marker_of("gamma"), ms=4, lw=0, label=r"$\gamma$"),
+        Line2D([], [], color=col["ratio"], marker=marker_of("ratio"), ms=4, lw=0, label="ratio"),
         Line2D([], [], color="0.5", marker="o", ms=4, lw=6, alpha=0.4, label=f"seed mean, {_ci_text(summ)}"),
     ]
     if slopes is not None:
@@ -378,11 +364,8 @@ def fig2(bands: pd.DataFrame, guides: pd.DataFrame) -> plt.Figure:
 
     p_snr, p_ratio = exponent("snr_exact_w"), exponent("snr_exact_ratio")
     handles[-2].set_label(rf"paper: SNR $\propto B^{{{p_snr:g}}}$, ratio $\propto B^{{{p_ratio:g}}}$")
-    fig.suptitle(
-        "Batch sweep: phase means against B (late phase = equilibrium, as in equilibrium.csv)", fontsize=9
-    )
-    fig.tight_layout()
-    _legend_below(fig, handles, ncol=4)
+    fig.suptitle("Batch sweep: phase means against B (late phase = equilibrium, as in equilibrium.csv)")
+    _legend_below(fig, handles, ncol=3)
     return fig
 
 
@@ -402,11 +385,8 @@ def fig4(bands: pd.DataFrame, slopes: pd.DataFrame, guides: pd.DataFrame) -> plt
         guides,
         slopes=slopes,
     )
-    fig.suptitle(
-        "Dimension sweep: phase means against d; lines through the log-mean of the seed points", fontsize=9
-    )
-    fig.tight_layout()
-    _legend_below(fig, handles, ncol=4)
+    fig.suptitle("Dimension sweep: phase means against d; lines through the log-mean of the seed points")
+    _legend_below(fig, handles, ncol=3)
     return fig
 
 
@@ -434,17 +414,17 @@ def _lambda_axis(ax, values: np.ndarray) -> None:
         brk = zero_at * math.sqrt(10.0)
         ax.axvline(brk, color="0.6", lw=0.8, ls=(0, (2, 2)))
         ax.text(brk, 0.0, "//", transform=ax.get_xaxis_transform(), ha="center", va="center", fontsize=9)
-    ax.set_xlabel(r"weight decay $\lambda$ (0 | log scale for $\lambda$ > 0)")
+    ax.set_xlabel(r"weight decay $\lambda$")
 
 
-def _lambda_series(ax, s: pd.DataFrame, color) -> None:
+def _lambda_series(ax, s: pd.DataFrame, color, marker: str = "o") -> None:
     """Mean and CI against lambda: joined markers and band over lambda > 0, an open square at lambda = 0."""
     s = s.sort_values("value")
     pos, _ = _lambda_positions(s["value"].to_numpy())
     s = s.assign(pos=pos)
     on = s[s["value"] > 0]
     ax.fill_between(on["pos"], on["low"], on["high"], color=color, alpha=0.25, lw=0)
-    ax.plot(on["pos"], on["mean"], marker="o", ms=4, lw=1, color=color)
+    ax.plot(on["pos"], on["mean"], marker=marker, ms=3.5, lw=1, color=color)
     off = s[s["value"] == 0]
     if len(off):
         err = np.vstack([off["mean"] - off["low"], off["high"] - off["mean"]])
@@ -466,61 +446,52 @@ def fig3(bands: pd.DataFrame, equilibrium: pd.DataFrame) -> plt.Figure:
         & (equilibrium["metric"] == "w_norm")
         & (equilibrium["value"] > 0)
     ].sort_values("value")
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    fig, axes = style.figure(3.0, ncols=3)
 
     ax = axes[0]
     for metric in ("w_norm", "gamma_norm"):
-        _lambda_series(ax, eq[eq["metric"] == metric], color_of(metric))
+        _lambda_series(ax, eq[eq["metric"] == metric], color_of(metric), marker_of(OWNER[metric]))
     if len(ref) and np.isfinite(ref["reference"]).any():
         ax.plot(ref["value"], ref["reference"], ls="--", lw=1, color=col["w"])
     ax.set_yscale("log")
     _plain_log(ax)
     ax.set_ylabel("late-phase norm")
-    ax.set_title("norms at the end of training", fontsize=9)
+    ax.set_title("norms at the end of training")
 
     ax = axes[1]
     _lambda_series(ax, eq[eq["metric"] == "loss"], col["loss"])
     ax.set_ylabel("final training loss (late-phase mean)")
-    ax.set_title("loss", fontsize=9)
+    ax.set_title("loss")
 
     ax = axes[2]
     growth = eq[eq["metric"].isin(["late_growth_w", "late_growth_gamma"])]
     for metric in ("late_growth_w", "late_growth_gamma"):
-        _lambda_series(ax, growth[growth["metric"] == metric], color_of(metric))
-    for y, text, ls, x in (
-        (0.5, r"random walk $\propto t^{1/2}$", ":", 0.98),
-        (0.0, "equilibrium", "-", 0.02),
-    ):
+        _lambda_series(ax, growth[growth["metric"] == metric], color_of(metric), marker_of(OWNER[metric]))
+    growth_guides = {
+        0.5: (":", r"growth exponent 1/2: random walk $\propto t^{1/2}$"),
+        0.0: ("-", "0: equilibrium"),
+    }
+    for y, (ls, _) in growth_guides.items():
         ax.axhline(y, color="0.4", lw=0.8, ls=ls)
-        ax.text(
-            x,
-            y,
-            text,
-            transform=ax.get_yaxis_transform(),
-            fontsize=7,
-            ha="right" if x > 0.5 else "left",
-            va="bottom",
-        )
     ax.set_ylabel(r"late growth exponent $d\log\|\cdot\|\,/\,d\log t$")
     ax.set_ylim(min(-0.35, float(growth["low"].min()) - 0.05), max(0.62, float(growth["high"].max()) + 0.05))
-    ax.set_title("growth over the late phase", fontsize=9)
+    ax.set_title("growth over the late phase")
 
     for ax in axes:
         _lambda_axis(ax, eq["value"].to_numpy())
     n = int(eq["n_seeds"].max()) if len(eq) else 0
     fig.suptitle(
         rf"Weight-decay sweep: mean and {_ci_text(eq)} over {n} seeds ($\lambda$ = 0 left of the break)",
-        fontsize=9,
     )
-    fig.tight_layout()
     handles = [
-        Line2D([], [], color=col["w"], marker="o", ms=4, label=LABELS["w_norm"]),
-        Line2D([], [], color=col["gamma"], marker="o", ms=4, label=LABELS["gamma_norm"]),
+        Line2D([], [], color=col["w"], marker=marker_of("w"), ms=4, label=LABELS["w_norm"]),
+        Line2D([], [], color=col["gamma"], marker=marker_of("gamma"), ms=4, label=LABELS["gamma_norm"]),
         Line2D([], [], color=col["loss"], marker="o", ms=4, label="loss"),
         Line2D([], [], color="0.3", marker="s", mfc="white", ms=5, lw=0, label=r"$\lambda$ = 0 (no decay)"),
         Line2D([], [], color=col["w"], ls="--", lw=1, label=r"noise-WD equilibrium $d\sqrt{\eta/2\lambda}$"),
+        *(Line2D([], [], color="0.4", lw=0.8, ls=ls, label=text) for ls, text in growth_guides.values()),
     ]
-    _legend_below(fig, handles, ncol=len(handles))
+    _legend_below(fig, handles, ncol=4)
     return fig
 
 

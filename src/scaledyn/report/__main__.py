@@ -5,6 +5,7 @@ python -m scaledyn.report context --config JSON --study gsnr=results/gsnr [...] 
 python -m scaledyn.report tex --context context.json --templates paper --out-dir results/report
 python -m scaledyn.report claims-table --inputs results/*/claims.json [...] --stats JSON \
     --out results/claims/claims.csv
+python -m scaledyn.report claims [--study S] [--results results]   # the claims table in the terminal
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import json
 from pathlib import Path
 
 from scaledyn import io
-from scaledyn.report import claims_table, context, render
+from scaledyn.report import claims_table, context, render, terminal
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scaledyn.report")
     sub = parser.add_subparsers(dest="command", required=True)
     ctx = sub.add_parser("context", help="JSON of every number the report quotes")
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     tex.add_argument("--templates", required=True, type=Path)
     tex.add_argument("--out-dir", required=True, type=Path)
     claims_table.add_arguments(sub.add_parser("claims-table", help="one claims table of every study"))
+    terminal.add_arguments(sub.add_parser("claims", help="print the claims table of the results"))
     args = parser.parse_args(argv)
     if args.command == "context":
         dirs = {name: Path(d) for name, d in (s.split("=", 1) for s in args.study)}
@@ -44,9 +46,12 @@ def main(argv: list[str] | None = None) -> None:
         )
     elif args.command == "claims-table":
         claims_table.run(args)
+    elif args.command == "claims":
+        return terminal.run(args)
     else:
         render.render(io.read_json(args.context), args.templates, args.out_dir)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
