@@ -26,10 +26,10 @@ N_BASE = 100_000
 
 
 def fake_run(
-    root: Path, variant: str, seed: int, loss: float, *, diverged=False, tps=1000.0, extra=0
+    root: Path, variant: str, seed: int, loss: float, *, diverged=False, tps=1000.0, extra=0, arch="prenorm"
 ) -> Path:
     """A run directory like scaledyn.llm.train writes, with a given final validation loss."""
-    out = root / variant / f"seed{seed}"
+    out = root / arch / variant / f"seed{seed}"
     out.mkdir(parents=True)
     steps = [1, 10, 20]
     pd.DataFrame(
@@ -59,6 +59,7 @@ def fake_run(
     summary = {
         "variant": variant,
         "size": "tiny",
+        "arch": arch,
         "seed": seed,
         "final_val_loss": None if diverged else loss,
         "min_val_loss": 4.5 if diverged else min(loss, 4.5),

@@ -80,6 +80,7 @@ def run(tmp: Path, data: Path, variant: str = "baseline", params: dict | None = 
         data,
         tmp / "out",
         tmp / "ckpt",
+        arch=kw.pop("arch", "sandwich"),
         device="cpu",
         threads=1,
         **kw,
@@ -182,7 +183,18 @@ def test_checkpoint_of_another_configuration_is_ignored(tmp_path, data_dir):
 def test_sigkilled_cli_resumes_to_identical_results(tmp_path, data_dir):
     params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 300}}, "log_every": 20, "eval_every": 50}
     run(tmp_path / "full", data_dir, params=params)
-    args = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--global-seed", "7"]
+    args = [
+        "--arch",
+        "sandwich",
+        "--variant",
+        "baseline",
+        "--size",
+        "micro",
+        "--seed",
+        "0",
+        "--global-seed",
+        "7",
+    ]
     args += ["--params", json.dumps(params), "--data", str(data_dir), "--device", "cpu", "--threads", "1"]
     args += ["--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
     cmd = [sys.executable, "-m", "scaledyn.llm", "train", *args]
@@ -210,7 +222,8 @@ def test_sigkilled_cli_resumes_to_identical_results(tmp_path, data_dir):
 
 def test_divergence_is_recorded_and_outputs_written(tmp_path, data_dir, capsys):
     params = {**PARAMS, "optim": {"lr": 1e12}, "schedule": {"warmup_frac": 0.0}}
-    args = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--params", json.dumps(params)]
+    args = ["--arch", "sandwich", "--variant", "baseline", "--size", "micro", "--seed", "0"]
+    args += ["--params", json.dumps(params)]
     args += ["--data", str(data_dir), "--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
     assert tr.main([*args, "--global-seed", "0", "--device", "cpu", "--threads", "1"]) == 0
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -231,7 +244,8 @@ def test_param_groups_decay_only_where_the_variant_says(variant):
     cfg = ModelConfig(vocab_size=VOCAB, n_layers=2, d_model=32, n_heads=2, context=16, arch="sandwich")
     model = build(cfg, VARIANTS[variant], init_seed=0)
     section = config.section("llm", {"optim": {"weight_decay": 0.1, "gamma_weight_decay": 0.05}})
-    run = run_config.build(section, variant, "tiny", 0, 0, vocab_size=VOCAB, device=torch.device("cpu"))
+    cpu = torch.device("cpu")
+    run = run_config.build(section, variant, "tiny", 0, 0, arch="sandwich", vocab_size=VOCAB, device=cpu)
     groups = optim.param_groups(model, run.optim.weight_decay, run.optim.gamma_weight_decay)
     decay_of = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
     assert len(decay_of) == len(list(model.parameters()))  # every parameter in exactly one group
@@ -272,7 +286,9 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
         config.section("llm", {"sizes": {"micro": no_steps}})
     size = {k: v for k, v in no_steps.items() if k != "mlp_multiple"}  # schema default 64
     section = config.section("llm", {"sizes": {"micro": {**size, "token_budget": 5e3}}})
-    r = run_config.build(section, "md", "micro", 0, 7, vocab_size=VOCAB, device=torch.device("cpu"))
+    r = run_config.build(
+        section, "md", "micro", 0, 7, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
+    )
     assert r.steps == 5000 // (8 * 16) and r.micro_batch_size == 8 and r.schedule.warmup == 2
     assert r.optim.lr == 3e-3 and r.optim.impl == "fused" and r.optim.gamma_weight_decay == 0.1
     assert r.model.vocab_size == 64 and r.model.arch == "sandwich" and r.model.hidden == 128
@@ -298,7 +314,9 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
         ({"--variant": "nope"}, "unknown variant 'nope'"),
         ({"--size": "huge"}, "unknown size 'huge'"),
         ({"--data": "/nonexistent/corpus"}, "does not exist"),
-        ({"--params": '{"arch": "prenorm"}', "--variant": "wd_output"}, "needs arch 'sandwich'"),
+        ({"--arch": "prenorm", "--variant": "wd_output"}, "needs arch 'sandwich'"),
+        ({"--arch": "postnorm"}, "unknown arch 'postnorm'"),
+        ({"--params": '{"arch": "prenorm"}'}, "'arch' was unexpected"),
         ({"--params": '{"optim": {"nope": 1}}'}, "Invalid config at 'llm.optim'"),
         ({"--params": '{"sizes": {"tiny": {"n_heads": 3}}}'}, "must be a multiple of n_heads"),
         ({"--params": "{not json"}, "cannot read the llm section"),
@@ -310,6 +328,7 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
 )
 def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
     opts = {
+        "--arch": "sandwich",
         "--variant": "baseline",
         "--size": "tiny",
         "--seed": "0",
@@ -327,7 +346,8 @@ def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
 
 def test_cli_cuda_requested_without_a_gpu_exits_2(tmp_path, data_dir, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    argv = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--params", json.dumps(PARAMS)]
+    argv = ["--arch", "prenorm", "--variant", "baseline", "--size", "micro", "--seed", "0"]
+    argv += ["--params", json.dumps(PARAMS)]
     argv += [
         "--global-seed",
         "0",
@@ -349,6 +369,8 @@ def test_cli_subprocess_error_has_no_traceback(tmp_path):
             "-m",
             "scaledyn.llm",
             "train",
+            "--arch",
+            "prenorm",
             "--variant",
             "baseline",
             "--size",

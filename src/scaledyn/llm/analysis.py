@@ -45,6 +45,7 @@ from scaledyn.stats import Settings, paired
 
 RUN_COLUMNS = [
     "size",
+    "arch",
     "variant",
     "seed",
     "final_val_loss",
@@ -65,8 +66,9 @@ RUN_COLUMNS = [
     "threads",
     "resumed_at",
 ]
-KEYS = ["size", "variant", "seed"]
-DELTA_COLUMNS = ["size", "variant", "reference", "n_pairs", "delta", "ci_low", "ci_high", "ci_method"]
+KEYS = ["size", "arch", "variant", "seed"]
+GROUP = ["size", "arch"]  # one study of arms against their reference: a size and an architecture
+DELTA_COLUMNS = ["size", "arch", "variant", "reference", "n_pairs", "delta", "ci_low", "ci_high", "ci_method"]
 DELTA_COLUMNS += ["seeds", "level", "min_effect"]
 BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level", "ci_method"]
 
@@ -100,14 +102,15 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[st
     claims = params["claims"]
     ref, method = claims["reference"], settings.method
     rows = []
-    for (size, variant), _ in runs.groupby(["size", "variant"], sort=True):
+    for (size, arch, variant), _ in runs.groupby([*GROUP, "variant"], sort=True):
         if variant == ref:
             continue
-        d = paired(runs, size, variant, ref, "final_val_loss", "diff")
+        d = paired(runs[runs["arch"] == arch], size, variant, ref, "final_val_loss", "diff")
         est, low, high = settings.mean(d.to_numpy())
         rows.append(
             {
                 "size": size,
+                "arch": arch,
                 "variant": variant,
                 "reference": ref,
                 "n_pairs": len(d),
@@ -131,15 +134,17 @@ def variants_table(
     claims = params["claims"]
     ref = claims["reference"]
     rows = []
-    for (size, variant), g in runs.groupby(["size", "variant"], sort=True):
-        ref_params = runs.loc[(runs["size"] == size) & (runs["variant"] == ref), "n_params"]
+    for (size, arch, variant), g in runs.groupby([*GROUP, "variant"], sort=True):
+        mine = runs[runs["arch"] == arch]
+        ref_params = mine.loc[(mine["size"] == size) & (mine["variant"] == ref), "n_params"]
         n_ref = float(ref_params.iloc[0]) if len(ref_params) else float("nan")
         done = g[~g["diverged"].astype(bool)]
         loss = settings.mean(done["final_val_loss"].astype(float).to_numpy())
-        ratio = settings.mean(paired(runs, size, variant, ref, "tokens_per_s", "ratio").to_numpy())
+        ratio = settings.mean(paired(mine, size, variant, ref, "tokens_per_s", "ratio").to_numpy())
         rows.append(
             {
                 "size": size,
+                "arch": arch,
                 "variant": variant,
                 "n_runs": len(g),
                 "n_diverged": int(g["diverged"].astype(bool).sum()),
@@ -175,12 +180,12 @@ def grad_summary(grads: pd.DataFrame, reference: str) -> pd.DataFrame:
     last = g.groupby(KEYS)["step"].transform("max")
     late = g[g["step"] > last / 2]
     per_run = late.groupby([*KEYS, "map"], as_index=False)["grad_norm"].mean()
-    out = per_run.groupby(["size", "variant", "map"], as_index=False).agg(
+    out = per_run.groupby([*GROUP, "variant", "map"], as_index=False).agg(
         grad_norm=("grad_norm", "mean"), n_seeds=("seed", "nunique")
     )
-    ref = out[out["variant"] == reference].set_index(["size", "map"])["grad_norm"]
+    ref = out[out["variant"] == reference].set_index([*GROUP, "map"])["grad_norm"]
     out["ratio_to_reference"] = (
-        out["grad_norm"] / ref.reindex(pd.MultiIndex.from_frame(out[["size", "map"]])).to_numpy()
+        out["grad_norm"] / ref.reindex(pd.MultiIndex.from_frame(out[[*GROUP, "map"]])).to_numpy()
     )
     return out
 
@@ -201,43 +206,43 @@ def _bands(frame: pd.DataFrame, by: list[str], y: str, settings: Settings) -> pd
 def curve_bands(
     curves: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]
 ) -> pd.DataFrame:
-    """Validation loss per (size, variant, tokens): mean and CI over seeds (rows without one dropped)."""
+    """Validation loss per (size, arch, variant, tokens): mean and CI over seeds (rows without one
+    dropped)."""
     val = curves.dropna(subset=["val_loss"])
-    out = _bands(val, ["size", "variant", "tokens"], "val_loss", Settings.of(stats))
-    step = val.groupby(["size", "variant", "tokens"])["step"].min()
-    out.insert(
-        3, "step", step.reindex(pd.MultiIndex.from_frame(out[["size", "variant", "tokens"]])).to_numpy()
-    )
+    by = [*GROUP, "variant", "tokens"]
+    out = _bands(val, by, "val_loss", Settings.of(stats))
+    step = val.groupby(by)["step"].min()
+    out.insert(len(by), "step", step.reindex(pd.MultiIndex.from_frame(out[by])).to_numpy())
     return out
 
 
 def paired_curve_bands(
     curves: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]
 ) -> pd.DataFrame:
-    """Validation loss minus the reference variant's at the same (seed, step), per (size, variant, tokens):
-    mean and CI over seeds; ``n_seeds`` counts the pairs."""
+    """Validation loss minus the reference variant's at the same (seed, step), per (size, arch, variant,
+    tokens): mean and CI over seeds; ``n_seeds`` counts the pairs."""
     ref = params["claims"]["reference"]
     val = curves.dropna(subset=["val_loss"])
     parts = []
-    for _, sub in val.groupby("size", sort=True):
+    for _, sub in val.groupby(GROUP, sort=True):
         base = sub[sub["variant"] == ref].set_index(["seed", "step"])["val_loss"]
         for _, mine in sub[sub["variant"] != ref].groupby("variant", sort=True):
             mine = mine.set_index(["seed", "step"])
             parts.append(mine.assign(diff=mine["val_loss"] - base).dropna(subset=["diff"]).reset_index())
-    by = ["size", "variant", "tokens"]
+    by = [*GROUP, "variant", "tokens"]
     if not parts:
         return pd.DataFrame(columns=[*by, "reference", *BAND_COLUMNS])
     out = _bands(pd.concat(parts, ignore_index=True), by, "diff", Settings.of(stats))
-    out.insert(3, "reference", ref)
+    out.insert(len(by), "reference", ref)
     return out
 
 
 def gamma_bands(
     gamma_traj: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]
 ) -> pd.DataFrame:
-    """Mean RMS of the scale vectors (``gamma_trajectories``) per (size, kind, side, variant, decayed,
+    """Mean RMS of the scale vectors (``gamma_trajectories``) per (size, arch, kind, side, variant, decayed,
     step): mean and CI over seeds."""
-    by = ["size", "kind", "side", "variant", "decayed", "step"]
+    by = [*GROUP, "kind", "side", "variant", "decayed", "step"]
     return _bands(gamma_traj, by, "rms", Settings.of(stats))
 
 

@@ -89,27 +89,29 @@ def check_all(
     ref, m = cfg["reference"], float(cfg["min_effect"])
     runs, deltas, variants = tables["runs"], tables["deltas"], tables["variants"]
     out: list[ClaimResult] = []
-    for size in sorted(runs["size"].unique()):
-        d = deltas[deltas["size"] == size] if len(deltas) else deltas
+    for (size, arch), group in runs.groupby(["size", "arch"], sort=True):
+        scope = f"{size}, {arch}"
+        d = deltas[(deltas["size"] == size) & (deltas["arch"] == arch)] if len(deltas) else deltas
+        v = variants[(variants["size"] == size) & (variants["arch"] == arch)]
         have = set(d["variant"]) if len(d) else set()
 
         for claim, variant, direction, note in LOSS_CLAIMS:
             if variant in have:
                 label = f"{variant} - {ref}"
-                out.append(_loss_row(claim, size, d[d["variant"] == variant], label, direction, m, note))
+                out.append(_loss_row(claim, scope, d[d["variant"] == variant], label, direction, m, note))
         if "unified" not in have:
             continue
-        means = variants[(variants["size"] == size) & (variants["variant"] != "unified")]
+        means = v[v["variant"] != "unified"]
         means = means.dropna(subset=["final_val_loss"])
         if len(means):
             runner_up = means.sort_values("final_val_loss").iloc[0]["variant"]
-            diff = paired(runs, size, "unified", runner_up, "final_val_loss", "diff")
+            diff = paired(group, size, "unified", runner_up, "final_val_loss", "diff")
             est = settings.mean(diff.to_numpy())
             out.append(
                 ClaimResult.checked(
                     STUDY,
                     f"C4: {CLAIMS[4]}",
-                    size,
+                    scope,
                     f"final val loss, unified - {runner_up} (runner-up)",
                     est,
                     "diff",
@@ -118,13 +120,13 @@ def check_all(
                     f"{len(diff)} seed pairs, {est.method} CI; runner-up = lowest mean of the others",
                 )
             )
-        row = variants[(variants["size"] == size) & (variants["variant"] == "unified")].iloc[0]
+        row = v[v["variant"] == "unified"].iloc[0]
         overhead = float(row["param_overhead"])
         out.append(
             ClaimResult.checked(
                 STUDY,
                 f"C5: {CLAIMS[5]}",
-                size,
+                scope,
                 f"extra parameters of unified / {ref} parameters",
                 (overhead, overhead, overhead),
                 "overhead",
@@ -136,12 +138,12 @@ def check_all(
             )
         )
         ratio = (row["throughput_ratio"], row["throughput_ci_low"], row["throughput_ci_high"])
-        device = ", ".join(sorted(set(runs.loc[runs["size"] == size, "device"].astype(str))))
+        device = ", ".join(sorted(set(group["device"].astype(str))))
         out.append(
             ClaimResult.checked(
                 STUDY,
                 f"C5: {CLAIMS[5]}",
-                size,
+                scope,
                 f"tokens/s of unified / {ref}, paired by seed",
                 ratio,
                 "ratio",

@@ -27,8 +27,8 @@ class InputError(ValueError):
 def run_params(section: dict[str, Any], size: str) -> dict[str, Any]:
     """The part of the ``llm`` section one run depends on, with its size entry under ``size``.
 
-    Its hash identifies checkpoints (and is ``summary.json``'s ``config_hash``), so adding a variant or a
-    seed to the study does not invalidate the checkpoints of runs already under way.
+    Its hash identifies checkpoints (and is ``summary.json``'s ``config_hash``), so adding an arm or a seed
+    to the study does not invalidate the checkpoints of runs already under way.
     """
     out = job_params(section, size)  # what the DAG hands the run's job, its size entry under "size"
     return {**{k: v for k, v in out.items() if k != "sizes"}, "size": out["sizes"][size]}
@@ -43,7 +43,7 @@ def total_steps(entry: dict[str, Any]) -> int:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything one (variant, size, seed) run uses, typed."""
+    """Everything one (size, arch, variant, seed) run uses, typed (the arch: ``model.arch``)."""
 
     variant: str
     size: str
@@ -82,6 +82,7 @@ class RunConfig:
         """What a checkpoint must match to be resumed from."""
         return {
             "variant": self.variant,
+            "arch": self.model.arch,
             "size": self.size,
             "seed": self.seed,
             "global_seed": self.global_seed,
@@ -133,15 +134,17 @@ def build(
     seed: int,
     global_seed: int,
     *,
+    arch: str,
     vocab_size: int,
     device: torch.device,
 ) -> RunConfig:
-    """The run of ``variant`` at ``size`` from a validated ``llm`` section; :class:`InputError` if unknown."""
+    """The run of ``variant`` in ``arch`` at ``size`` from a validated ``llm`` section; :class:`InputError`
+    for an unknown size, variant or architecture, or a variant the architecture cannot run."""
     if size not in section["sizes"]:
         raise InputError(f"unknown size {size!r}; allowed: {', '.join(section['sizes'])}")
     try:
         flags = get_variant(variant)
-        arch = resolve_arch(flags, section["arch"])
+        arch = resolve_arch(flags, arch)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     entry, steps = section["sizes"][size], total_steps(section["sizes"][size])

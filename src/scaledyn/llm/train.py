@@ -1,6 +1,6 @@
-"""Train one (variant, size, seed) language model of study 002 and write its tidy logs.
+"""Train one (size, arch, variant, seed) language model of study 002 and write its tidy logs.
 
-    python -m scaledyn.llm train --variant V --size S --seed N --global-seed G --params JSON \
+    python -m scaledyn.llm train --arch A --variant V --size S --seed N --global-seed G --params JSON \
         --data DIR --out DIR --ckpt DIR [--device auto|cpu|cuda] [--threads N]
 
 ``--params`` is the ``llm`` config section (inline JSON, or a JSON / YAML file, a whole config with an ``llm``
@@ -87,7 +87,7 @@ from scaledyn.llm.optim import make_optimizer
 from scaledyn.llm.outputs import GAMMA_COLUMNS, GRAD_COLUMNS, METRIC_COLUMNS  # noqa: F401  (re-exported)
 from scaledyn.llm.run_config import InputError, RunConfig, total_steps  # noqa: F401  (total_steps re-exported)
 from scaledyn.llm.run_config import build as build_run
-from scaledyn.llm.variants import VARIANTS
+from scaledyn.llm.variants import ARCHS, VARIANTS
 from scaledyn.seeding import generator
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -234,11 +234,13 @@ def train(
     out_dir: Path,
     ckpt_dir: Path,
     *,
+    arch: str,
     device: str | None = None,
     threads: int | None = None,
     stop_after: int | None = None,
 ) -> dict[str, Any]:
-    """Train one model and write ``metrics.csv``, ``gammas.csv``, ``linear_grads.csv``, ``summary.json``.
+    """Train one model of ``variant`` in ``arch`` and write ``metrics.csv``, ``gammas.csv``,
+    ``linear_grads.csv``, ``summary.json``.
 
     ``section`` is an ``llm`` config section, partial is fine (completed by :func:`scaledyn.config.section`);
     ``device`` and ``threads`` (when given) replace its keys. Resumes from ``ckpt_dir/state.pt`` when it holds
@@ -257,7 +259,8 @@ def train(
     )
     dev = resolve_device(llm["device"])
     train_tokens, val_tokens, meta = load_corpus(Path(data_dir))
-    run = build_run(llm, variant, size, seed, global_seed, vocab_size=int(meta["vocab_size"]), device=dev)
+    vocab = int(meta["vocab_size"])
+    run = build_run(llm, variant, size, seed, global_seed, arch=arch, vocab_size=vocab, device=dev)
     check_lengths(run, ("train", train_tokens), ("val", val_tokens))
     setup_device(dev, run.threads)
 
@@ -278,7 +281,7 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         start, logs, wall_before, interval = state["step"], state["logs"], state["wall_s"], state["interval"]
         resumed = [*state["resumed"], start]
-    tag, counts = f"[llm {variant} {size} s{seed}]", model.param_counts()
+    tag, counts = f"[llm {size} {run.model.arch} {variant} s{seed}]", model.param_counts()
     print(
         f"{tag} {counts['n_params']:,} params ({counts['n_scale_params']:,} scale), {run.steps} steps on "
         f"{dev.type} ({run.threads} threads), " + (f"resuming at step {start}" if start else "from scratch"),
@@ -363,6 +366,7 @@ def train(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scaledyn.llm train", description=__doc__.split("\n")[0])
+    parser.add_argument("--arch", required=True, help=f"one of {', '.join(ARCHS)} (a key of llm.arms)")
     parser.add_argument("--variant", required=True, help=f"one of {', '.join(VARIANTS)}")
     parser.add_argument("--size", required=True, help="a named entry of llm.sizes (tiny, gpt124m, ...)")
     parser.add_argument("--seed", type=int, required=True, help="seed index of this run")
@@ -385,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.data),
             Path(args.out),
             Path(args.ckpt),
+            arch=args.arch,
             device=args.device,
             threads=args.threads,
         )

@@ -35,6 +35,15 @@ def _ci_text(table: pd.DataFrame) -> str:
     return f"{level}CI, {', '.join(methods)}"
 
 
+def _groups(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (size, arch) groups of a table, sorted: one panel each."""
+    return sorted(set(zip(table["size"].astype(str), table["arch"].astype(str), strict=True)))
+
+
+def _of(table: pd.DataFrame, group: tuple[str, str]) -> pd.DataFrame:
+    return table[(table["size"].astype(str) == group[0]) & (table["arch"].astype(str) == group[1])]
+
+
 def _line(ax: plt.Axes, band: pd.DataFrame, x: str, label: str, color, ls: str = "-") -> None:
     ax.plot(band[x], band["mean"], color=color, ls=ls, lw=1.3, label=label)
     ok = np.isfinite(band["low"]) & np.isfinite(band["high"])
@@ -45,21 +54,21 @@ def fig1(bands: pd.DataFrame, paired: pd.DataFrame, runs: pd.DataFrame) -> plt.F
     """Validation loss vs tokens per variant (top) and its paired difference to the reference (bottom).
 
     ``bands``: ``curve_bands.csv``; ``paired``: ``paired_curve_bands.csv``; ``runs``: ``runs.csv``."""
-    sizes = sorted(runs["size"].unique())  # a size whose runs all diverged keeps its (empty) column
+    groups = _groups(runs)  # a group whose runs all diverged keeps its (empty) column
     ref = str(paired["reference"].iloc[0]) if len(paired) else ""
-    fig, axes = plt.subplots(2, len(sizes), figsize=(5.2 * len(sizes), 6.2), squeeze=False, sharex="col")
-    for j, size in enumerate(sizes):
-        sub = bands[bands["size"] == size]
+    fig, axes = plt.subplots(2, len(groups), figsize=(5.2 * len(groups), 6.2), squeeze=False, sharex="col")
+    for j, group in enumerate(groups):
+        sub = _of(bands, group)
         if sub.empty:
             axes[0, j].text(0.5, 0.5, "no validation loss:\nevery run diverged", ha="center",
                             transform=axes[0, j].transAxes)  # fmt: skip
-        diff = paired[paired["size"] == size]
+        diff = _of(paired, group)
         for variant in [v for v in VARIANTS if v in set(sub["variant"])]:
             _line(axes[0, j], sub[sub["variant"] == variant], "tokens", variant, COLORS[variant])
             mine = diff[diff["variant"] == variant]
             if len(mine):
                 _line(axes[1, j], mine, "tokens", variant, COLORS[variant])
-        axes[0, j].set_title(f"size {size}")
+        axes[0, j].set_title(f"size {group[0]}, {group[1]}")
         axes[0, j].set_ylabel("validation loss (nats/byte)")
         axes[1, j].axhline(0.0, color="0.3", lw=0.8)
         axes[1, j].set_ylabel(f"val loss - {ref} (paired by seed)")
@@ -79,19 +88,19 @@ def fig2(deltas: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
     """Final validation loss minus the reference per variant with paired-by-seed CIs.
 
     ``deltas``: ``deltas.csv`` (intervals, level, method, reference, min_effect); ``runs``: ``runs.csv``."""
-    sizes = sorted(deltas["size"].unique()) if len(deltas) else sorted(runs["size"].unique())
-    fig, axes = plt.subplots(1, len(sizes), figsize=(5.0 * len(sizes), 3.4), squeeze=False)
+    groups = _groups(deltas) if len(deltas) else _groups(runs)
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.0 * len(groups), 3.4), squeeze=False)
     m = float(deltas["min_effect"].iloc[0]) if len(deltas) else 0.0
     ref = str(deltas["reference"].iloc[0]) if len(deltas) else ""
-    for j, size in enumerate(sizes):
+    for j, group in enumerate(groups):
         ax = axes[0, j]
-        d = deltas[deltas["size"] == size] if len(deltas) else deltas
+        d = _of(deltas, group) if len(deltas) else deltas
         order = [v for v in VARIANTS if len(d) and v in set(d["variant"])]
         for i, variant in enumerate(order):
             row = d[d["variant"] == variant].iloc[0]
             err = np.array([[row["delta"] - row["ci_low"]], [row["ci_high"] - row["delta"]]])
             ax.errorbar(row["delta"], i, xerr=np.nan_to_num(err), fmt="o", color=COLORS[variant], capsize=3)
-            n_div = int(runs[(runs["size"] == size) & (runs["variant"] == variant)]["diverged"].sum())
+            n_div = int(_of(runs, group).query("variant == @variant")["diverged"].sum())
             text = f"n={int(row['n_pairs'])}" + (f", {n_div} diverged" if n_div else "")
             ax.annotate(
                 text,
@@ -109,7 +118,7 @@ def fig2(deltas: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
         ax.set_yticks(range(len(order)), order)
         ax.invert_yaxis()
         ax.set_xlabel(f"final val loss - {ref} ({_ci_text(deltas)})")
-        ax.set_title(f"size {size}")
+        ax.set_title(f"size {group[0]}, {group[1]}")
     fig.tight_layout()
     return fig
 
@@ -126,21 +135,25 @@ def fig3(bands: pd.DataFrame) -> plt.Figure:
 
     ``bands``: ``gamma_bands.csv``."""
     panels = [p for p in PANELS if ((bands["kind"] == p[0]) & (bands["side"] == p[1])).any()]
-    sizes = sorted(bands["size"].unique())
+    groups = _groups(bands)
     fig, axes = plt.subplots(
-        len(sizes), max(len(panels), 1), figsize=(4.0 * max(len(panels), 1), 3.2 * len(sizes)), squeeze=False
+        len(groups),
+        max(len(panels), 1),
+        figsize=(4.0 * max(len(panels), 1), 3.2 * len(groups)),
+        squeeze=False,
     )
-    for i, size in enumerate(sizes):
+    for i, group in enumerate(groups):
         for j, (kind, side, title) in enumerate(panels):
             ax = axes[i, j]
-            sub = bands[(bands["size"] == size) & (bands["kind"] == kind) & (bands["side"] == side)]
+            sub = _of(bands, group)
+            sub = sub[(sub["kind"] == kind) & (sub["side"] == side)]
             order = [v for v in VARIANTS if v in set(sub["variant"])]
             for variant in order:
                 for decayed, g in sub[sub["variant"] == variant].groupby("decayed", sort=True):
                     label = f"{variant} ({'decayed' if decayed else 'no decay'})"
                     _line(ax, g, "step", label, COLORS.get(variant, "0.3"), "--" if decayed else "-")
             ax.axhline(1.0, color="0.6", lw=0.6)
-            ax.set_title(f"{title}, size {size}", fontsize=9)
+            ax.set_title(f"{title}, size {group[0]}, {group[1]}", fontsize=9)
             ax.set_xlabel("step")
             ax.set_ylabel("RMS of gamma (mean over vectors)")
             ax.legend(fontsize=6)
