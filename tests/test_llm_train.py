@@ -23,8 +23,9 @@ import torch
 from scaledyn import config
 from scaledyn.llm import NOT_RUN_KEYS, optim, outputs, run_config
 from scaledyn.llm import train as tr
-from scaledyn.llm.model import ModelConfig, build
-from scaledyn.llm.variants import VARIANTS
+from scaledyn.llm.model import ModelConfig, build, init_seed_for
+from scaledyn.llm.variants import VARIANTS, stream_of
+from scaledyn.seeding import derive_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 VOCAB = 32
@@ -155,6 +156,23 @@ def test_all_variants_share_batches_and_val_windows():
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert int(a.max()) <= 10000 - 17
     assert torch.equal(tr.val_starts(5000, 16, 20, 3), tr.val_starts(5000, 16, 20, 3))
+
+
+def test_the_aa_arm_is_baseline_on_another_seed_stream(tmp_path, data_dir):
+    """baseline_aa: baseline's flags, other init and batches; every other variant keeps the shared stream."""
+    assert VARIANTS["baseline_aa"] == VARIANTS["baseline"] and stream_of("baseline_aa") == ("aa",)
+    assert {stream_of(v) for v in VARIANTS if v != "baseline_aa"} == {()}
+    assert tr.batch_keys(1, "micro", 0, 5) == (1, "llm", "micro", 0, "batch", 5)  # the shared stream
+    shared = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5))
+    other = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5, ("aa",)))
+    assert not torch.equal(shared, other)
+    assert init_seed_for(1, "micro", 0) == derive_seed(1, "llm", "micro", 0, "init")
+    assert init_seed_for(1, "micro", 0, ("aa",)) != init_seed_for(1, "micro", 0)
+    params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 2}}, "eval_batches": 1}
+    base, aa = (run(tmp_path / v, data_dir, v, params=params) for v in ("baseline", "baseline_aa"))
+    assert aa["flags"] == base["flags"] and aa["n_params"] == base["n_params"]
+    assert (aa["stream"], base["stream"]) == (["aa"], [])
+    assert aa["final_train_loss"] != base["final_train_loss"]
 
 
 # -- resume -------------------------------------------------------------------------------------------------

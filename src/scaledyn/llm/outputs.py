@@ -113,6 +113,7 @@ def summary(
         "global_seed": run.global_seed,
         "arch": run.model.arch,
         "flags": run.flags.as_dict(),
+        "stream": list(run.stream),
         "n_params": report["n_params"],
         "n_scale_params": report["n_scale_params"],
         "n_matmul_params": report["n_matmul"],

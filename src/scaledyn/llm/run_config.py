@@ -17,7 +17,7 @@ from scaledyn.io import config_hash
 from scaledyn.llm import job_params
 from scaledyn.llm.model import ModelConfig
 from scaledyn.llm.optim import LRSchedule, OptimConfig, make_schedule
-from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch
+from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch, stream_of
 
 
 class InputError(ValueError):
@@ -50,6 +50,7 @@ class RunConfig:
     seed: int
     global_seed: int
     flags: ScaleFlags
+    stream: tuple[str, ...]  # the variant's seed stream (variants.STREAMS): extra init and batch seed keys
     model: ModelConfig
     steps: int
     batch_size: int
@@ -157,6 +158,7 @@ def build(
         seed=seed,
         global_seed=global_seed,
         flags=flags,
+        stream=stream_of(variant),
         model=model_config(section, size, vocab_size, arch),
         steps=steps,
         batch_size=entry["batch_size"],

@@ -34,11 +34,14 @@ Choices and formulas
   warmup ``(t+1)/W``; cosine ``r + (1-r) (1 + cos(pi p)) / 2`` with ``p = (t-W)/(S-1-W)``; wsd ``1`` until
   the last ``D = round(decay_frac S)`` steps, then ``1 - (1-r) (t - (S-D) + 1) / D``.
 - Data: step t trains on ``batch_size`` random windows of ``context + 1`` tokens of the train tokens, at
-  start offsets drawn by a generator seeded with ``derive_seed(global_seed, "llm", size, seed, "batch", t)``.
-  The variant is deliberately *not* a key: every variant of a seed sees the same batches in the same order
-  (paired comparison), and a resumed run draws the same batches without saved sampler state.
-- Init: ``derive_seed(global_seed, "llm", size, seed, "init")``, then per-matrix seeds
-  (:meth:`scaledyn.llm.model.Transformer.init_weights`): all variants of a seed share every weight matrix.
+  start offsets drawn by a generator seeded with ``derive_seed(global_seed, "llm", size, seed, *stream,
+  "batch", t)``. The variant is deliberately *not* a key: every variant of a seed sees the same batches in
+  the same order (paired comparison), and a resumed run draws the same batches without saved sampler state.
+  ``stream`` is the variant's seed stream (:data:`scaledyn.llm.variants.STREAMS`): empty for every variant but
+  the A/A arm ``baseline_aa`` (``("aa",)``), which so draws other batches and another init than baseline.
+- Init: ``derive_seed(global_seed, "llm", size, seed, *stream, "init")``, then per-matrix seeds
+  (:meth:`scaledyn.llm.model.Transformer.init_weights`): all variants of a seed (and stream) share every
+  weight matrix. The architecture is not a key either: prenorm and sandwich arms of a seed share them too.
 - Validation: ``eval_batches`` batches of ``micro_batch_size`` windows of the val tokens, start offsets drawn
   once by ``derive_seed(global_seed, "llm", "val", context)``: the same held-out windows for every variant
   and seed; evaluated every ``eval_every`` steps and at the last step (mean of the batch means).
@@ -123,9 +126,12 @@ def batch_starts(n_tokens: int, context: int, batch: int, keys: tuple[object, ..
     return torch.randint(0, n_tokens - context, (batch,), generator=generator(*keys))
 
 
-def batch_keys(global_seed: int, size: str, seed: int, step: int) -> tuple[object, ...]:
-    """Seed keys of the batch of step ``step`` (0-based); no variant: all variants share the data order."""
-    return (global_seed, "llm", size, seed, "batch", step)
+def batch_keys(
+    global_seed: int, size: str, seed: int, step: int, stream: tuple[str, ...] = ()
+) -> tuple[object, ...]:
+    """Seed keys of the batch of step ``step`` (0-based); no variant: all variants of a stream (``()`` for
+    all but the A/A arm) share the data order."""
+    return (global_seed, "llm", size, seed, *stream, "batch", step)
 
 
 def val_starts(n_tokens: int, context: int, n: int, global_seed: int) -> torch.Tensor:
@@ -135,7 +141,7 @@ def val_starts(n_tokens: int, context: int, n: int, global_seed: int) -> torch.T
 
 def train_batch(run: RunConfig, tokens: np.ndarray, step: int) -> torch.Tensor:
     """The ``batch_size`` windows of step ``step`` (0-based), on the run's device."""
-    keys = batch_keys(run.global_seed, run.size, run.seed, step)
+    keys = batch_keys(run.global_seed, run.size, run.seed, step, run.stream)
     xy = window_batch(
         tokens, batch_starts(len(tokens), run.model.context, run.batch_size, keys), run.model.context
     )
@@ -264,7 +270,7 @@ def train(
     check_lengths(run, ("train", train_tokens), ("val", val_tokens))
     setup_device(dev, run.threads)
 
-    model = build(run.model, run.flags, init_seed_for(global_seed, size, seed)).to(dev)
+    model = build(run.model, run.flags, init_seed_for(global_seed, size, seed, run.stream)).to(dev)
     optimizer = make_optimizer(model, run.optim)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, run.schedule)
     loss_fn: LossFn = torch.compile(model) if run.compile else model  # type: ignore[assignment]
