@@ -149,6 +149,36 @@ def test_a_few_steps_reduce_the_loss_and_write_every_output(tmp_path, data_dir, 
     assert not (tmp_path / "ckpt").exists()  # removed after the outputs were written
 
 
+@pytest.mark.parametrize(("n", "context"), [(100, 16), (97, 16), (33, 32), (4000, 16)])
+def test_whole_split_windows_predict_every_token_once(n, context):
+    starts = tr.tile_starts(n, context)
+    targets = (starts[:, None] + 1 + torch.arange(context)).flatten()
+    assert torch.equal(targets, torch.arange(1, len(targets) + 1))  # consecutive, none twice
+    assert int(starts[-1]) + context + 1 <= n and n - 1 - len(targets) < context  # a tail < context left out
+
+
+def test_final_loss_is_the_whole_split_with_its_standard_error(tmp_path, data_dir):
+    params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 3}}, "keep_checkpoint": True, "eval_batches": 1}
+    s = run(tmp_path, data_dir, "md", params=params)
+    _, val, _ = tr.load_corpus(data_dir)
+    assert s["final_val_tokens"] == (len(val) - 1) // 16 * 16 == 3984
+    # the trained model from its checkpoint, the model's own mean cross-entropy window by window
+    section = config.section("llm", params)
+    r = run_config.build(
+        section, "md", "micro", 0, 7, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
+    )
+    model = build(r.model, r.flags)
+    model.load_state_dict(torch.load(tmp_path / "ckpt" / tr.CKPT_NAME, weights_only=True)["model"])
+    xy = tr.window_batch(val, tr.tile_starts(len(val), 16), 16)
+    with torch.no_grad():
+        per_window = torch.stack([model(w[None, :-1], w[None, 1:]) for w in xy]).double()
+    assert s["final_val_loss"] == pytest.approx(per_window.mean().item(), rel=1e-6)
+    assert s["final_val_se"] == pytest.approx((per_window.std() / np.sqrt(len(xy))).item(), rel=1e-5)
+    assert s["final_val_loss_fixed"] != s["final_val_loss"] and s["final_eval_s"] > 0
+    m = pd.read_csv(tmp_path / "out" / "metrics.csv")
+    assert m["val_loss"].iloc[-1] == pytest.approx(s["final_val_loss_fixed"])  # the curve keeps fixed windows
+
+
 def test_all_variants_share_batches_and_val_windows():
     a = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5))
     b = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5))

@@ -44,7 +44,14 @@ Choices and formulas
   weight matrix. The architecture is not a key either: prenorm and sandwich arms of a seed share them too.
 - Validation: ``eval_batches`` batches of ``micro_batch_size`` windows of the val tokens, start offsets drawn
   once by ``derive_seed(global_seed, "llm", "val", context)``: the same held-out windows for every variant
-  and seed; evaluated every ``eval_every`` steps and at the last step (mean of the batch means).
+  and seed; evaluated every ``eval_every`` steps and at the last step (mean of the batch means): the
+  ``val_loss`` of ``metrics.csv`` (the curves). The final validation loss (``summary.json``'s
+  ``final_val_loss``, what the claims compare) is the whole split once the training is done
+  (:func:`evaluate_split`): non-overlapping windows tiling it, every token but the first and a tail shorter
+  than ``context`` predicted once, so it carries no window-sampling noise; ``final_val_se`` is the standard
+  error of that mean over the windows (adjacent windows are correlated text: a rough within-run scale, not
+  an interval for the comparisons, which are paired on the same tokens), ``final_val_tokens`` the tokens
+  predicted, ``final_eval_s`` its wall time. A diverged run has none of them.
 - Logged rows (``metrics.csv``) at step 1, every ``log_every`` and ``eval_every`` steps, and at the end;
   ``train_loss`` is the mean over the steps since the previous row, ``tokens_per_s`` the training throughput
   over those steps (evaluation and checkpoint time excluded), ``mfu = flop_per_token * tokens_per_s / peak``
@@ -81,6 +88,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from scaledyn import config
 from scaledyn.llm import checkpoint, data, outputs
@@ -137,6 +145,13 @@ def batch_keys(
 def val_starts(n_tokens: int, context: int, n: int, global_seed: int) -> torch.Tensor:
     """The fixed held-out windows: the same for every variant and seed of a context length."""
     return batch_starts(n_tokens, context, n, (global_seed, "llm", "val", context))
+
+
+def tile_starts(n_tokens: int, context: int) -> torch.Tensor:
+    """Starts ``0, context, 2 context, ...`` of the windows that tile a split: a window's targets (its tokens
+    1..context) follow the previous window's, so every token but the first is predicted exactly once; a
+    tail of fewer than ``context`` tokens is left out (every start has ``s + context + 1 <= n_tokens``)."""
+    return torch.arange(0, n_tokens - context, context)
 
 
 def train_batch(run: RunConfig, tokens: np.ndarray, step: int) -> torch.Tensor:
@@ -202,6 +217,30 @@ def evaluate(loss_fn: LossFn, val_tokens: np.ndarray, starts: torch.Tensor, run:
         with autocast(dev):
             losses.append(loss_fn(xy[:, :-1], xy[:, 1:]).float())
     return torch.stack(losses).mean().item()
+
+
+@torch.no_grad()
+def evaluate_split(loss_fn: LossFn, tokens: np.ndarray, run: RunConfig) -> dict[str, float]:
+    """The loss over the whole split: every window of :func:`tile_starts` once (batches of
+    ``micro_batch_size`` windows). ``loss``: the mean over windows (= over tokens: equal windows), ``se``:
+    its standard error over windows (``sd / sqrt(n_windows)``, ``sd`` with ``n - 1``), ``tokens``: the
+    tokens predicted, ``seconds``: the wall time."""
+    t0, context, micro, dev = time.perf_counter(), run.model.context, run.micro_batch_size, run.device
+    starts, per_window = tile_starts(len(tokens), context), []
+    for i in range(0, len(starts), micro):
+        xy = window_batch(tokens, starts[i : i + micro], context).to(dev, non_blocking=True)
+        with autocast(dev):
+            logits = loss_fn(xy[:, :-1])  # the model without targets: (windows, context, vocab) logits
+        ce = F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="none")
+        per_window.append(ce.view(len(xy), context).mean(1).double())
+    losses = torch.cat(per_window).cpu()
+    se = losses.std() / math.sqrt(len(losses)) if len(losses) > 1 else torch.tensor(float("nan"))
+    return {
+        "loss": losses.mean().item(),
+        "se": se.item(),
+        "tokens": len(losses) * context,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def is_row_step(run: RunConfig, step: int) -> bool:
@@ -354,14 +393,24 @@ def train(
         if stop_after is not None and step - start >= stop_after:
             return {"stopped_early": True, "step": step}
 
+    final = None if diverged is not None else evaluate_split(loss_fn, val_tokens, run)
     wall = wall_before + time.perf_counter() - t_wall
-    summary = outputs.summary(run, model, logs, step=step, diverged=diverged, wall=wall, resumed=resumed)
+    summary = outputs.summary(
+        run, model, logs, step=step, diverged=diverged, final=final, wall=wall, resumed=resumed
+    )
     outputs.write(Path(out_dir), logs, summary)
     if not run.keep_checkpoint:
         checkpoint.remove(ckpt_path)
+    val = (
+        "diverged"
+        if final is None
+        else (
+            f"final val {final['loss']:.4f} +- {final['se']:.4f} over the whole split "
+            f"({final['tokens']:,} tokens, {final['seconds']:.1f} s)"
+        )
+    )
     print(
-        f"{tag} done: {step} steps, final val {summary['final_val_loss']}, "
-        f"{summary['tokens_per_s']:,.0f} tok/s, {fmt_time(wall)}",
+        f"{tag} done: {step} steps, {val}, {summary['tokens_per_s']:,.0f} tok/s, {fmt_time(wall)}",
         file=sys.stderr,
     )
     return summary
