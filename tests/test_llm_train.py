@@ -40,7 +40,7 @@ MICRO = {
 }
 PARAMS = {
     "sizes": {"micro": MICRO},
-    "optim": {"lr": 1e-2},
+    "optim": {"lr": 1e-2, "decay_timescales": None},  # the mechanics; 3 timescales in 40 steps stop learning
     "log_every": 5,
     "eval_every": 10,
     "ckpt_every": 10,
@@ -141,7 +141,8 @@ def test_a_few_steps_reduce_the_loss_and_write_every_output(tmp_path, data_dir, 
     for key in (
         "variant size seed arch n_params n_scale_params overhead_params_vs_baseline final_val_loss "
         "min_val_loss diverged diverged_step tokens_per_s mfu flop_per_token wall_s steps device dtype "
-        "threads"
+        "threads final_val_se final_val_tokens final_eval_s final_val_loss_fixed stream lr_sum weight_decay "
+        "gamma_weight_decay decay_timescales gamma_decay_timescales"
     ).split():
         assert key in s, key
     assert s["steps"] == 40 and not s["diverged"] and s["device"] == "cpu" and s["dtype"] == "float32"
@@ -291,7 +292,8 @@ def test_divergence_is_recorded_and_outputs_written(tmp_path, data_dir, capsys):
 def test_param_groups_decay_only_where_the_variant_says(variant):
     cfg = ModelConfig(vocab_size=VOCAB, n_layers=2, d_model=32, n_heads=2, context=16, arch="sandwich")
     model = build(cfg, VARIANTS[variant], init_seed=0)
-    section = config.section("llm", {"optim": {"weight_decay": 0.1, "gamma_weight_decay": 0.05}})
+    fixed = {"decay_timescales": None, "weight_decay": 0.1, "gamma_weight_decay": 0.05}
+    section = config.section("llm", {"optim": fixed})
     cpu = torch.device("cpu")
     run = run_config.build(section, variant, "tiny", 0, 0, arch="sandwich", vocab_size=VOCAB, device=cpu)
     groups = optim.param_groups(model, run.optim.weight_decay, run.optim.gamma_weight_decay)
@@ -312,6 +314,36 @@ def test_param_groups_decay_only_where_the_variant_says(variant):
     assert ("scales_decayed" in names) == (flags.wd_input or flags.wd_output)
     opt = optim.make_optimizer(model, run.optim)
     assert [g["weight_decay"] for g in opt.param_groups] == [g["weight_decay"] for g in groups]
+
+
+@pytest.mark.parametrize("timescales", [1.0, 3.0])
+def test_decay_timescales_set_lambda_from_the_schedule(timescales):
+    """lambda = timescales / sum_t lr_t; a tensor with no gradient then shrinks by ~exp(-timescales)."""
+    flat = {"warmup_frac": 0.0, "min_lr_ratio": 1.0}  # constant lr: sum_t lr_t = lr * steps
+    sec = config.section("llm", {"schedule": flat, "optim": {"decay_timescales": timescales}})
+    r = run_config.build(
+        sec, "wd_input", "tiny", 0, 0, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
+    )
+    assert r.optim.lr_sum == pytest.approx(3e-3 * 350)
+    assert r.optim.weight_decay == r.optim.gamma_weight_decay == pytest.approx(timescales / (3e-3 * 350))
+    # the default cosine schedule: a parameter without gradient under the run's AdamW and LambdaLR
+    r = run_config.build(
+        config.section("llm", {"optim": {"decay_timescales": timescales}}), "wd_input", "tiny", 0, 0,
+        arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu"),
+    )  # fmt: skip
+    p = torch.nn.Parameter(torch.ones(4))
+    opt = torch.optim.AdamW([p], lr=r.optim.lr, weight_decay=r.optim.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, r.schedule)
+    for _ in range(r.steps):
+        p.grad = torch.zeros(4)
+        opt.step()
+        sched.step()
+    assert p.detach()[0].item() == pytest.approx(np.exp(-timescales), rel=0.02)  # prod (1 - lr_t lambda) ~ exp(-3)
+    fixed = config.section("llm", {"optim": {"decay_timescales": None, "weight_decay": 0.2}})
+    r = run_config.build(
+        fixed, "wd_input", "tiny", 0, 0, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
+    )
+    assert (r.optim.weight_decay, r.optim.gamma_weight_decay) == (0.2, 0.2)
 
 
 def test_schedules():
@@ -338,7 +370,12 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
         section, "md", "micro", 0, 7, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
     )
     assert r.steps == 5000 // (8 * 16) and r.micro_batch_size == 8 and r.schedule.warmup == 2
-    assert r.optim.lr == 3e-3 and r.optim.impl == "fused" and r.optim.gamma_weight_decay == 0.1
+    assert r.optim.lr == 3e-3 and r.optim.impl == "fused"
+    assert (
+        r.optim.weight_decay * r.optim.lr_sum
+        == r.optim.gamma_weight_decay * r.optim.lr_sum
+        == pytest.approx(3)
+    )
     assert r.model.vocab_size == 64 and r.model.arch == "sandwich" and r.model.hidden == 128
     assert (r.eval_every, r.eval_batches, r.log_every, r.ckpt_every) == (50, 8, 10, 50)
     assert r.peak_flops == 7.8e10 and r.diverge_loss is None and not r.compile and r.threads == 1

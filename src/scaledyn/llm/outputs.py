@@ -148,6 +148,12 @@ def summary(
         "threads": run.threads,
         "compile": run.compile,
         "optimizer_impl": run.optim.impl,
+        "lr": run.optim.lr,
+        "lr_sum": run.optim.lr_sum,
+        "weight_decay": run.optim.weight_decay,
+        "gamma_weight_decay": run.optim.gamma_weight_decay,
+        "decay_timescales": run.optim.weight_decay * run.optim.lr_sum,  # lambda * sum_t lr_t, matrices
+        "gamma_decay_timescales": run.optim.gamma_weight_decay * run.optim.lr_sum,
         "vocab_size": run.model.vocab_size,
         "resumed_at": resumed,
         "config_hash": run.config_hash,

@@ -2,7 +2,8 @@
 
 The schema (``workflow/schemas/llm.schema.yaml``) holds every default and range; this module only picks the
 run's size, resolves the ``null`` defaults (``steps``, ``micro_batch_size``, ``lr``, ``gamma_weight_decay``,
-``compile: auto``, ``optim.impl: auto``) and names what identifies the run's checkpoints.
+``compile: auto``, ``optim.impl: auto``), the weight decay of ``optim.decay_timescales`` and names what
+identifies the run's checkpoints.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from scaledyn.io import config_hash
 from scaledyn.llm import job_params
 from scaledyn.llm.model import ModelConfig
-from scaledyn.llm.optim import LRSchedule, OptimConfig, make_schedule
+from scaledyn.llm.optim import LRSchedule, OptimConfig, decay_lambda, lr_sum, make_schedule
 from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch, stream_of
 
 
@@ -113,18 +114,24 @@ def model_config(section: dict[str, Any], size: str, vocab_size: int, arch: str)
     )
 
 
-def optim_config(section: dict[str, Any], size: str) -> OptimConfig:
+def optim_config(section: dict[str, Any], size: str, schedule: LRSchedule) -> OptimConfig:
+    """AdamW of ``size``: its lr, and the decay of every decayed group from ``optim.decay_timescales`` over
+    ``schedule`` (:func:`~scaledyn.llm.optim.decay_lambda`), else the fixed ``weight_decay`` /
+    ``gamma_weight_decay``."""
     o, lr = section["optim"], section["sizes"][size]["lr"]
-    wd = float(o["weight_decay"])
+    lr = float(lr if lr is not None else o["lr"])
+    total, wd = lr_sum(schedule, lr), float(o["weight_decay"])
+    gwd = wd if o["gamma_weight_decay"] is None else float(o["gamma_weight_decay"])
     return OptimConfig(
-        lr=float(lr if lr is not None else o["lr"]),
+        lr=lr,
         beta1=float(o["beta1"]),
         beta2=float(o["beta2"]),
         eps=float(o["eps"]),
-        weight_decay=wd,
-        gamma_weight_decay=wd if o["gamma_weight_decay"] is None else float(o["gamma_weight_decay"]),
+        weight_decay=decay_lambda(o["decay_timescales"], total, wd),
+        gamma_weight_decay=decay_lambda(o["decay_timescales"], total, gwd),
         grad_clip=float(o["grad_clip"]),
         impl="fused" if o["impl"] == "auto" else o["impl"],  # auto: fused (on this CPU fused = foreach +-3%)
+        lr_sum=total,
     )
 
 
@@ -149,7 +156,7 @@ def build(
     except ValueError as exc:
         raise InputError(str(exc)) from None
     entry, steps = section["sizes"][size], total_steps(section["sizes"][size])
-    peak = section["peak_flops"]
+    peak, schedule = section["peak_flops"], make_schedule(section["schedule"], steps)
     on_gpu = device.type == "cuda"
     params = run_params(section, size)
     return RunConfig(
@@ -163,8 +170,8 @@ def build(
         steps=steps,
         batch_size=entry["batch_size"],
         micro_batch_size=entry["micro_batch_size"] or entry["batch_size"],
-        optim=optim_config(section, size),
-        schedule=make_schedule(section["schedule"], steps),
+        optim=optim_config(section, size, schedule),
+        schedule=schedule,
         eval_every=section["eval_every"],
         eval_batches=section["eval_batches"],
         log_every=section["log_every"],

@@ -28,8 +28,11 @@ Choices and formulas
 - Optimiser: ``torch.optim.AdamW`` with parameter groups: ``matrices`` (every linear map, the untied head
   included) with ``weight_decay``; ``embedding`` with none; ``scales`` (scale vectors a variant does not
   decay) with none; ``scales_decayed`` with ``gamma_weight_decay``. AdamW's decay is decoupled and scaled by
-  the scheduled lr (``p <- p - lr_t * wd * p``). Gradients are clipped to total norm ``grad_clip``
-  (``clip_grad_norm_``; the logged ``grad_norm`` is the norm before clipping).
+  the scheduled lr (``p <- p - lr_t * wd * p``). Both decays are ``optim.decay_timescales / sum_t lr_t``
+  (default: 3 decay timescales ``1 / (lr wd)`` over the run, :func:`scaledyn.llm.optim.decay_lambda`), or the
+  fixed ``weight_decay`` / ``gamma_weight_decay`` when it is null; ``summary.json`` records the lambdas,
+  ``lr_sum`` and ``lambda * lr_sum`` (``decay_timescales``, ``gamma_decay_timescales``). Gradients are clipped
+  to total norm ``grad_clip`` (``clip_grad_norm_``; the logged ``grad_norm`` is the norm before clipping).
 - Schedule (``LambdaLR`` multiplier at step t, 0-based, ``W`` warmup steps, ``S`` steps, ``r`` min ratio):
   warmup ``(t+1)/W``; cosine ``r + (1-r) (1 + cos(pi p)) / 2`` with ``p = (t-W)/(S-1-W)``; wsd ``1`` until
   the last ``D = round(decay_frac S)`` steps, then ``1 - (1-r) (t - (S-D) + 1) / D``.
