@@ -135,3 +135,5 @@ def test_spread_check_flags_an_arm_with_a_larger_spread():
     assert check["p_value"] < 0.01 and not check["compatible"]
     flat = blocked.spread_check(blocked.fit(long(np.zeros((3, 2)), arms[:3]), "arm", "seed", "y"), 0.95)
     assert flat["compatible"] and np.isnan(flat["p_value"])
+    two = blocked.spread_check(blocked.fit(long(y[:, :2], arms), "arm", "seed", "y", arms=arms), 0.95)
+    assert two["compatible"] and np.isnan(two["p_value"])  # 2 blocks: residuals r, -r, no test

@@ -338,7 +338,9 @@ def test_decay_timescales_set_lambda_from_the_schedule(timescales):
         p.grad = torch.zeros(4)
         opt.step()
         sched.step()
-    assert p.detach()[0].item() == pytest.approx(np.exp(-timescales), rel=0.02)  # prod (1 - lr_t lambda) ~ exp(-3)
+    assert p.detach()[0].item() == pytest.approx(
+        np.exp(-timescales), rel=0.02
+    )  # prod (1 - lr_t lambda) ~ exp(-3)
     fixed = config.section("llm", {"optim": {"decay_timescales": None, "weight_decay": 0.2}})
     r = run_config.build(
         fixed, "wd_input", "tiny", 0, 0, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")

@@ -143,8 +143,8 @@ def dunnett_pvalue(t: float, k: int, df: float, rng_seed: int = 0) -> float:
 
 def contrast(model: BlockedFit, arm: str, other: str, level: float) -> dict[str, float]:
     """``arm - other`` with the pooled residual variance: ``estimate``, ``se``, ``df``, ``n_blocks``, the
-    pooled-t interval ``raw_low``/``raw_high`` (not adjusted for multiplicity), ``t`` and its two-sided
-    ``p_raw``."""
+    pooled-t interval ``raw_low``/``raw_high`` (not adjusted for multiplicity) and its quantile ``crit``,
+    ``t`` and its two-sided ``p_raw``."""
     est, se, df = model.mean(arm) - model.mean(other), model.se, model.df
     ok = df >= 1 and se > 0
     t_q = float(scipy.stats.t.ppf(0.5 + level / 2.0, df)) if df >= 1 else float("nan")
@@ -156,6 +156,7 @@ def contrast(model: BlockedFit, arm: str, other: str, level: float) -> dict[str,
         "n_blocks": model.n_blocks,
         "raw_low": est - t_q * se,
         "raw_high": est + t_q * se,
+        "crit": t_q,
         "t": stat,
         "p_raw": float(2.0 * scipy.stats.t.sf(abs(stat), df)) if ok else float("nan"),
     }
@@ -192,9 +193,10 @@ def versus_reference(model: BlockedFit, reference: str, level: float, rng_seed: 
 def spread_check(model: BlockedFit, level: float) -> dict[str, float | bool]:
     """Brown-Forsythe test that the arms' residuals share one spread (``scipy.stats.levene``, median
     centred): ``statistic``, ``p_value`` and ``compatible`` (``p_value >= 1 - level``; ``True`` when the
-    test cannot be run: fewer than 2 arms or 2 blocks, or no residual spread at all)."""
+    test cannot be run: fewer than 2 arms or 3 blocks (with 2 an arm's residuals are ``r, -r``: no spread
+    of their deviations from the median), or no residual spread at all)."""
     r = model.residuals
-    if r.shape[0] < 2 or r.shape[1] < 2 or not np.any(np.abs(r) > 1e-12 * max(1.0, np.abs(model.y).max())):
+    if r.shape[0] < 2 or r.shape[1] < 3 or not np.any(np.abs(r) > 1e-12 * max(1.0, np.abs(model.y).max())):
         return {"statistic": float("nan"), "p_value": float("nan"), "compatible": True}
     res = scipy.stats.levene(*r, center="median")
     p = float(res.pvalue)

@@ -37,10 +37,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from scaledyn import config
+from scaledyn import blocked, config
 from scaledyn.io import read_json, write_csv
+from scaledyn.llm.variants import STREAMS, UNION, VARIANTS
 from scaledyn.stats import Settings, paired
 
 RUN_COLUMNS = [
@@ -72,8 +74,11 @@ RUN_COLUMNS = [
 ]
 KEYS = ["size", "arch", "variant", "seed"]
 GROUP = ["size", "arch"]  # one study of arms against their reference: a size and an architecture
-DELTA_COLUMNS = ["size", "arch", "variant", "reference", "n_pairs", "delta", "ci_low", "ci_high", "ci_method"]
-DELTA_COLUMNS += ["seeds", "level", "min_effect"]
+DELTA_COLUMNS = ["size", "arch", "variant", "versus", "family", "reference", "delta", "se", "df", "ci_low"]
+DELTA_COLUMNS += ["ci_high", "raw_low", "raw_high", "p_raw", "p_adjusted", "crit", "family_size", "method"]
+DELTA_COLUMNS += ["mde", "n_blocks", "seeds", "dropped_seeds", "resid_sd", "spread_stat", "spread_p"]
+DELTA_COLUMNS += ["spread_ok", "level", "min_effect"]
+POOLED_T = "pooled-t"  # the method of a single contrast with the pooled residual variance
 BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level", "ci_method"]
 
 
@@ -100,34 +105,73 @@ def read_runs(summaries: list[Path]) -> dict[str, pd.DataFrame]:
 
 
 def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]) -> pd.DataFrame:
-    """Final validation loss of each variant minus the reference's, paired by seed, mean and CI; with the
-    CI ``level`` and the claims' ``min_effect`` (the figure's guide lines)."""
+    """The blocked comparisons of the final validation loss (:mod:`scaledyn.blocked`), per (size, arch).
+
+    The arms x seeds table of a (size, arch) is fitted by the additive model arm + seed block on its
+    complete seeds (a seed whose run diverged or is missing in some arm is dropped and listed in
+    ``dropped_seeds``). Rows of family ``reference``: every arm minus the reference, Dunnett's simultaneous
+    interval over the arch's comparisons with it (``ci_low``, ``ci_high``, ``p_adjusted``), the raw pooled-t
+    interval (``raw_low``, ``raw_high``, ``p_raw``). Family ``runner_up`` (where the union arm,
+    ``variants.UNION``, is trained): the union minus the runner-up, the other arm with the lowest mean
+    (the A/A arm excepted), a single pooled-t contrast (its ``ci_*`` = ``raw_*``, not adjusted). Every
+    row: ``se``, pooled ``df``, ``mde`` (half-width of its ``ci_*``), the residual sd, the Brown-Forsythe
+    check of the arms' spreads (``spread_stat``, ``spread_p``, ``spread_ok``), ``level`` and the claims'
+    ``min_effect``.
+    """
     settings = Settings.of(stats)
-    claims = params["claims"]
-    ref, method = claims["reference"], settings.method
-    rows = []
-    for (size, arch, variant), _ in runs.groupby([*GROUP, "variant"], sort=True):
-        if variant == ref:
+    ref, rows = params["claims"]["reference"], []
+    for (size, arch), g in runs.groupby(GROUP, sort=True):
+        arms = [v for v in VARIANTS if v in set(g["variant"])]
+        if ref not in arms or len(arms) < 2:
             continue
-        d = paired(runs[runs["arch"] == arch], size, variant, ref, "final_val_loss", "diff")
-        est, low, high = settings.mean(d.to_numpy())
-        rows.append(
-            {
-                "size": size,
-                "arch": arch,
-                "variant": variant,
-                "reference": ref,
-                "n_pairs": len(d),
-                "delta": est,
-                "ci_low": low,
-                "ci_high": high,
-                "ci_method": method,
-                "seeds": " ".join(map(str, d.index)),
-                "level": settings.level,
-                "min_effect": float(claims["min_effect"]),
-            }
-        )
+        model = blocked.fit(g.assign(y=g["final_val_loss"].astype(float)), "variant", "seed", "y", arms)
+        spread = blocked.spread_check(model, settings.level)
+        common = {
+            "size": size,
+            "arch": arch,
+            "reference": ref,
+            "n_blocks": model.n_blocks,
+            "seeds": " ".join(map(str, model.blocks)),
+            "dropped_seeds": " ".join(map(str, model.dropped)),
+            "resid_sd": float(np.sqrt(model.s2)),
+            "spread_stat": spread["statistic"],
+            "spread_p": spread["p_value"],
+            "spread_ok": spread["compatible"],
+            "level": settings.level,
+            "min_effect": float(params["claims"]["min_effect"]),
+        }
+        for r in blocked.versus_reference(model, ref, settings.level, settings.seed).to_dict("records"):
+            rows.append({**common, **_comparison(r, r["arm"], ref, "reference")})
+        if (runner := _runner_up(model, arms, settings.level)) is not None:
+            rows.append({**common, **runner})
     return pd.DataFrame(rows, columns=DELTA_COLUMNS)
+
+
+def _runner_up(model: blocked.BlockedFit, arms: list[str], level: float) -> dict[str, Any] | None:
+    """The union arm minus the runner-up (the other arm, A/A arms excepted, with the lowest mean): one
+    pooled-t contrast, not adjusted; ``None`` where the union or a rival is not trained."""
+    rivals = [a for a in arms if a not in (UNION, *STREAMS)]
+    if UNION not in arms or not rivals:
+        return None
+    runner_up = min(rivals, key=model.mean)
+    c = blocked.contrast(model, UNION, runner_up, level)
+    single = {**c, "ci_low": c["raw_low"], "ci_high": c["raw_high"], "p_adjusted": c["p_raw"]}
+    return _comparison({**single, "family_size": 1, "method": POOLED_T}, UNION, runner_up, "runner_up")
+
+
+def _comparison(r: dict[str, Any], variant: str, versus: str, family: str) -> dict[str, Any]:
+    """A ``deltas.csv`` row's comparison columns from a :mod:`scaledyn.blocked` result ``r``."""
+    keys = ("se", "df", "ci_low", "ci_high", "raw_low", "raw_high", "p_raw", "p_adjusted", "crit")
+    return {
+        "variant": variant,
+        "versus": versus,
+        "family": family,
+        "delta": r["estimate"],
+        **{k: r[k] for k in keys},
+        "family_size": r["family_size"],
+        "method": r["method"],
+        "mde": (r["ci_high"] - r["ci_low"]) / 2.0,
+    }
 
 
 def variants_table(
