@@ -316,6 +316,14 @@ def test_param_groups_decay_only_where_the_variant_says(variant):
     assert [g["weight_decay"] for g in opt.param_groups] == [g["weight_decay"] for g in groups]
 
 
+def test_too_few_steps_for_the_decay_timescales_is_an_input_error():
+    section = config.section("llm", {"sizes": {"micro": {**MICRO, "steps": 2}}})  # default: 3 timescales
+    with pytest.raises(run_config.InputError, match="decay_timescales 3 over the 2 steps"):
+        run_config.build(
+            section, "baseline", "micro", 0, 0, arch="prenorm", vocab_size=VOCAB, device=torch.device("cpu")
+        )
+
+
 @pytest.mark.parametrize("timescales", [1.0, 3.0])
 def test_decay_timescales_set_lambda_from_the_schedule(timescales):
     """lambda = timescales / sum_t lr_t; a tensor with no gradient then shrinks by ~exp(-timescales)."""
@@ -386,7 +394,11 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
     default = config.section("llm")
     assert run_config.total_steps(default["sizes"]["gpt124m"]) == 4768
     # train() completes a partial section the same way: summary.json's params are the filled ones
-    partial = {"sizes": {"micro": {**MICRO, "steps": 2}}, "eval_batches": 1}
+    partial = {
+        "sizes": {"micro": {**MICRO, "steps": 2}},
+        "eval_batches": 1,
+        "optim": {"decay_timescales": 0.5},
+    }
     s = run(tmp_path, data_dir, params=partial)
     assert s["params"] == run_config.run_params(config.section("llm", partial), "micro")
     assert s["params"]["optim"]["beta2"] == 0.95 and s["optimizer_impl"] == "fused" and s["steps"] == 2

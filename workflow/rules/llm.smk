@@ -146,12 +146,12 @@ rule llm_train:
         " --device {params.device} --threads {threads} > {log} 2>&1"
 
 
-# Tables over all runs (paired-by-seed differences, overheads, gamma trajectories, gradients).
+# Tables over all runs (blocked comparisons by seed, overheads, gamma trajectories, gradients).
 rule llm_analyse:
     input:
         summaries=LLM_RUN_OUTPUTS["summary.json"],
         logs=[LLM_RUN_OUTPUTS[f] for f in LLM_RUN_FILES if f != "summary.json"],
-        code=code("llm/__main__", "llm/analysis", "stats"),
+        code=code("llm/__main__", "llm/analysis", "llm/variants", "blocked", "stats"),
     output:
         **{t: f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES},
     log:
@@ -180,7 +180,7 @@ rule llm_analyse:
 rule llm_claims:
     input:
         tables=list(rules.llm_analyse.output),
-        code=code("llm/__main__", "llm/claims", "stats"),
+        code=code("llm/__main__", "llm/claims", "llm/variants", "stats"),
     output:
         f"{LLM_DIR}/claims.json",
     log:

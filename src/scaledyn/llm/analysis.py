@@ -5,27 +5,34 @@
 Each run directory (``scaledyn.llm.train`` output) holds ``summary.json``, ``metrics.csv``, ``gammas.csv``
 and ``linear_grads.csv``. Written to ``--out-dir``:
 
-- ``runs.csv``: one row per run (final / min validation loss, divergence, tokens/s, MFU, parameter counts).
+- ``runs.csv``: one row per (size, arch, variant, seed) run: final validation loss (whole split) with its
+  within-run standard error, tokens and evaluation time, the last fixed-window loss, min validation loss,
+  divergence, tokens/s, MFU, parameter counts, the lr and weight decays with ``lambda * sum(lr)``.
 - ``curves.csv``: every logged metrics row of every run (validation loss where evaluated).
-- ``deltas.csv``: per (size, variant) the final validation loss minus the reference variant's, paired by
-  seed (pairs with a diverged or missing run dropped), mean and CI (``stats.ci_method``).
-- ``variants.csv``: per (size, variant) parameter counts and overhead vs the reference, final validation
-  loss mean and CI, tokens/s and the tokens/s ratio to the reference paired by seed, MFU, diverged runs.
+- ``deltas.csv``: per (size, arch) the blocked comparisons of the final validation loss (:func:`deltas`,
+  :mod:`scaledyn.blocked`): every arm vs the reference with Dunnett's simultaneous and the raw pooled-t
+  intervals, the union vs its runner-up, the pooled df, MDE, dropped seeds and the spread check.
+- ``variants.csv``: per (size, arch, variant) parameter counts and overhead vs the reference, final
+  validation loss mean and CI, tokens/s and the tokens/s ratio to the reference paired by seed, MFU, diverged
+  runs.
 - ``gamma_traj.csv``: per run and logged step, the mean over scale vectors of their RMS, by norm kind
   (input / output), side (in / out: the placement vectors) and whether the variant decays them.
-- ``grads.csv``: per (size, variant) and linear-map type (q, k, v, gate, up, head), the late-phase (second
-  half of the logged steps) gradient Frobenius norm averaged over layers and steps, mean over seeds, and its
-  ratio to the reference variant's.
-- ``curve_bands.csv``: per (size, variant, tokens) the validation loss, mean and CI over seeds (Fig 1 top).
-- ``paired_curve_bands.csv``: per (size, variant, tokens) the validation loss minus the reference's at the
-  same seed and step, mean and CI over seeds (Fig 1 bottom).
-- ``gamma_bands.csv``: per (size, kind, side, variant, decayed, step) the ``gamma_traj`` RMS, mean and CI
-  over seeds (Fig 3).
+- ``grads.csv``: per (size, arch, variant) and linear-map type (q, k, v, gate, up, head), the late-phase
+  (second half of the logged steps) gradient Frobenius norm averaged over layers and steps, mean over seeds,
+  and its ratio to the reference variant's.
+- ``curve_bands.csv``: per (size, arch, variant, tokens) the validation loss (the fixed windows), mean and
+  CI over seeds (Fig 1 top).
+- ``paired_curve_bands.csv``: per (size, arch, variant, tokens) the validation loss minus the reference's at
+  the same seed and step, mean and CI over seeds (Fig 1 bottom).
+- ``gamma_bands.csv``: per (size, arch, kind, side, variant, decayed, step) the ``gamma_traj`` RMS, mean and
+  CI over seeds (Fig 3).
 
-Every interval is over seeds by the pipeline's ``stats.ci_method`` (Student t by default, or BCa) at its
-``stats`` settings (:class:`scaledyn.stats.Settings`), the one method of every study; the delta and band
-tables carry their ``level`` and ``ci_method`` so the figures print what was computed. The claims are a
-separate step (:func:`scaledyn.llm.claims.check_all` on these tables read back).
+The comparisons of ``deltas.csv`` are blocked by seed (:mod:`scaledyn.blocked`, at ``stats.ci_level``, the
+Dunnett critical value from a generator seeded with ``stats.bootstrap_seed``); every other interval is over
+seeds by the pipeline's ``stats.ci_method`` (Student t by default, or BCa) at its ``stats`` settings
+(:class:`scaledyn.stats.Settings`), the one method of every study; the tables carry their ``level`` and
+method so the figures print what was computed. The claims are a separate step
+(:func:`scaledyn.llm.claims.check_all` on these tables read back).
 
 A missing or malformed run file or config section stops with ``Error: ...`` and exit 2.
 """
@@ -68,6 +75,12 @@ RUN_COLUMNS = [
     "steps_planned",
     "tokens",
     "wall_s",
+    "lr",
+    "lr_sum",
+    "weight_decay",
+    "gamma_weight_decay",
+    "decay_timescales",
+    "gamma_decay_timescales",
     "device",
     "threads",
     "resumed_at",

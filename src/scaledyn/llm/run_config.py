@@ -117,11 +117,19 @@ def model_config(section: dict[str, Any], size: str, vocab_size: int, arch: str)
 def optim_config(section: dict[str, Any], size: str, schedule: LRSchedule) -> OptimConfig:
     """AdamW of ``size``: its lr, and the decay of every decayed group from ``optim.decay_timescales`` over
     ``schedule`` (:func:`~scaledyn.llm.optim.decay_lambda`), else the fixed ``weight_decay`` /
-    ``gamma_weight_decay``."""
+    ``gamma_weight_decay``. :class:`InputError` when a run is too short for its timescales (one step would
+    decay by ``lr_t * lambda >= 1``)."""
     o, lr = section["optim"], section["sizes"][size]["lr"]
     lr = float(lr if lr is not None else o["lr"])
     total, wd = lr_sum(schedule, lr), float(o["weight_decay"])
     gwd = wd if o["gamma_weight_decay"] is None else float(o["gamma_weight_decay"])
+    peak = lr * max(schedule(t) for t in range(schedule.steps))
+    if o["decay_timescales"] is not None and peak * decay_lambda(o["decay_timescales"], total, wd) >= 1:
+        raise InputError(
+            f"llm.optim.decay_timescales {o['decay_timescales']} over the {schedule.steps} steps of size "
+            f"{size!r} would decay a weight by lr * lambda >= 1 in one step (too few steps); use fewer "
+            "timescales, more steps or decay_timescales: null"
+        )
     return OptimConfig(
         lr=lr,
         beta1=float(o["beta1"]),
