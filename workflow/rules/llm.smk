@@ -22,7 +22,7 @@ LLM_TRAIN_CODE = (
     "llm/variants",
     "llm/data",
 )
-# The wildcard values of every training run: one dict (size, arch, variant, seed) per run of llm.arms.
+# The wildcard values of every training run, one column per wildcard (runs of llm.arms, for expand(zip)).
 LLM_RUNS = [
     dict(size=size, arch=arch, variant=variant, seed=seed)
     for size in LLM["run_sizes"]
@@ -30,25 +30,25 @@ LLM_RUNS = [
     for variant in variants
     for seed in range(LLM["seeds"])
 ]
+LLM_RUN_WILDCARDS = {
+    k: [run[k] for run in LLM_RUNS] for k in ("size", "arch", "variant", "seed")
+}
 LLM_RUN_DIR = "{size}/{arch}/{variant}/seed{seed}"  # under runs/ and checkpoints/
-
-
-def llm_runs(pattern):
-    """``pattern`` (with {size}, {arch}, {variant}, {seed}) filled in for every training run."""
-    return [pattern.format(**run) for run in LLM_RUNS]
-
 
 # Every file (summary.json, metrics.csv, ...) of every training run, by file name.
 LLM_RUN_OUTPUTS = {
-    name: llm_runs(f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{name}") for name in LLM_RUN_FILES
+    name: expand(f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{name}", zip, **LLM_RUN_WILDCARDS)
+    for name in LLM_RUN_FILES
 }
 
 
 STUDY_FILES["llm"] = {
     "results": [f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES]
     + [f"{LLM_DIR}/claims.json", f"{LLM_DIR}/data/meta.json"],
-    "benchmarks": llm_runs(
-        "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv"
+    "benchmarks": expand(
+        "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv",
+        zip,
+        **LLM_RUN_WILDCARDS,
     )
     + ["results/benchmarks/llm_analyse/all.tsv"],
     "figures": figure_files(LLM_FIGS, LLM_FIGURES),

@@ -90,7 +90,9 @@ def llm_section(results: Path, config: dict) -> dict:
         "corpus": io.read_json(results / "data" / "meta.json"),
         "sizes": {name: params["sizes"][name] for name in params["run_sizes"]},
         "n_runs": len(runs),
-        "diverged": _records(diverged[["size", "variant", "seed", "diverged_step", "diverged_reason"]]),
+        "diverged": _records(
+            diverged[["size", "arch", "variant", "seed", "diverged_step", "diverged_reason"]]
+        ),
         "steps": _records(
             runs.groupby("size", as_index=False).agg(steps=("steps_planned", "max"), tokens=("tokens", "max"))
         ),
