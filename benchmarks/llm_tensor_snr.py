@@ -51,7 +51,7 @@ def measure(variant: str, rounds: int, draws: int | None, sequences: int | None)
         "llm", {"tensor_snr": {k: v for k, v in (("draws", draws), ("sequences", sequences)) if v}}
     )
     dev = torch.device("cpu")
-    run = run_config.build(section, variant, "tiny", 0, 0, vocab_size=256, device=dev)
+    run = run_config.build(section, variant, "tiny", 0, 0, arch="prenorm", vocab_size=256, device=dev)
     tr.setup_device(dev, 1)
     model = build(run.model, run.flags, init_seed=0)
     opt = make_optimizer(model, run.optim)

@@ -14,7 +14,7 @@ CPU (always), at the ``tiny`` size of the default ``llm`` params, float32, one p
 2. AdamW: ``fused=True`` vs ``foreach=True`` at one thread (the ``optim.impl: auto`` choice);
 3. side by side: two one-thread processes at once (how ``snakemake --cores 2`` runs one-thread jobs);
    their summed tokens/s against one two-thread process;
-4. projection of the study's DAG (``variants x seeds`` runs of ``tiny``) for both schedules: per run
+4. projection of the study's DAG (``arms x seeds`` runs of ``tiny``) for both schedules: per run
    ``steps * batch * context / tokens_per_s`` plus the evaluations (``(steps / eval_every + 1) *
    eval_batches`` forward passes, costed at 1/3 of a training step each) plus the measured start-up of a
    process (imports, model build);
@@ -91,7 +91,14 @@ def worker(spec: dict) -> dict:
         }
     params = config.section("llm", section)
     run = run_config.build(
-        params, spec["variant"], spec["size"], 0, 0, vocab_size=int(spec["vocab"]), device=dev
+        params,
+        spec["variant"],
+        spec["size"],
+        0,
+        0,
+        arch=spec["arch"],
+        vocab_size=int(spec["vocab"]),
+        device=dev,
     )
     tr.setup_device(dev, run.threads)
     cfg, n_seeds = run.model, int(spec.get("seeds", 0))
@@ -286,7 +293,7 @@ def cpu_benchmark(params: dict, base: dict, variants: list[str], repeats: int, s
     two = [med[f"alone/{v}/2"] for v in variants]
     pair = med[f"pair/{'+'.join(pair_variants)}/1"]
     startup = median([run["startup_s"] for v in raw.values() for x in v for run in x["runs"]])
-    n_runs = len(params["variants"]) * int(params["seeds"])
+    n_runs = sum(map(len, params["arms"].values())) * int(params["seeds"])
     summary = {
         "tokens_per_s_1_thread": dict(zip(variants, one, strict=True)),
         "tokens_per_s_2_threads": dict(zip(variants, two, strict=True)),
@@ -356,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--variants", nargs="+", default=["baseline", "unified"])
+    parser.add_argument(
+        "--arch", default="prenorm", help="prenorm or sandwich (the unified arm trains in prenorm)"
+    )
     parser.add_argument("--vocab", type=int, default=256, help="byte-level corpus: 256")
     parser.add_argument("--gpu-steps", type=int, default=30)
     parser.add_argument("--gpu-micro-batch", type=int, default=32)
@@ -379,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
     }
-    base = {"device": "cpu", "size": "tiny", "vocab": args.vocab, "steps": args.steps, "warmup": 3}
+    base = {"device": "cpu", "size": "tiny", "arch": args.arch, "vocab": args.vocab, "steps": args.steps}
+    base["warmup"] = 3
     if not args.skip_cpu:
         with tempfile.TemporaryDirectory() as tmp:
             report["cpu"] = cpu_benchmark(
@@ -387,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     if torch.cuda.is_available():
         spec = {"device": "cuda", "size": "gpt124m", "vocab": args.gpu_vocab, "steps": args.gpu_steps,
-                "warmup": 10, "threads": 8, "variant": "baseline", "compile": True,
+                "warmup": 10, "threads": 8, "arch": args.arch, "variant": "baseline", "compile": True,
                 "micro_batch": args.gpu_micro_batch}  # fmt: skip
         gpu = []
         for variant in args.variants:

@@ -233,3 +233,52 @@ def test_report_context_takes_the_claims_table_and_the_multiplicity_rule(tmp_pat
     assert read["claims_summary"]["adjusted"] == {SUPPORTED: 1, NOT_SUPPORTED: 0, INCONCLUSIVE: 1}
     assert read["claims_summary"]["inconclusive_with_seeds"] == 1
     assert [c["paper"] for c in read["claims"]] == ["001", "001"] and read["claims"][0]["seeds"] is None
+
+
+def test_pooled_df_and_own_se_drive_the_p_value():
+    # a pooled-t row: half-width = t_{0.975, 12} * se; its p-value uses df 12, not seeds - 1 = 2
+    se, q = 0.01, scipy.stats.t.ppf(0.975, 12)
+    pooled = row(0.025, 0.025 - q * se, 0.025 + q * se, "d < 0", NOT_SUPPORTED, n_seeds=3, df=12, level=0.95)
+    out = ct.table([pooled]).iloc[0]
+    assert out["p_value"] == pytest.approx(2 * scipy.stats.t.sf(2.5, 12)) and out["df"] == 12
+    # a simultaneous (Dunnett) row: half-width c * se with c above the t quantile; the row's se is used
+    c = 2.9
+    dunnett = row(0.025, 0.025 - c * se, 0.025 + c * se, "d < 0", NOT_SUPPORTED, n_seeds=3, df=12, se=se)
+    assert ct.table([dunnett]).iloc[0]["p_value"] == pytest.approx(2 * scipy.stats.t.sf(2.5, 12))
+    assert ct.table([dunnett]).iloc[0]["mde"] == pytest.approx(c * se)
+    # seeds needed with its own df: the critical value held, half-width scaled by sqrt(n / n')
+    assert ct.seeds_needed(0.01, -0.02, 0.04, 0.0, 0.95, 3, 12) == 27  # 0.03 sqrt(3 / n) < 0.01: n > 27
+
+
+def test_a_row_adjusted_within_its_family_is_not_adjusted_again():
+    z = scipy.stats.norm.isf(0.02)  # p = 0.04 with normal quantiles
+    q = scipy.stats.norm.ppf(0.975)
+    rows = [
+        row(z, z - q, z + q, "> 0", SUPPORTED, study="002"),
+        row(z, z - q, z + q, "> 0", SUPPORTED, study="002"),
+        row(z, z - 2.9, z + 2.9, "> 0", INCONCLUSIVE, study="002", adjusted="dunnett, 3 comparisons"),
+        row(0.3, 0.1, 0.5, "> 0", SUPPORTED, study="002", adjusted="dunnett, 3 comparisons", p_adjusted=0.03),
+    ]
+    df = ct.table(rows, {"ci_level": 0.95, "adjust": "holm"})
+    # Holm over the two unadjusted rows only (m = 2): 0.04 * 2 > 0.05, both downgraded
+    assert df["p_adjusted"].iloc[:2].round(6).tolist() == [0.08, 0.08]
+    assert df["verdict_adjusted"].tolist() == [INCONCLUSIVE, INCONCLUSIVE, INCONCLUSIVE, SUPPORTED]
+    assert df["p_adjusted"].iloc[3] == 0.03 and df["p_adjusted"].iloc[2] == df["p_value"].iloc[2]
+    assert df["adjusted"].tolist() == ["", "", "dunnett, 3 comparisons", "dunnett, 3 comparisons"]
+
+
+def test_covers_check_of_an_aa_comparison():
+    from scaledyn.stats import ClaimResult
+
+    ok = ClaimResult.checked("002", "A/A", "s", "aa - base", (0.01, -0.02, 0.04), "diff", "covers", 0.0)
+    bad = ClaimResult.checked("002", "A/A", "s", "aa - base", (0.05, 0.02, 0.08), "diff", "covers", 0.0)
+    none = ClaimResult.checked("002", "A/A", "s", "aa - base", (0.0, np.nan, np.nan), "diff", "covers", 0.0)
+    assert (ok.verdict, bad.verdict, none.verdict) == (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+    assert ok.criterion == "diff interval covers 0"
+    df = ct.table([ok.as_dict(), bad.as_dict()], {"adjust": "holm"})
+    assert df["direction"].tolist() == ["covers", "covers"]
+    assert df["verdict_adjusted"].tolist() == [SUPPORTED, NOT_SUPPORTED]  # a check: no Holm step
+    np.testing.assert_allclose(
+        df[["margin_low", "margin", "margin_high"]], [[-0.02, 0.01, 0.04], [0.02, 0.05, 0.08]]
+    )
+    assert df["flip_at"].isna().all() and df["seeds_needed"].isna().all()

@@ -43,7 +43,8 @@ def test_console_is_one_short_line_per_job_with_progress(smoke):
     assert max(map(len, console)) <= 300, max(console, key=len)[:400]
     assert any(re.fullmatch(r"\d+ of \d+ steps \(100%\) done", line) for line in console)
     assert any(
-        line.startswith("Job ") and "llm: train tiny baseline seed 0 (0 GPU" in line for line in console
+        line.startswith("Job ") and "llm: train tiny prenorm baseline seed 0 (0 GPU" in line
+        for line in console
     )
 
 
@@ -75,13 +76,19 @@ def test_smoke_run_produces_figures_report_and_claims(smoke):
         "llm_analyse",
     }
     assert context["comparison"] and (smoke / "results/report/minimal_model.tex").exists()
-    # study 002: 2 variants x 2 seeds trained, their figures, section and claims (C4 runner-up, C5 costs)
-    assert len(list((smoke / "results/llm/runs/tiny").glob("*/seed*/summary.json"))) == 4
+    # study 002: 3 Pre-Norm arms x 2 seeds trained, their figures, section and claims (the A/A check, C4 and
+    # its runner-up, C5 costs, the tensor-SNR claims)
+    assert len(list((smoke / "results/llm/runs/tiny/prenorm").glob("*/seed*/summary.json"))) == 6
     for fig in ("fig1_val_loss", "fig2_delta_vs_baseline", "fig3_gamma_trajectories", "fig4_tensor_snr"):
         assert (smoke / f"results/figures/llm/{fig}.pdf").stat().st_size > 1000
     llm_claims = [c for c in claims if c["paper"] == "002"]
     # C6-C8: the per-tensor SNR claims (baseline arm; no wd_input in the smoke config)
-    assert [c["claim"][:3] for c in llm_claims] == ["C4:", "C4:", "C5:", "C5:", "C6:", "C7:", "C8:"]
+    assert [c["claim"][:3] for c in llm_claims] == ["C0:", "C4:", "C4:", "C5:", "C5:", "C6:", "C7:", "C8:"]
+    assert [c["adjusted"] for c in llm_claims[:3]] == ["dunnett, 2 comparisons"] * 2 + [""]
+    assert (
+        llm_claims[0]["direction"] == "covers"
+        and llm_claims[0]["verdict"] == llm_claims[0]["verdict_adjusted"]
+    )
     assert "Study 002" in (smoke / "results/report/llm.tex").read_text()
     assert not list((smoke / "results/llm/checkpoints").rglob("*.pt")), "checkpoints are removed after a run"
     if shutil.which("latexmk"):
@@ -154,9 +161,17 @@ def test_changing_one_minimal_model_sweep_reruns_only_it(smoke):
 
 def test_adding_an_llm_seed_trains_only_the_new_runs(smoke):
     jobs = planned_jobs(smoke, "--config", "llm={seeds: 3}")
-    assert jobs.pop("llm_train") == 2  # seed 2 of baseline and unified; seeds 0 and 1 are kept
+    assert jobs.pop("llm_train") == 3  # seed 2 of the three arms; seeds 0 and 1 are kept
     assert jobs.pop("llm_analyse") == 1 and jobs.pop("llm_claims") == 1
     assert not any(r.startswith(("gsnr", "minimal_model")) for r in jobs), jobs
+
+
+def test_adding_an_arm_trains_only_its_runs(smoke):
+    jobs = planned_jobs(
+        smoke, "--config", "llm={arms: {prenorm: [baseline, baseline_aa, unified], sandwich: [baseline]}}"
+    )
+    assert jobs.pop("llm_train") == 2  # sandwich/baseline x 2 seeds; the Pre-Norm runs are kept
+    assert jobs.pop("llm_analyse") == 1 and jobs.pop("llm_claims") == 1
 
 
 def test_changing_an_llm_claim_criterion_retrains_nothing(smoke):
@@ -184,7 +199,7 @@ def test_editing_llm_analysis_code_does_not_retrain(smoke):
     jobs = planned_after_edit(smoke, "src/scaledyn/llm/analysis.py")
     assert jobs["llm_analyse"] == 1 and "llm_train" not in jobs
     jobs = planned_after_edit(smoke, "src/scaledyn/llm/model.py")
-    assert jobs["llm_train"] == 4
+    assert jobs["llm_train"] == 6
 
 
 def test_editing_plot_code_reruns_figures_only(smoke):
@@ -285,8 +300,8 @@ def test_diverged_llm_runs_are_recorded_and_the_dag_goes_on(repo_copy):
         repo_copy, "--cores", "2", *targets, *SMOKE, "--config", "studies=[llm]", "llm={diverge_loss: 4.4}"
     )
     runs = (repo_copy / "results/llm/runs.csv").read_text().splitlines()
-    assert len(runs) == 5 and all(",True,1,train loss" in r for r in runs[1:])
+    assert len(runs) == 7 and all(",True,1,train loss" in r for r in runs[1:])
     tex = (repo_copy / "results/report/llm.tex").read_text()
-    assert "Diverged runs" in tex and tex.count("at step 1") == 4
+    assert "Diverged runs" in tex and tex.count("at step 1") == 6
     claims = json.loads((repo_copy / "results/llm/claims.json").read_text())
     assert all(c["verdict"] == "inconclusive" for c in claims if "val loss" in c["measure"])

@@ -9,15 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scaledyn import blocked
 from scaledyn.llm import TABLES, analysis, claims
 from scaledyn.llm import outputs as tr  # the run-log column lists (train.py writes them through outputs)
-from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
+from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 STATS = {"ci_level": 0.95, "bootstrap_resamples": 500}
 CLAIMS = {
     "reference": "baseline",
-    "min_effect": 0.0,
+    "min_effect": 0.01,
     "max_param_overhead": 0.01,
     "min_throughput_ratio": 0.95,
 }
@@ -26,10 +27,10 @@ N_BASE = 100_000
 
 
 def fake_run(
-    root: Path, variant: str, seed: int, loss: float, *, diverged=False, tps=1000.0, extra=0
+    root: Path, variant: str, seed: int, loss: float, *, diverged=False, tps=1000.0, extra=0, arch="prenorm"
 ) -> Path:
     """A run directory like scaledyn.llm.train writes, with a given final validation loss."""
-    out = root / variant / f"seed{seed}"
+    out = root / arch / variant / f"seed{seed}"
     out.mkdir(parents=True)
     steps = [1, 10, 20]
     pd.DataFrame(
@@ -60,6 +61,7 @@ def fake_run(
     summary = {
         "variant": variant,
         "size": "tiny",
+        "arch": arch,
         "seed": seed,
         "final_val_loss": None if diverged else loss,
         "min_val_loss": 4.5 if diverged else min(loss, 4.5),
@@ -84,14 +86,19 @@ def fake_run(
 
 
 BASE = [4.00, 4.10, 3.95]  # per seed: the seed effect is large, the paired differences small
+NOISE = [0.002, -0.001, -0.001]  # a small residual, different per arm by its sign (see build)
 
 
-def build(tmp_path: Path, effects: dict[str, list[float]], **kw) -> dict[str, pd.DataFrame]:
-    files = [fake_run(tmp_path, "baseline", s, b) for s, b in enumerate(BASE)]
-    for variant, deltas in effects.items():
-        for s, d in enumerate(deltas):
-            opts = kw.get(variant, {})
-            files.append(fake_run(tmp_path, variant, s, BASE[s] + d, **(opts(s) if callable(opts) else opts)))
+def build(tmp_path: Path, arms: dict[str, dict[str, list[float]]], **kw) -> dict[str, pd.DataFrame]:
+    """Runs of ``arms`` (arch -> variant -> its per-seed difference to baseline; baseline added) through the
+    analysis and the claims, from the CSVs as the claims step reads them."""
+    files = []
+    for arch, effects in arms.items():
+        for variant, deltas in {"baseline": [0.0] * len(BASE), **effects}.items():
+            for s, d in enumerate(deltas):
+                opts = kw.get(variant, {})
+                opts = opts(s) if callable(opts) else opts
+                files.append(fake_run(tmp_path, variant, s, BASE[s] + d, arch=arch, **opts))
     out = tmp_path / "out"
     memory = analysis.analyse(files, PARAMS, STATS, out)
     tables = {p.stem: pd.read_csv(p) for p in out.glob("*.csv")}
@@ -102,87 +109,142 @@ def build(tmp_path: Path, effects: dict[str, list[float]], **kw) -> dict[str, pd
     return tables
 
 
+def effect(mean: float, k: int = 1) -> list[float]:
+    """Per-seed differences with the given mean and a small residual (sign k)."""
+    return [mean + k * n for n in NOISE]
+
+
+def rows_of(tables, measure_part: str) -> list[dict]:
+    return [c for c in tables["claims"] if measure_part in c["measure"]]
+
+
 def verdicts(tables, measure_part: str) -> list[str]:
-    return [c["verdict"] for c in tables["claims"] if measure_part in c["measure"]]
+    return [c["verdict"] for c in rows_of(tables, measure_part)]
 
 
-def test_paired_deltas_are_exact_t_intervals(tmp_path):
-    tables = build(tmp_path, {"no_scale": [0.05, 0.07, 0.06], "md": [-0.02, 0.01, 0.00]})
+def test_deltas_are_the_blocked_additive_model_with_dunnett_intervals(tmp_path):
+    no_scale, md = [0.05, 0.07, 0.06], [-0.02, 0.01, 0.00]
+    tables = build(tmp_path, {"prenorm": {"no_scale": no_scale, "md": md}})
     d = tables["deltas"].set_index("variant")
-    assert d.loc["no_scale", "delta"] == pytest.approx(0.06)
-    half = 4.302653 * 0.01 / np.sqrt(3)  # t_{0.975,2} * sd / sqrt(n), sd of (0.05, 0.07, 0.06) = 0.01
-    assert d.loc["no_scale", "ci_high"] - 0.06 == pytest.approx(half, rel=1e-5)
-    assert d.loc["no_scale", "n_pairs"] == 3 and d.loc["no_scale", "ci_method"] == "t"  # stats.ci_method
-    row = [c for c in tables["claims"] if "no_scale - baseline" in c["measure"]][0]
-    assert (row["direction"], row["threshold"], row["n_seeds"]) == (">", 0.0, 3)
-    assert (row["method"], row["level"]) == ("t", 0.95)
-    # the seed effect (BASE spread 0.15) does not enter a paired difference
-    assert verdicts(tables, "no_scale - baseline") == [SUPPORTED]  # removal hurts: CI above 0
-    assert verdicts(tables, "md - baseline") == [INCONCLUSIVE]
+    y = np.array(
+        [BASE, np.add(BASE, no_scale), np.add(BASE, md)]
+    )  # the registry order: baseline, no_scale, md
+    s2, df = blocked.residual_variance(y)
+    se, crit = np.sqrt(2 * s2 / 3), blocked.dunnett_critical(2, 4, 0.95)
+    assert df == 4 and (d["df"] == 4).all() and np.allclose(d["se"], se)
+    assert d.loc["no_scale", "delta"] == pytest.approx(0.06) and d.loc["md", "delta"] == pytest.approx(
+        -0.01 / 3
+    )
+    assert d.loc["no_scale", "ci_high"] - 0.06 == pytest.approx(crit * se)
+    assert d.loc["no_scale", "mde"] == pytest.approx(crit * se) and (d["family"] == "reference").all()
+    assert d.loc["no_scale", "raw_high"] - 0.06 == pytest.approx(2.776445 * se)  # t_{0.975, 4}: not adjusted
+    assert (d["n_blocks"] == 3).all() and (d["method"] == "dunnett").all() and (d["family_size"] == 2).all()
+    assert d.loc["no_scale", "dropped_seeds"] != d.loc["no_scale", "dropped_seeds"]  # none dropped: NaN
+    (row,) = rows_of(tables, "no_scale - baseline")
+    assert (row["direction"], row["threshold"], row["n_seeds"], row["df"]) == (">", 0.01, 3, 4.0)
+    assert (row["method"], row["level"], row["adjusted"]) == ("dunnett", 0.95, "dunnett, 2 comparisons")
+    assert row["verdict"] == verdict(row["ci_low"], row["ci_high"], 0.01, ">")
+    assert row["se"] == pytest.approx(se) and row["p_adjusted"] == pytest.approx(
+        d.loc["no_scale", "p_adjusted"]
+    )
 
 
 def test_directions_of_every_claim(tmp_path):
     tables = build(
         tmp_path,
         {
-            "no_scale": [-0.05, -0.06, -0.04],  # removal *helps* here: C1 not supported
-            "wd_input": [-0.03, -0.02, -0.04],  # helps: supported
-            "wd_output": [-0.03, -0.02, -0.04],  # helps, the claim says hurts: not supported
-            "branch": [-0.01, -0.02, -0.015],
-            "placement": [0.01, 0.02, 0.015],
-            "unified": [-0.10, -0.12, -0.11],
+            "prenorm": {
+                "baseline_aa": effect(0.0, -1),  # the A/A arm: noise only, covers 0
+                "no_scale": effect(-0.05),  # removal *helps* here: C1 not supported
+                "branch": effect(-0.10, -1),
+                "placement": effect(0.05),  # hurts, the claim says helps: not supported
+                "md": effect(0.001, -1),  # a null inside +-min_effect: not supported
+                "unified": effect(-0.20),
+            },
+            "sandwich": {
+                "no_scale": effect(0.05),  # C1 is a Pre-Norm claim: no row from sandwich
+                "wd_input": effect(-0.03),  # helps: supported
+                "wd_output": effect(-0.03, -1),  # helps, the claim says hurts: not supported
+            },
         },
         unified={"extra": 500, "tps": 900.0},
     )
+    assert verdicts(tables, "baseline_aa - baseline") == [SUPPORTED]
+    aa = rows_of(tables, "baseline_aa")[0]
+    assert aa["direction"] == "covers" and aa["claim"].startswith("C0:") and aa["scope"] == "tiny, prenorm"
     assert verdicts(tables, "no_scale - baseline") == [NOT_SUPPORTED]
-    assert verdicts(tables, "wd_input - baseline") == [SUPPORTED]
-    assert verdicts(tables, "wd_output - baseline") == [NOT_SUPPORTED]
+    assert rows_of(tables, "no_scale")[0]["scope"] == "tiny, prenorm"
     assert verdicts(tables, "branch - baseline") == [SUPPORTED]
     assert verdicts(tables, "placement - baseline") == [NOT_SUPPORTED]
-    assert not verdicts(tables, "md - baseline")  # not trained: no row
-    runner = [c for c in tables["claims"] if "runner-up" in c["measure"]]
-    assert len(runner) == 1 and "unified - no_scale" in runner[0]["measure"]  # lowest mean among the others
-    assert runner[0]["value"] == pytest.approx(-0.06) and runner[0]["verdict"] == SUPPORTED
-    overhead = [c for c in tables["claims"] if "extra parameters" in c["measure"]][0]
+    assert verdicts(tables, "md - baseline") == [NOT_SUPPORTED]  # inside +-0.01: the null shown
+    assert verdicts(tables, "wd_input - baseline") == [SUPPORTED]
+    assert verdicts(tables, "wd_output - baseline") == [NOT_SUPPORTED]
+    assert {r["scope"] for r in rows_of(tables, "wd_")} == {"tiny, sandwich"}
+    d = tables["deltas"][tables["deltas"]["family"] == "reference"]
+    assert set(d.loc[d["arch"] == "prenorm", "family_size"]) == {6} and set(
+        d.loc[d["arch"] == "sandwich", "family_size"]
+    ) == {3}
+    (runner,) = rows_of(tables, "runner-up")
+    assert "unified - branch" in runner["measure"] and runner["value"] == pytest.approx(-0.10)
+    assert runner["verdict"] == SUPPORTED and runner["adjusted"] == "" and runner["method"] == "pooled-t"
+    assert runner["df"] == 12.0  # (7 arms - 1)(3 seeds - 1): the pooled df, not seeds - 1
+    overhead = rows_of(tables, "extra parameters")[0]
     assert overhead["value"] == pytest.approx(500 / N_BASE) and overhead["verdict"] == SUPPORTED
     assert (overhead["method"], overhead["direction"], overhead["threshold"]) == ("exact", "<=", 0.01)
-    speed = [c for c in tables["claims"] if "tokens/s" in c["measure"]][0]
+    speed = rows_of(tables, "tokens/s")[0]
     assert speed["value"] == pytest.approx(0.9) and speed["verdict"] == NOT_SUPPORTED
     assert (speed["n_seeds"], speed["method"]) == (3, "t")
-    assert (runner[0]["n_seeds"], runner[0]["method"]) == (3, "t")
-    v = tables["variants"].set_index("variant")
-    assert v.loc["unified", "param_overhead"] == pytest.approx(0.005)
-    assert v.loc["baseline", "final_val_loss"] == pytest.approx(np.mean(BASE))
-    g = tables["grads"].set_index(["variant", "map"])
-    assert g.loc[("branch", "q"), "ratio_to_reference"] == pytest.approx(2.0)
+    v = tables["variants"].set_index(["arch", "variant"])
+    assert v.loc[("prenorm", "unified"), "param_overhead"] == pytest.approx(0.005)
+    assert v.loc[("sandwich", "baseline"), "final_val_loss"] == pytest.approx(np.mean(BASE))
+    assert [c["claim"][:3] for c in tables["claims"]] == [
+        "C0:",
+        "C1:",
+        "C3:",
+        "C3:",
+        "C3:",
+        "C4:",
+        "C4:",
+        "C5:",
+        "C5:",
+        "C2:",
+        "C2:",
+    ]
     traj = tables["gamma_traj"]
     assert set(traj["kind"]) == {"input", "output"} and (traj["n_vectors"] == 1).all()
 
 
-def test_diverged_run_drops_its_pair_and_is_counted(tmp_path):
-    tables = build(tmp_path, {"no_scale": [0.05, 0.07, 0.06]}, no_scale=lambda s: {"diverged": s == 1})
-    d = tables["deltas"].set_index("variant")
-    assert d.loc["no_scale", "n_pairs"] == 2 and d.loc["no_scale", "seeds"] == "0 2"
-    assert d.loc["no_scale", "delta"] == pytest.approx(0.055)
-    assert tables["variants"].set_index("variant").loc["no_scale", "n_diverged"] == 1
-    assert tables["runs"]["diverged"].sum() == 1
+def test_the_aa_check_fails_when_the_aa_arm_is_offset(tmp_path):
+    tables = build(tmp_path, {"prenorm": {"baseline_aa": effect(0.05), "no_scale": effect(0.05, -1)}})
+    assert verdicts(tables, "baseline_aa - baseline") == [NOT_SUPPORTED]
 
 
-def test_bca_method_and_single_seed(tmp_path):
+def test_a_diverged_run_drops_its_seed_from_its_architecture(tmp_path):
+    arms = {
+        "prenorm": {"no_scale": [0.05, 0.07, 0.06], "md": effect(0.0)},
+        "sandwich": {"wd_input": effect(0.0)},
+    }
+    tables = build(tmp_path, arms, no_scale=lambda s: {"diverged": s == 1})
+    d = tables["deltas"].set_index(["arch", "variant"])
+    assert (d.loc["prenorm", "n_blocks"] == 2).all() and (d.loc["prenorm", "dropped_seeds"] == 1).all()
+    assert d.loc[("prenorm", "no_scale"), "delta"] == pytest.approx(0.055)
+    assert d.loc[("sandwich", "wd_input"), "n_blocks"] == 3  # the other architecture keeps every seed
+    v = tables["variants"].set_index(["arch", "variant"])
+    assert v.loc[("prenorm", "no_scale"), "n_diverged"] == 1 and tables["runs"]["diverged"].sum() == 1
+    assert "seeds dropped: 1" in rows_of(tables, "no_scale - baseline")[0]["note"]
+
+
+def test_a_single_seed_gives_no_interval(tmp_path):
     files = [fake_run(tmp_path, "baseline", 0, 4.0), fake_run(tmp_path, "no_scale", 0, 4.1)]
-    stats = {**STATS, "ci_method": "bca"}  # the one stats.ci_method of every study
-    analysis.analyse(files, PARAMS, stats, tmp_path / "out")
+    analysis.analyse(files, PARAMS, STATS, tmp_path / "out")
     tables = {p.stem: pd.read_csv(p) for p in (tmp_path / "out").glob("*.csv")}
-    rows = [r.as_dict() for r in claims.check_all(tables, PARAMS, stats)]
-    assert [r["verdict"] for r in rows] == [INCONCLUSIVE]  # one seed: no interval
-    assert rows[0]["value"] == pytest.approx(0.1) and rows[0]["method"] == "bca"
-    assert (tables["deltas"]["ci_method"] == "bca").all() and (
-        tables["curve_bands"]["ci_method"] == "bca"
-    ).all()
+    rows = [r.as_dict() for r in claims.check_all(tables, PARAMS, STATS)]
+    assert [r["verdict"] for r in rows] == [INCONCLUSIVE]  # one seed: no residual df, no interval
+    assert rows[0]["value"] == pytest.approx(0.1) and rows[0]["df"] == 0
 
 
 def test_band_tables_hold_what_the_figures_draw(tmp_path):
-    tables = build(tmp_path, {"no_scale": [0.05, 0.07, 0.06], "wd_input": [0.0, 0.01, 0.02]})
+    tables = build(tmp_path, {"sandwich": {"no_scale": [0.05, 0.07, 0.06], "wd_input": [0.0, 0.01, 0.02]}})
     curve = tables["curve_bands"]
     assert (curve["level"] == STATS["ci_level"]).all() and (curve["ci_method"] == "t").all()
     last = curve[(curve["variant"] == "no_scale") & (curve["step"] == 20)].iloc[0]
@@ -190,8 +252,8 @@ def test_band_tables_hold_what_the_figures_draw(tmp_path):
     paired = tables["paired_curve_bands"]
     end = paired[(paired["variant"] == "no_scale") & (paired["tokens"] == 20 * 64)].iloc[0]
     d = tables["deltas"].set_index("variant").loc["no_scale"]
-    # the last point of the paired curve is the paired final-loss delta and its CI
-    assert (end["mean"], end["low"], end["high"]) == pytest.approx((d["delta"], d["ci_low"], d["ci_high"]))
+    # the last point of the paired curve is the final-loss delta (its band: a paired t over seeds, per step)
+    assert end["mean"] == pytest.approx(d["delta"])
     assert end["reference"] == "baseline" and set(paired["variant"]) == {"no_scale", "wd_input"}
     assert d["level"] == STATS["ci_level"] and d["min_effect"] == CLAIMS["min_effect"]
     gam = tables["gamma_bands"]

@@ -33,6 +33,7 @@ PARAMS = {
     "device": "cpu",
     "threads": 1,
 }
+ARCH = "sandwich"  # the architecture the clip threshold below was set in (both run every variant tested)
 SEEDS, GLOBAL_SEED = [0, 1], 7
 CLOSE = {"rtol": 1e-5, "atol": 1e-6}
 
@@ -50,7 +51,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def alone(tmp: Path, data: Path, variant: str, seed: int, params: dict) -> dict:
     """The single run of ``seed``: its per-step metrics rows, summary and final model state."""
-    summary = tr.train(params, variant, "micro", seed, GLOBAL_SEED, data, tmp / "out", tmp / "ckpt")
+    summary = tr.train(
+        params, variant, "micro", seed, GLOBAL_SEED, data, tmp / "out", tmp / "ckpt", arch=ARCH
+    )
     state = torch.load(tmp / "ckpt" / "state.pt", weights_only=True) if not summary["diverged"] else None
     rows = state["logs"]["metrics"] if state else None
     return {"summary": summary, "rows": rows, "model": state["model"] if state else None}
@@ -63,6 +66,7 @@ def init_state(params: dict, variant: str, seed: int) -> dict:
         "micro",
         seed,
         GLOBAL_SEED,
+        arch=ARCH,
         vocab_size=VOCAB,
         device=torch.device("cpu"),
     )
@@ -71,7 +75,7 @@ def init_state(params: dict, variant: str, seed: int) -> dict:
 
 @pytest.mark.parametrize("variant", ["baseline", "unified"])
 def test_each_slice_equals_the_run_trained_alone(tmp_path, data_dir, variant):
-    got = batched.train_batched(PARAMS, variant, "micro", SEEDS, GLOBAL_SEED, data_dir)
+    got = batched.train_batched(PARAMS, variant, "micro", SEEDS, GLOBAL_SEED, data_dir, arch=ARCH)
     assert got["step"] == 8 and len(got["lr"]) == 8
     norms = [run["grad_norms"][0] for run in got["runs"]]
     assert norms[0] > PARAMS["optim"]["grad_clip"] > norms[1]  # step 1: seed 0 clipped, seed 1 not
@@ -116,11 +120,11 @@ def test_per_seed_clip_is_clip_grad_norm_of_the_slice():
 
 def test_a_diverging_seed_stops_alone(tmp_path, data_dir):
     """``diverge_loss`` between the seeds' step-1 losses: the higher diverges there, the other trains on."""
-    first = batched.train_batched(PARAMS, "baseline", "micro", SEEDS, GLOBAL_SEED, data_dir, steps=1)
-    l0, l1 = (run["losses"][0] for run in first["runs"])
+    first = batched.train_batched(PARAMS, "baseline", "micro", SEEDS, GLOBAL_SEED, data_dir, arch=ARCH)
+    l0, l1 = (run["losses"][0] for run in first["runs"])  # step 1: before any update
     bad = 0 if l0 > l1 else 1
     params = {**PARAMS, "diverge_loss": (l0 + l1) / 2}
-    got = batched.train_batched(params, "baseline", "micro", SEEDS, GLOBAL_SEED, data_dir)
+    got = batched.train_batched(params, "baseline", "micro", SEEDS, GLOBAL_SEED, data_dir, arch=ARCH)
     div, ok = got["runs"][bad], got["runs"][1 - bad]
     assert div["diverged"]["step"] == 1 and "above diverge_loss" in div["diverged"]["reason"]
     assert len(div["losses"]) == 1 and ok["diverged"] is None and len(ok["losses"]) == 8
@@ -134,13 +138,15 @@ def test_a_diverging_seed_stops_alone(tmp_path, data_dir):
 
 def test_a_killed_job_resumes_to_the_same_numbers(tmp_path, data_dir):
     params = {**PARAMS, "ckpt_every": 2}
-    whole = batched.train_batched(params, "unified", "micro", SEEDS, GLOBAL_SEED, data_dir)
+    whole = batched.train_batched(params, "unified", "micro", SEEDS, GLOBAL_SEED, data_dir, arch=ARCH)
     ckpt = tmp_path / "ckpt"
     stopped = batched.train_batched(
-        params, "unified", "micro", SEEDS, GLOBAL_SEED, data_dir, ckpt_dir=ckpt, stop_after=3
+        params, "unified", "micro", SEEDS, GLOBAL_SEED, data_dir, arch=ARCH, ckpt_dir=ckpt, stop_after=3
     )
     assert stopped == {"stopped_early": True, "step": 3}
-    resumed = batched.train_batched(params, "unified", "micro", SEEDS, GLOBAL_SEED, data_dir, ckpt_dir=ckpt)
+    resumed = batched.train_batched(
+        params, "unified", "micro", SEEDS, GLOBAL_SEED, data_dir, arch=ARCH, ckpt_dir=ckpt
+    )
     assert resumed["resumed"] == [2] and resumed["lr"] == whole["lr"]
     for a, b in zip(whole["runs"], resumed["runs"], strict=True):
         assert a["losses"] == b["losses"] and a["grad_norms"] == b["grad_norms"] and a["val"] == b["val"]
@@ -148,7 +154,7 @@ def test_a_killed_job_resumes_to_the_same_numbers(tmp_path, data_dir):
             assert torch.equal(p, b["state"][name]), name
     # another seed list is another job: its checkpoint is not resumed
     other = batched.train_batched(
-        params, "unified", "micro", [1, 0], GLOBAL_SEED, data_dir, ckpt_dir=ckpt, steps=8
+        params, "unified", "micro", [1, 0], GLOBAL_SEED, data_dir, arch=ARCH, ckpt_dir=ckpt, steps=8
     )
     assert other["resumed"] == []
     torch.testing.assert_close(other["runs"][0]["losses"], whole["runs"][1]["losses"], **CLOSE)
@@ -157,7 +163,7 @@ def test_a_killed_job_resumes_to_the_same_numbers(tmp_path, data_dir):
 def test_a_slice_of_the_stack_is_its_model_with_its_gradient():
     params = config.section("llm", PARAMS)
     run = run_config.build(
-        params, "unified", "micro", 0, GLOBAL_SEED, vocab_size=VOCAB, device=torch.device("cpu")
+        params, "unified", "micro", 0, GLOBAL_SEED, arch=ARCH, vocab_size=VOCAB, device=torch.device("cpu")
     )
     models = [build(run.model, run.flags, init_seed_for(GLOBAL_SEED, "micro", s)) for s in (0, 1, 2)]
     stack = batched.SeedStack(models)

@@ -14,13 +14,14 @@ from tests.conftest import ROOT, snakemake
 GPU = ("--configfile", "config/gpu.yaml", "config/gpu_quick.yaml")
 
 
-def test_gpu_configs_plan_16_gpu_training_jobs(repo_copy):
+def test_gpu_configs_plan_20_gpu_training_jobs(repo_copy):
     out = snakemake(repo_copy, "-n", "-p", *GPU).stdout
     stats = out.split("Job stats:", 1)[1]
     jobs = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}
-    assert jobs["llm_train"] == 16 and "gsnr_simulate" not in jobs  # 8 variants x 2 seeds, llm only
-    assert out.count("--size gpt124m") == 16 and out.count("--device cuda") == 16
-    assert out.count("(1 GPU; progress:") == 16  # each training job holds one GPU (its message says so)
+    assert jobs["llm_train"] == 20 and "gsnr_simulate" not in jobs  # (7 + 3 default arms) x 2 seeds, llm only
+    assert out.count("--size gpt124m") == 20 and out.count("--device cuda") == 20
+    assert out.count("--arch prenorm") == 14 and out.count("--arch sandwich") == 6
+    assert out.count("(1 GPU; progress:") == 20  # each training job holds one GPU (its message says so)
 
 
 def test_gpt124m_shape_trains_on_cpu(tmp_path):
@@ -36,7 +37,9 @@ def test_gpt124m_shape_trains_on_cpu(tmp_path):
     (data / "meta.json").write_text(json.dumps(meta))
     params = {"sizes": {"gpt124m": size}, "eval_batches": 1, "eval_every": 2, "log_every": 1}
     params["tensor_snr"] = {"draws": 4, "sequences": 1}  # the measurement at full shape, at a CPU's cost
-    s = tr.train(params, "unified", "gpt124m", 0, 1, data, tmp_path / "out", tmp_path / "ckpt", device="cpu")
+    params["optim"] = {"decay_timescales": None}  # 2 steps cannot span the default 3 decay timescales
+    out, ckpt = tmp_path / "out", tmp_path / "ckpt"
+    s = tr.train(params, "unified", "gpt124m", 0, 1, data, out, ckpt, arch="prenorm", device="cpu")
     assert s["device"] == "cpu" and not s["compile"] and s["dtype"] == "float32"
     assert s["n_matmul_params"] == 12 * (4 * 768**2 + 3 * 768 * 2048) + 768 * 256  # blocks + untied head
     assert 0 < s["overhead_fraction"] < 0.01  # the unified variant's extra vectors at this width

@@ -255,5 +255,5 @@ def test_flags_validation_and_lookup():
     assert resolve_arch(ScaleFlags(arch="prenorm"), "sandwich") == "prenorm"
     with pytest.raises(ValueError, match="Output-Norm"):
         resolve_arch(VARIANTS["wd_output"], "prenorm")
-    assert len(VARIANTS) == 8
+    assert len(VARIANTS) == 9 and VARIANTS["baseline_aa"] == VARIANTS["baseline"]
     assert VARIANTS["unified"] == ScaleFlags(branch=True, placement=True, md=True, wd_input=True)

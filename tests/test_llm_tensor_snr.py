@@ -84,7 +84,18 @@ def test_the_schema_lists_the_classes_of_the_module():
 def micro_run(tmp: Path, data: Path, variant: str, enabled: bool, **kw) -> dict:
     params = {**PARAMS, "keep_checkpoint": True, "tensor_snr": {"enabled": enabled, "draws": 6}}
     return tr.train(
-        params, variant, "micro", 0, 7, data, tmp / "out", tmp / "ckpt", device="cpu", threads=1, **kw
+        params,
+        variant,
+        "micro",
+        0,
+        7,
+        data,
+        tmp / "out",
+        tmp / "ckpt",
+        arch="prenorm",
+        device="cpu",
+        threads=1,
+        **kw,
     )
 
 
@@ -124,7 +135,9 @@ def test_a_resumed_run_measures_the_same(tmp_path, data_dir):  # noqa: F811
 
 def test_each_draw_is_the_gradient_of_its_own_windows(data_dir):  # noqa: F811
     section = config.section("llm", {**PARAMS, "tensor_snr": {"draws": 4, "sequences": 2}})
-    run = run_config.build(section, "baseline", "micro", 0, 7, vocab_size=VOCAB, device=torch.device("cpu"))
+    run = run_config.build(
+        section, "baseline", "micro", 0, 7, arch="prenorm", vocab_size=VOCAB, device=torch.device("cpu")
+    )
     model = build(run.model, run.flags, init_seed=1)
     tokens = tr.load_corpus(data_dir)[0]
     windows = lambda keys, n: tr.window_batch(tokens, tr.batch_starts(len(tokens), 16, n, keys), 16)  # noqa: E731

@@ -23,8 +23,9 @@ import torch
 from scaledyn import config
 from scaledyn.llm import NOT_RUN_KEYS, optim, outputs, run_config
 from scaledyn.llm import train as tr
-from scaledyn.llm.model import ModelConfig, build
-from scaledyn.llm.variants import VARIANTS
+from scaledyn.llm.model import ModelConfig, build, init_seed_for
+from scaledyn.llm.variants import VARIANTS, stream_of
+from scaledyn.seeding import derive_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 VOCAB = 32
@@ -39,7 +40,7 @@ MICRO = {
 }
 PARAMS = {
     "sizes": {"micro": MICRO},
-    "optim": {"lr": 1e-2},
+    "optim": {"lr": 1e-2, "decay_timescales": None},  # the mechanics; 3 timescales in 40 steps stop learning
     "log_every": 5,
     "eval_every": 10,
     "ckpt_every": 10,
@@ -80,6 +81,7 @@ def run(tmp: Path, data: Path, variant: str = "baseline", params: dict | None = 
         data,
         tmp / "out",
         tmp / "ckpt",
+        arch=kw.pop("arch", "sandwich"),
         device="cpu",
         threads=1,
         **kw,
@@ -140,12 +142,43 @@ def test_a_few_steps_reduce_the_loss_and_write_every_output(tmp_path, data_dir, 
     for key in (
         "variant size seed arch n_params n_scale_params overhead_params_vs_baseline final_val_loss "
         "min_val_loss diverged diverged_step tokens_per_s mfu flop_per_token wall_s steps device dtype "
-        "threads"
+        "threads final_val_se final_val_tokens final_eval_s final_val_loss_fixed stream lr_sum weight_decay "
+        "gamma_weight_decay decay_timescales gamma_decay_timescales"
     ).split():
         assert key in s, key
     assert s["steps"] == 40 and not s["diverged"] and s["device"] == "cpu" and s["dtype"] == "float32"
     assert s["overhead_params_vs_baseline"] > 0 and s["tokens_per_s"] > 0 and 0 < s["mfu"] < 1
     assert not (tmp_path / "ckpt").exists()  # removed after the outputs were written
+
+
+@pytest.mark.parametrize(("n", "context"), [(100, 16), (97, 16), (33, 32), (4000, 16)])
+def test_whole_split_windows_predict_every_token_once(n, context):
+    starts = tr.tile_starts(n, context)
+    targets = (starts[:, None] + 1 + torch.arange(context)).flatten()
+    assert torch.equal(targets, torch.arange(1, len(targets) + 1))  # consecutive, none twice
+    assert int(starts[-1]) + context + 1 <= n and n - 1 - len(targets) < context  # a tail < context left out
+
+
+def test_final_loss_is_the_whole_split_with_its_standard_error(tmp_path, data_dir):
+    params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 3}}, "keep_checkpoint": True, "eval_batches": 1}
+    s = run(tmp_path, data_dir, "md", params=params)
+    _, val, _ = tr.load_corpus(data_dir)
+    assert s["final_val_tokens"] == (len(val) - 1) // 16 * 16 == 3984
+    # the trained model from its checkpoint, the model's own mean cross-entropy window by window
+    section = config.section("llm", params)
+    r = run_config.build(
+        section, "md", "micro", 0, 7, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
+    )
+    model = build(r.model, r.flags)
+    model.load_state_dict(torch.load(tmp_path / "ckpt" / tr.CKPT_NAME, weights_only=True)["model"])
+    xy = tr.window_batch(val, tr.tile_starts(len(val), 16), 16)
+    with torch.no_grad():
+        per_window = torch.stack([model(w[None, :-1], w[None, 1:]) for w in xy]).double()
+    assert s["final_val_loss"] == pytest.approx(per_window.mean().item(), rel=1e-6)
+    assert s["final_val_se"] == pytest.approx((per_window.std() / np.sqrt(len(xy))).item(), rel=1e-5)
+    assert s["final_val_loss_fixed"] != s["final_val_loss"] and s["final_eval_s"] > 0
+    m = pd.read_csv(tmp_path / "out" / "metrics.csv")
+    assert m["val_loss"].iloc[-1] == pytest.approx(s["final_val_loss_fixed"])  # the curve keeps fixed windows
 
 
 def test_all_variants_share_batches_and_val_windows():
@@ -155,6 +188,23 @@ def test_all_variants_share_batches_and_val_windows():
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert int(a.max()) <= 10000 - 17
     assert torch.equal(tr.val_starts(5000, 16, 20, 3), tr.val_starts(5000, 16, 20, 3))
+
+
+def test_the_aa_arm_is_baseline_on_another_seed_stream(tmp_path, data_dir):
+    """baseline_aa: baseline's flags, other init and batches; every other variant keeps the shared stream."""
+    assert VARIANTS["baseline_aa"] == VARIANTS["baseline"] and stream_of("baseline_aa") == ("aa",)
+    assert {stream_of(v) for v in VARIANTS if v != "baseline_aa"} == {()}
+    assert tr.batch_keys(1, "micro", 0, 5) == (1, "llm", "micro", 0, "batch", 5)  # the shared stream
+    shared = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5))
+    other = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5, ("aa",)))
+    assert not torch.equal(shared, other)
+    assert init_seed_for(1, "micro", 0) == derive_seed(1, "llm", "micro", 0, "init")
+    assert init_seed_for(1, "micro", 0, ("aa",)) != init_seed_for(1, "micro", 0)
+    params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 2}}, "eval_batches": 1}
+    base, aa = (run(tmp_path / v, data_dir, v, params=params) for v in ("baseline", "baseline_aa"))
+    assert aa["flags"] == base["flags"] and aa["n_params"] == base["n_params"]
+    assert (aa["stream"], base["stream"]) == (["aa"], [])
+    assert aa["final_train_loss"] != base["final_train_loss"]
 
 
 # -- resume -------------------------------------------------------------------------------------------------
@@ -183,7 +233,18 @@ def test_checkpoint_of_another_configuration_is_ignored(tmp_path, data_dir):
 def test_sigkilled_cli_resumes_to_identical_results(tmp_path, data_dir):
     params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 300}}, "log_every": 20, "eval_every": 50}
     run(tmp_path / "full", data_dir, params=params)
-    args = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--global-seed", "7"]
+    args = [
+        "--arch",
+        "sandwich",
+        "--variant",
+        "baseline",
+        "--size",
+        "micro",
+        "--seed",
+        "0",
+        "--global-seed",
+        "7",
+    ]
     args += ["--params", json.dumps(params), "--data", str(data_dir), "--device", "cpu", "--threads", "1"]
     args += ["--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
     cmd = [sys.executable, "-m", "scaledyn.llm", "train", *args]
@@ -211,7 +272,8 @@ def test_sigkilled_cli_resumes_to_identical_results(tmp_path, data_dir):
 
 def test_divergence_is_recorded_and_outputs_written(tmp_path, data_dir, capsys):
     params = {**PARAMS, "optim": {"lr": 1e12}, "schedule": {"warmup_frac": 0.0}}
-    args = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--params", json.dumps(params)]
+    args = ["--arch", "sandwich", "--variant", "baseline", "--size", "micro", "--seed", "0"]
+    args += ["--params", json.dumps(params)]
     args += ["--data", str(data_dir), "--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
     assert tr.main([*args, "--global-seed", "0", "--device", "cpu", "--threads", "1"]) == 0
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -231,8 +293,10 @@ def test_divergence_is_recorded_and_outputs_written(tmp_path, data_dir, capsys):
 def test_param_groups_decay_only_where_the_variant_says(variant):
     cfg = ModelConfig(vocab_size=VOCAB, n_layers=2, d_model=32, n_heads=2, context=16, arch="sandwich")
     model = build(cfg, VARIANTS[variant], init_seed=0)
-    section = config.section("llm", {"optim": {"weight_decay": 0.1, "gamma_weight_decay": 0.05}})
-    run = run_config.build(section, variant, "tiny", 0, 0, vocab_size=VOCAB, device=torch.device("cpu"))
+    fixed = {"decay_timescales": None, "weight_decay": 0.1, "gamma_weight_decay": 0.05}
+    section = config.section("llm", {"optim": fixed})
+    cpu = torch.device("cpu")
+    run = run_config.build(section, variant, "tiny", 0, 0, arch="sandwich", vocab_size=VOCAB, device=cpu)
     groups = optim.param_groups(model, run.optim.weight_decay, run.optim.gamma_weight_decay)
     decay_of = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
     assert len(decay_of) == len(list(model.parameters()))  # every parameter in exactly one group
@@ -251,6 +315,46 @@ def test_param_groups_decay_only_where_the_variant_says(variant):
     assert ("scales_decayed" in names) == (flags.wd_input or flags.wd_output)
     opt = optim.make_optimizer(model, run.optim)
     assert [g["weight_decay"] for g in opt.param_groups] == [g["weight_decay"] for g in groups]
+
+
+def test_too_few_steps_for_the_decay_timescales_is_an_input_error():
+    section = config.section("llm", {"sizes": {"micro": {**MICRO, "steps": 2}}})  # default: 3 timescales
+    with pytest.raises(run_config.InputError, match="decay_timescales 3 over the 2 steps"):
+        run_config.build(
+            section, "baseline", "micro", 0, 0, arch="prenorm", vocab_size=VOCAB, device=torch.device("cpu")
+        )
+
+
+@pytest.mark.parametrize("timescales", [1.0, 3.0])
+def test_decay_timescales_set_lambda_from_the_schedule(timescales):
+    """lambda = timescales / sum_t lr_t; a tensor with no gradient then shrinks by ~exp(-timescales)."""
+    flat = {"warmup_frac": 0.0, "min_lr_ratio": 1.0}  # constant lr: sum_t lr_t = lr * steps
+    sec = config.section("llm", {"schedule": flat, "optim": {"decay_timescales": timescales}})
+    r = run_config.build(
+        sec, "wd_input", "tiny", 0, 0, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
+    )
+    assert r.optim.lr_sum == pytest.approx(3e-3 * 350)
+    assert r.optim.weight_decay == r.optim.gamma_weight_decay == pytest.approx(timescales / (3e-3 * 350))
+    # the default cosine schedule: a parameter without gradient under the run's AdamW and LambdaLR
+    r = run_config.build(
+        config.section("llm", {"optim": {"decay_timescales": timescales}}), "wd_input", "tiny", 0, 0,
+        arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu"),
+    )  # fmt: skip
+    p = torch.nn.Parameter(torch.ones(4))
+    opt = torch.optim.AdamW([p], lr=r.optim.lr, weight_decay=r.optim.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, r.schedule)
+    for _ in range(r.steps):
+        p.grad = torch.zeros(4)
+        opt.step()
+        sched.step()
+    assert p.detach()[0].item() == pytest.approx(
+        np.exp(-timescales), rel=0.02
+    )  # prod (1 - lr_t lambda) ~ exp(-3)
+    fixed = config.section("llm", {"optim": {"decay_timescales": None, "weight_decay": 0.2}})
+    r = run_config.build(
+        fixed, "wd_input", "tiny", 0, 0, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
+    )
+    assert (r.optim.weight_decay, r.optim.gamma_weight_decay) == (0.2, 0.2)
 
 
 def test_schedules():
@@ -273,9 +377,16 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
         config.section("llm", {"sizes": {"micro": no_steps}})
     size = {k: v for k, v in no_steps.items() if k != "mlp_multiple"}  # schema default 64
     section = config.section("llm", {"sizes": {"micro": {**size, "token_budget": 5e3}}})
-    r = run_config.build(section, "md", "micro", 0, 7, vocab_size=VOCAB, device=torch.device("cpu"))
+    r = run_config.build(
+        section, "md", "micro", 0, 7, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
+    )
     assert r.steps == 5000 // (8 * 16) and r.micro_batch_size == 8 and r.schedule.warmup == 2
-    assert r.optim.lr == 3e-3 and r.optim.impl == "fused" and r.optim.gamma_weight_decay == 0.1
+    assert r.optim.lr == 3e-3 and r.optim.impl == "fused"
+    assert (
+        r.optim.weight_decay * r.optim.lr_sum
+        == r.optim.gamma_weight_decay * r.optim.lr_sum
+        == pytest.approx(3)
+    )
     assert r.model.vocab_size == 64 and r.model.arch == "sandwich" and r.model.hidden == 128
     assert (r.eval_every, r.eval_batches, r.log_every, r.ckpt_every) == (50, 8, 10, 50)
     assert r.peak_flops == 7.8e10 and r.diverge_loss is None and not r.compile and r.threads == 1
@@ -284,7 +395,11 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
     default = config.section("llm")
     assert run_config.total_steps(default["sizes"]["gpt124m"]) == 4768
     # train() completes a partial section the same way: summary.json's params are the filled ones
-    partial = {"sizes": {"micro": {**MICRO, "steps": 2}}, "eval_batches": 1}
+    partial = {
+        "sizes": {"micro": {**MICRO, "steps": 2}},
+        "eval_batches": 1,
+        "optim": {"decay_timescales": 0.5},
+    }
     s = run(tmp_path, data_dir, params=partial)
     assert s["params"] == run_config.run_params(config.section("llm", partial), "micro")
     assert s["params"]["optim"]["beta2"] == 0.95 and s["optimizer_impl"] == "fused" and s["steps"] == 2
@@ -299,7 +414,9 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
         ({"--variant": "nope"}, "unknown variant 'nope'"),
         ({"--size": "huge"}, "unknown size 'huge'"),
         ({"--data": "/nonexistent/corpus"}, "does not exist"),
-        ({"--params": '{"arch": "prenorm"}', "--variant": "wd_output"}, "needs arch 'sandwich'"),
+        ({"--arch": "prenorm", "--variant": "wd_output"}, "needs arch 'sandwich'"),
+        ({"--arch": "postnorm"}, "unknown arch 'postnorm'"),
+        ({"--params": '{"arch": "prenorm"}'}, "'arch' was unexpected"),
         ({"--params": '{"optim": {"nope": 1}}'}, "Invalid config at 'llm.optim'"),
         ({"--params": '{"sizes": {"tiny": {"n_heads": 3}}}'}, "must be a multiple of n_heads"),
         ({"--params": "{not json"}, "cannot read the llm section"),
@@ -311,6 +428,7 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
 )
 def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
     opts = {
+        "--arch": "sandwich",
         "--variant": "baseline",
         "--size": "tiny",
         "--seed": "0",
@@ -328,7 +446,8 @@ def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
 
 def test_cli_cuda_requested_without_a_gpu_exits_2(tmp_path, data_dir, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    argv = ["--variant", "baseline", "--size", "micro", "--seed", "0", "--params", json.dumps(PARAMS)]
+    argv = ["--arch", "prenorm", "--variant", "baseline", "--size", "micro", "--seed", "0"]
+    argv += ["--params", json.dumps(PARAMS)]
     argv += [
         "--global-seed",
         "0",
@@ -350,6 +469,8 @@ def test_cli_subprocess_error_has_no_traceback(tmp_path):
             "-m",
             "scaledyn.llm",
             "train",
+            "--arch",
+            "prenorm",
             "--variant",
             "baseline",
             "--size",

@@ -16,9 +16,18 @@ from tests.test_llm_analysis import BASE, PARAMS, STATS, fake_run
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("llm_runs")
-    summaries = [fake_run(root, "baseline", s, b) for s, b in enumerate(BASE)]
-    for variant, deltas in {"no_scale": [0.05, 0.07, 0.06], "wd_input": [-0.02, 0.0, -0.01]}.items():
-        summaries += [fake_run(root, variant, s, BASE[s] + d) for s, d in enumerate(deltas)]
+    arms = {
+        "prenorm": {
+            "baseline_aa": [0.01, -0.01, 0.0],
+            "no_scale": [0.05, 0.07, 0.06],
+            "unified": [-0.02, -0.03, -0.02],
+        },
+        "sandwich": {"wd_input": [-0.02, 0.0, -0.01]},
+    }
+    summaries = []
+    for arch, effects in arms.items():
+        for variant, deltas in {"baseline": [0.0] * 3, **effects}.items():
+            summaries += [fake_run(root, variant, s, BASE[s] + d, arch=arch) for s, d in enumerate(deltas)]
     out = root / "out"
     analysis.analyse(summaries, PARAMS, STATS, out)
     return {name: out / f"{name}.csv" for name in TABLES}
@@ -32,6 +41,14 @@ def test_cli_draws_each_figure_from_its_tables(files, tmp_path, name):
     for path in (pdf, pdf.with_suffix(".png")):
         assert path.exists() and path.stat().st_size > 1000, path
     assert fig.main([name, "--tables", str(files["grads"]), "--out", str(tmp_path / "x.pdf")]) == 2
+
+
+def test_both_architectures_get_their_panels(files):
+    deltas, runs = pd.read_csv(files["deltas"]), pd.read_csv(files["runs"])
+    panels = fig.fig2(deltas, runs).axes
+    assert [a.get_title().split(":")[0] for a in panels] == ["size tiny, prenorm", "size tiny, sandwich"]
+    rows = [t.get_text() for t in panels[0].get_yticklabels()]
+    assert rows == ["baseline_aa", "no_scale", "unified", "unified - baseline"]  # the runner-up contrast last
 
 
 def test_level_text_comes_from_the_table():

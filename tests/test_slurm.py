@@ -99,7 +99,7 @@ def test_smoke_dag_through_slurm_equals_local_run(slurm_env, tmp_path):
     proc = run_slurm(repo, slurm_env, *SMOKE, "--config", "report={pdf: never}")  # latexmk is local anyway
     assert proc.returncode == 0, proc.stdout[-5000:]
     # Only the non-local rules go through sbatch; the corpus, analyses, figures and report run locally. With
-    # the smoke config: 6 gsnr_simulate + 4 minimal_model_simulate + 4 llm_train (2 variants x 2 seeds) = 14.
+    # the smoke config: 6 gsnr_simulate + 4 minimal_model_simulate + 6 llm_train (3 arms x 2 seeds) = 16.
     stats = job_stats(proc.stdout)
     submitted = {rule: stats[rule] for rule in SUBMITTED_RULES}
     assert proc.stdout.count("has been submitted with SLURM jobid") == sum(submitted.values()), submitted

@@ -218,8 +218,8 @@ def check_gsnr(gsnr: Config, *, runs: bool) -> None:
 
 
 def check_llm(llm: Config, *, runs: bool) -> None:
-    """Every size trainable; with ``runs``, the trained sizes defined and every variant runnable."""
-    from scaledyn.llm.variants import VARIANTS, resolve_arch  # the variants' own rule (no torch)
+    """Every size trainable; with ``runs``, the trained sizes defined and every arm runnable."""
+    from scaledyn.llm.variants import check_arms  # the variants' own rule (no torch)
 
     for name, size in llm["sizes"].items():
         key = f"llm.sizes.{name}"
@@ -239,16 +239,9 @@ def check_llm(llm: Config, *, runs: bool) -> None:
     unknown = [s for s in llm["run_sizes"] if s not in llm["sizes"]]
     if unknown:
         _fail("llm.run_sizes", f"{unknown} not defined in llm.sizes; defined: {', '.join(llm['sizes'])}")
-    for variant in llm["variants"]:
-        try:
-            resolve_arch(VARIANTS[variant], llm["arch"])
-        except ValueError as exc:
-            _fail("llm.variants", f"{variant}: {exc}")
-    if llm["claims"]["reference"] not in llm["variants"]:
-        _fail(
-            "llm.claims.reference",
-            f"{llm['claims']['reference']!r} is not among llm.variants (every claim compares against it)",
-        )
+    problem = check_arms(llm["arms"], llm["claims"]["reference"])
+    if problem is not None:
+        _fail(*problem)
 
 
 CHECKS: dict[str, Callable[..., None]] = {"gsnr": check_gsnr, "llm": check_llm}

@@ -31,7 +31,7 @@ import functools
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -398,9 +398,21 @@ def verdict(low: float, high: float, threshold: float, direction: str = ">=") ->
 class ClaimResult:
     """One row of a claims table: what was measured, against which criterion (``direction`` ``threshold``,
     written out in ``criterion``), the verdict, and how the interval was computed: ``n_seeds`` independent
-    seeds, ``method`` (``t``, ``bca``, ``percentile``, ``cluster-bootstrap``, or ``exact`` for a value with
-    no sampling error) at confidence ``level``. The fields after ``note`` have defaults (unknown: empty or
-    NaN) so rows built field by field still work."""
+    seeds, ``method`` (``t``, ``bca``, ``percentile``, ``cluster-bootstrap``, ``dunnett``, ``pooled-t``, or
+    ``exact`` for a value with no sampling error) at confidence ``level``. The fields after ``note`` have
+    defaults (unknown: empty or NaN) so rows built field by field still work.
+
+    ``df`` and ``se``: the degrees of freedom and standard error of the row's t statistic when they are not
+    ``n_seeds - 1`` and the interval's half-width over the t quantile (a pooled residual variance, a
+    simultaneous interval); the claims table's p-value then uses them. ``adjusted``: the multiplicity
+    adjustment the interval already carries within its family (e.g. ``"dunnett, 6 comparisons"``), with its
+    adjusted p-value ``p_adjusted``; the claims table does not adjust such a row again.
+
+    Direction :attr:`COVERS` is a check rather than a claim of an effect: supported when the interval covers
+    ``threshold`` (an A/A comparison, expected to be noise), not supported when it excludes it.
+    """
+
+    COVERS: ClassVar[str] = "covers"
 
     study: str
     claim: str
@@ -417,6 +429,10 @@ class ClaimResult:
     n_seeds: int = 0
     method: str = ""
     level: float = float("nan")
+    df: float = float("nan")
+    se: float = float("nan")
+    adjusted: str = ""
+    p_adjusted: float = float("nan")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -438,16 +454,27 @@ class ClaimResult:
         method: str | None = None,
         level: float | None = None,
         stats: Settings | None = None,
+        df: float = float("nan"),
+        se: float = float("nan"),
+        adjusted: str = "",
+        p_adjusted: float = float("nan"),
     ) -> ClaimResult:
-        """A row whose criterion is ``label direction threshold`` (no label: ``direction threshold``), whose
-        verdict comes from :func:`verdict` on the same direction and threshold.
+        """A row whose criterion is ``label direction threshold`` (no label: ``direction threshold``;
+        :attr:`COVERS`: ``label interval covers threshold``), whose verdict comes from :func:`verdict` on the
+        same direction and threshold (:attr:`COVERS`: supported when ``low <= threshold <= high``, not
+        supported otherwise, inconclusive without an interval).
 
         ``n_seeds``, ``method`` and ``level``, when not given, come from ``interval`` if it is an
         :class:`Interval`, else ``method`` and ``level`` from ``stats`` (its :class:`Settings`).
         """
         est, low, high = interval
-        criterion = " ".join(part for part in (label, direction, f"{threshold:g}") if part)
-        result = verdict(low, high, threshold, direction)
+        if direction == cls.COVERS:
+            criterion = " ".join(part for part in (label, f"interval covers {threshold:g}") if part)
+            finite = np.isfinite(low) and np.isfinite(high)
+            result = INCONCLUSIVE if not finite else SUPPORTED if low <= threshold <= high else NOT_SUPPORTED
+        else:
+            criterion = " ".join(part for part in (label, direction, f"{threshold:g}") if part)
+            result = verdict(low, high, threshold, direction)
         tagged = isinstance(interval, Interval)
         if n_seeds is None:
             n_seeds = interval.n if tagged else 0
@@ -471,4 +498,8 @@ class ClaimResult:
             int(n_seeds),
             method,
             float(level),
+            float(df),
+            float(se),
+            adjusted,
+            float(p_adjusted),
         )

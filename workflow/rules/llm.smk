@@ -1,7 +1,8 @@
 # Study 002 (paper 002): scale vectors (norm gains) in small Pre-Norm / sandwich language models.
-# One training job per (size, variant, seed); its params hold only what that run depends on, so adding a
-# variant or a seed adds jobs without rerunning the others. Checkpoints live outside the declared outputs
-# (results/llm/checkpoints/...), so a killed job resumes where it stopped.
+# One training job per (size, arch, variant, seed) of llm.arms (architecture -> its variants); its params hold
+# only what that run depends on, so adding an arm or a seed adds jobs without rerunning the others.
+# Checkpoints live outside the declared outputs (results/llm/checkpoints/...), so a killed job resumes where
+# it stopped.
 LLM = config["llm"]
 LLM_DIR = "results/llm"
 LLM_FIGS = "results/figures/llm"
@@ -28,15 +29,22 @@ LLM_TRAIN_CODE = (
     "llm/variants",
     "llm/data",
 )
-# The wildcard values of every training run: (size, variant, seed).
-LLM_RUNS = dict(
-    size=LLM["run_sizes"], variant=LLM["variants"], seed=range(LLM["seeds"])
-)
+# The wildcard values of every training run, one column per wildcard (runs of llm.arms, for expand(zip)).
+LLM_RUNS = [
+    dict(size=size, arch=arch, variant=variant, seed=seed)
+    for size in LLM["run_sizes"]
+    for arch, variants in LLM["arms"].items()
+    for variant in variants
+    for seed in range(LLM["seeds"])
+]
+LLM_RUN_WILDCARDS = {
+    k: [run[k] for run in LLM_RUNS] for k in ("size", "arch", "variant", "seed")
+}
+LLM_RUN_DIR = "{size}/{arch}/{variant}/seed{seed}"  # under runs/ and checkpoints/
 
-
-# Every file (summary.json, metrics.csv, ...) of every (size, variant, seed) run, by file name.
+# Every file (summary.json, metrics.csv, ...) of every training run, by file name.
 LLM_RUN_OUTPUTS = {
-    name: expand(f"{LLM_DIR}/runs/{{size}}/{{variant}}/seed{{seed}}/{name}", **LLM_RUNS)
+    name: expand(f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{name}", zip, **LLM_RUN_WILDCARDS)
     for name in LLM_RUN_FILES
 }
 
@@ -45,7 +53,9 @@ STUDY_FILES["llm"] = {
     "results": [f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES]
     + [f"{LLM_DIR}/claims.json", f"{LLM_DIR}/data/meta.json"],
     "benchmarks": expand(
-        "results/benchmarks/llm_train/{size}_{variant}_seed{seed}.tsv", **LLM_RUNS
+        "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv",
+        zip,
+        **LLM_RUN_WILDCARDS,
     )
     + ["results/benchmarks/llm_analyse/all.tsv"],
     "figures": figure_files(LLM_FIGS, LLM_FIGURES),
@@ -63,7 +73,8 @@ localrules:
 
 wildcard_constraints:
     size="|".join(LLM["run_sizes"]),
-    variant="|".join(LLM["variants"]),
+    arch="|".join(LLM["arms"]),
+    variant="|".join(sorted({v for arm in LLM["arms"].values() for v in arm})),
     seed=r"\d+",
 
 
@@ -107,20 +118,17 @@ rule llm_data:
         " --out-dir {params.out_dir} > {log} 2>&1"
 
 
-# Train one (size, variant, seed): AdamW, logs of loss, tokens/s, MFU, gammas and gradients; resumable.
+# Train one (size, arch, variant, seed): AdamW, logs of loss, tokens/s, MFU, gammas and gradients; resumable.
 rule llm_train:
     input:
         data=rules.llm_data.output,
         code=code(*LLM_TRAIN_CODE),
     output:
-        **{
-            Path(f).stem: f"{LLM_DIR}/runs/{{size}}/{{variant}}/seed{{seed}}/{f}"
-            for f in LLM_RUN_FILES
-        },
+        **{Path(f).stem: f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{f}" for f in LLM_RUN_FILES},
     log:
-        "results/logs/llm/train/{size}/{variant}/seed{seed}.log",
+        f"results/logs/llm/train/{LLM_RUN_DIR}.log",
     benchmark:
-        "results/benchmarks/llm_train/{size}_{variant}_seed{seed}.tsv"
+        "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv"
     conda:
         ENV
     threads: LLM["threads"]  # CPU: 1 (two one-thread jobs side by side make 1.5x the tokens/s of one 2-thread job)
@@ -134,17 +142,18 @@ rule llm_train:
         device=LLM["device"],
         data_dir=lambda wildcards, input: Path(input.data[0]).parent,
         out_dir=lambda wildcards, output: Path(output.summary).parent,
-        ckpt_dir=f"{LLM_DIR}/checkpoints/{{size}}/{{variant}}/seed{{seed}}",
+        ckpt_dir=f"{LLM_DIR}/checkpoints/{LLM_RUN_DIR}",
     message:
-        "llm: train {wildcards.size} {wildcards.variant} seed {wildcards.seed} ({resources.gpu} GPU; progress: {log})"
+        "llm: train {wildcards.size} {wildcards.arch} {wildcards.variant} seed {wildcards.seed} ({resources.gpu} GPU; progress: {log})"
     shell:
-        "python -m scaledyn.llm train --variant {wildcards.variant} --size {wildcards.size}"
+        "python -m scaledyn.llm train --arch {wildcards.arch} --variant {wildcards.variant}"
+        " --size {wildcards.size}"
         " --seed {wildcards.seed} --global-seed {params.seed} --params {params.job:q}"
         " --data {params.data_dir} --out {params.out_dir} --ckpt {params.ckpt_dir}"
         " --device {params.device} --threads {threads} > {log} 2>&1"
 
 
-# Tables over all runs (paired-by-seed differences, overheads, gamma trajectories, gradients).
+# Tables over all runs (blocked comparisons by seed, overheads, gamma trajectories, gradients).
 rule llm_analyse:
     input:
         summaries=LLM_RUN_OUTPUTS["summary.json"],
@@ -154,6 +163,8 @@ rule llm_analyse:
             "llm/analysis",
             "llm/tensor_snr_analysis",
             "llm/tensor_snr",
+            "llm/variants",
+            "blocked",
             "stats",
         ),
     output:
@@ -189,6 +200,7 @@ rule llm_claims:
             "llm/claims",
             "llm/tensor_snr_analysis",
             "llm/tensor_snr",
+            "llm/variants",
             "stats",
         ),
     output:

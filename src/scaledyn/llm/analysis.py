@@ -5,29 +5,36 @@
 Each run directory (``scaledyn.llm.train`` output) holds ``summary.json``, ``metrics.csv``, ``gammas.csv``,
 ``linear_grads.csv`` and ``tensor_snr.csv``. Written to ``--out-dir``:
 
-- ``runs.csv``: one row per run (final / min validation loss, divergence, tokens/s, MFU, parameter counts).
+- ``runs.csv``: one row per (size, arch, variant, seed) run: final validation loss (whole split) with its
+  within-run standard error, tokens and evaluation time, the last fixed-window loss, min validation loss,
+  divergence, tokens/s, MFU, parameter counts, the lr and weight decays with ``lambda * sum(lr)``.
 - ``curves.csv``: every logged metrics row of every run (validation loss where evaluated).
-- ``deltas.csv``: per (size, variant) the final validation loss minus the reference variant's, paired by
-  seed (pairs with a diverged or missing run dropped), mean and CI (``stats.ci_method``).
-- ``variants.csv``: per (size, variant) parameter counts and overhead vs the reference, final validation
-  loss mean and CI, tokens/s and the tokens/s ratio to the reference paired by seed, MFU, diverged runs.
+- ``deltas.csv``: per (size, arch) the blocked comparisons of the final validation loss (:func:`deltas`,
+  :mod:`scaledyn.blocked`): every arm vs the reference with Dunnett's simultaneous and the raw pooled-t
+  intervals, the union vs its runner-up, the pooled df, MDE, dropped seeds and the spread check.
+- ``variants.csv``: per (size, arch, variant) parameter counts and overhead vs the reference, final
+  validation loss mean and CI, tokens/s and the tokens/s ratio to the reference paired by seed, MFU, diverged
+  runs.
 - ``gamma_traj.csv``: per run and logged step, the mean over scale vectors of their RMS, by norm kind
   (input / output), side (in / out: the placement vectors) and whether the variant decays them.
-- ``grads.csv``: per (size, variant) and linear-map type (q, k, v, gate, up, head), the late-phase (second
-  half of the logged steps) gradient Frobenius norm averaged over layers and steps, mean over seeds, and its
-  ratio to the reference variant's.
-- ``curve_bands.csv``: per (size, variant, tokens) the validation loss, mean and CI over seeds (Fig 1 top).
-- ``paired_curve_bands.csv``: per (size, variant, tokens) the validation loss minus the reference's at the
-  same seed and step, mean and CI over seeds (Fig 1 bottom).
-- ``gamma_bands.csv``: per (size, kind, side, variant, decayed, step) the ``gamma_traj`` RMS, mean and CI
-  over seeds (Fig 3).
+- ``grads.csv``: per (size, arch, variant) and linear-map type (q, k, v, gate, up, head), the late-phase
+  (second half of the logged steps) gradient Frobenius norm averaged over layers and steps, mean over seeds,
+  and its ratio to the reference variant's.
+- ``curve_bands.csv``: per (size, arch, variant, tokens) the validation loss (the fixed windows), mean and
+  CI over seeds (Fig 1 top).
+- ``paired_curve_bands.csv``: per (size, arch, variant, tokens) the validation loss minus the reference's at
+  the same seed and step, mean and CI over seeds (Fig 1 bottom).
+- ``gamma_bands.csv``: per (size, arch, kind, side, variant, decayed, step) the ``gamma_traj`` RMS, mean and
+  CI over seeds (Fig 3).
 - ``tensor_snr.csv``, ``tensor_snr_seeds.csv``: per-tensor-class GSNR and per-parameter SNR over training,
   and their per-seed summaries (:mod:`scaledyn.llm.tensor_snr_analysis`).
 
-Every interval is over seeds by the pipeline's ``stats.ci_method`` (Student t by default, or BCa) at its
-``stats`` settings (:class:`scaledyn.stats.Settings`), the one method of every study; the delta and band
-tables carry their ``level`` and ``ci_method`` so the figures print what was computed. The claims are a
-separate step (:func:`scaledyn.llm.claims.check_all` on these tables read back).
+The comparisons of ``deltas.csv`` are blocked by seed (:mod:`scaledyn.blocked`, at ``stats.ci_level``, the
+Dunnett critical value from a generator seeded with ``stats.bootstrap_seed``); every other interval is over
+seeds by the pipeline's ``stats.ci_method`` (Student t by default, or BCa) at its ``stats`` settings
+(:class:`scaledyn.stats.Settings`), the one method of every study; the tables carry their ``level`` and
+method so the figures print what was computed. The claims are a separate step
+(:func:`scaledyn.llm.claims.check_all` on these tables read back).
 
 A missing or malformed run file or config section stops with ``Error: ...`` and exit 2.
 """
@@ -39,18 +46,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from scaledyn import config
+from scaledyn import blocked, config
 from scaledyn.io import read_json, write_csv
 from scaledyn.llm import tensor_snr_analysis
+from scaledyn.llm.variants import STREAMS, UNION, VARIANTS
 from scaledyn.stats import Settings, paired
 
 RUN_COLUMNS = [
     "size",
+    "arch",
     "variant",
     "seed",
     "final_val_loss",
+    "final_val_se",
+    "final_val_tokens",
+    "final_val_loss_fixed",
+    "final_eval_s",
     "min_val_loss",
     "final_train_loss",
     "diverged",
@@ -64,13 +78,23 @@ RUN_COLUMNS = [
     "steps_planned",
     "tokens",
     "wall_s",
+    "lr",
+    "lr_sum",
+    "weight_decay",
+    "gamma_weight_decay",
+    "decay_timescales",
+    "gamma_decay_timescales",
     "device",
     "threads",
     "resumed_at",
 ]
-KEYS = ["size", "variant", "seed"]
-DELTA_COLUMNS = ["size", "variant", "reference", "n_pairs", "delta", "ci_low", "ci_high", "ci_method"]
-DELTA_COLUMNS += ["seeds", "level", "min_effect"]
+KEYS = ["size", "arch", "variant", "seed"]
+GROUP = ["size", "arch"]  # one study of arms against their reference: a size and an architecture
+DELTA_COLUMNS = ["size", "arch", "variant", "versus", "family", "reference", "delta", "se", "df", "ci_low"]
+DELTA_COLUMNS += ["ci_high", "raw_low", "raw_high", "p_raw", "p_adjusted", "crit", "family_size", "method"]
+DELTA_COLUMNS += ["mde", "n_blocks", "seeds", "dropped_seeds", "resid_sd", "spread_stat", "spread_p"]
+DELTA_COLUMNS += ["spread_ok", "level", "min_effect"]
+POOLED_T = "pooled-t"  # the method of a single contrast with the pooled residual variance
 BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level", "ci_method"]
 
 
@@ -97,33 +121,73 @@ def read_runs(summaries: list[Path]) -> dict[str, pd.DataFrame]:
 
 
 def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]) -> pd.DataFrame:
-    """Final validation loss of each variant minus the reference's, paired by seed, mean and CI; with the
-    CI ``level`` and the claims' ``min_effect`` (the figure's guide lines)."""
+    """The blocked comparisons of the final validation loss (:mod:`scaledyn.blocked`), per (size, arch).
+
+    The arms x seeds table of a (size, arch) is fitted by the additive model arm + seed block on its
+    complete seeds (a seed whose run diverged or is missing in some arm is dropped and listed in
+    ``dropped_seeds``). Rows of family ``reference``: every arm minus the reference, Dunnett's simultaneous
+    interval over the arch's comparisons with it (``ci_low``, ``ci_high``, ``p_adjusted``), the raw pooled-t
+    interval (``raw_low``, ``raw_high``, ``p_raw``). Family ``runner_up`` (where the union arm,
+    ``variants.UNION``, is trained): the union minus the runner-up, the other arm with the lowest mean
+    (the A/A arm excepted), a single pooled-t contrast (its ``ci_*`` = ``raw_*``, not adjusted). Every
+    row: ``se``, pooled ``df``, ``mde`` (half-width of its ``ci_*``), the residual sd, the Brown-Forsythe
+    check of the arms' spreads (``spread_stat``, ``spread_p``, ``spread_ok``), ``level`` and the claims'
+    ``min_effect``.
+    """
     settings = Settings.of(stats)
-    claims = params["claims"]
-    ref, method = claims["reference"], settings.method
-    rows = []
-    for (size, variant), _ in runs.groupby(["size", "variant"], sort=True):
-        if variant == ref:
+    ref, rows = params["claims"]["reference"], []
+    for (size, arch), g in runs.groupby(GROUP, sort=True):
+        arms = [v for v in VARIANTS if v in set(g["variant"])]
+        if ref not in arms or len(arms) < 2:
             continue
-        d = paired(runs, size, variant, ref, "final_val_loss", "diff")
-        est, low, high = settings.mean(d.to_numpy())
-        rows.append(
-            {
-                "size": size,
-                "variant": variant,
-                "reference": ref,
-                "n_pairs": len(d),
-                "delta": est,
-                "ci_low": low,
-                "ci_high": high,
-                "ci_method": method,
-                "seeds": " ".join(map(str, d.index)),
-                "level": settings.level,
-                "min_effect": float(claims["min_effect"]),
-            }
-        )
+        model = blocked.fit(g.assign(y=g["final_val_loss"].astype(float)), "variant", "seed", "y", arms)
+        spread = blocked.spread_check(model, settings.level)
+        common = {
+            "size": size,
+            "arch": arch,
+            "reference": ref,
+            "n_blocks": model.n_blocks,
+            "seeds": " ".join(map(str, model.blocks)),
+            "dropped_seeds": " ".join(map(str, model.dropped)),
+            "resid_sd": float(np.sqrt(model.s2)),
+            "spread_stat": spread["statistic"],
+            "spread_p": spread["p_value"],
+            "spread_ok": spread["compatible"],
+            "level": settings.level,
+            "min_effect": float(params["claims"]["min_effect"]),
+        }
+        for r in blocked.versus_reference(model, ref, settings.level, settings.seed).to_dict("records"):
+            rows.append({**common, **_comparison(r, r["arm"], ref, "reference")})
+        if (runner := _runner_up(model, arms, settings.level)) is not None:
+            rows.append({**common, **runner})
     return pd.DataFrame(rows, columns=DELTA_COLUMNS)
+
+
+def _runner_up(model: blocked.BlockedFit, arms: list[str], level: float) -> dict[str, Any] | None:
+    """The union arm minus the runner-up (the other arm, A/A arms excepted, with the lowest mean): one
+    pooled-t contrast, not adjusted; ``None`` where the union or a rival is not trained."""
+    rivals = [a for a in arms if a not in (UNION, *STREAMS)]
+    if UNION not in arms or not rivals:
+        return None
+    runner_up = min(rivals, key=model.mean)
+    c = blocked.contrast(model, UNION, runner_up, level)
+    single = {**c, "ci_low": c["raw_low"], "ci_high": c["raw_high"], "p_adjusted": c["p_raw"]}
+    return _comparison({**single, "family_size": 1, "method": POOLED_T}, UNION, runner_up, "runner_up")
+
+
+def _comparison(r: dict[str, Any], variant: str, versus: str, family: str) -> dict[str, Any]:
+    """A ``deltas.csv`` row's comparison columns from a :mod:`scaledyn.blocked` result ``r``."""
+    keys = ("se", "df", "ci_low", "ci_high", "raw_low", "raw_high", "p_raw", "p_adjusted", "crit")
+    return {
+        "variant": variant,
+        "versus": versus,
+        "family": family,
+        "delta": r["estimate"],
+        **{k: r[k] for k in keys},
+        "family_size": r["family_size"],
+        "method": r["method"],
+        "mde": (r["ci_high"] - r["ci_low"]) / 2.0,
+    }
 
 
 def variants_table(
@@ -134,15 +198,17 @@ def variants_table(
     claims = params["claims"]
     ref = claims["reference"]
     rows = []
-    for (size, variant), g in runs.groupby(["size", "variant"], sort=True):
-        ref_params = runs.loc[(runs["size"] == size) & (runs["variant"] == ref), "n_params"]
+    for (size, arch, variant), g in runs.groupby([*GROUP, "variant"], sort=True):
+        mine = runs[runs["arch"] == arch]
+        ref_params = mine.loc[(mine["size"] == size) & (mine["variant"] == ref), "n_params"]
         n_ref = float(ref_params.iloc[0]) if len(ref_params) else float("nan")
         done = g[~g["diverged"].astype(bool)]
         loss = settings.mean(done["final_val_loss"].astype(float).to_numpy())
-        ratio = settings.mean(paired(runs, size, variant, ref, "tokens_per_s", "ratio").to_numpy())
+        ratio = settings.mean(paired(mine, size, variant, ref, "tokens_per_s", "ratio").to_numpy())
         rows.append(
             {
                 "size": size,
+                "arch": arch,
                 "variant": variant,
                 "n_runs": len(g),
                 "n_diverged": int(g["diverged"].astype(bool).sum()),
@@ -178,12 +244,12 @@ def grad_summary(grads: pd.DataFrame, reference: str) -> pd.DataFrame:
     last = g.groupby(KEYS)["step"].transform("max")
     late = g[g["step"] > last / 2]
     per_run = late.groupby([*KEYS, "map"], as_index=False)["grad_norm"].mean()
-    out = per_run.groupby(["size", "variant", "map"], as_index=False).agg(
+    out = per_run.groupby([*GROUP, "variant", "map"], as_index=False).agg(
         grad_norm=("grad_norm", "mean"), n_seeds=("seed", "nunique")
     )
-    ref = out[out["variant"] == reference].set_index(["size", "map"])["grad_norm"]
+    ref = out[out["variant"] == reference].set_index([*GROUP, "map"])["grad_norm"]
     out["ratio_to_reference"] = (
-        out["grad_norm"] / ref.reindex(pd.MultiIndex.from_frame(out[["size", "map"]])).to_numpy()
+        out["grad_norm"] / ref.reindex(pd.MultiIndex.from_frame(out[[*GROUP, "map"]])).to_numpy()
     )
     return out
 
@@ -204,43 +270,43 @@ def _bands(frame: pd.DataFrame, by: list[str], y: str, settings: Settings) -> pd
 def curve_bands(
     curves: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]
 ) -> pd.DataFrame:
-    """Validation loss per (size, variant, tokens): mean and CI over seeds (rows without one dropped)."""
+    """Validation loss per (size, arch, variant, tokens): mean and CI over seeds (rows without one
+    dropped)."""
     val = curves.dropna(subset=["val_loss"])
-    out = _bands(val, ["size", "variant", "tokens"], "val_loss", Settings.of(stats))
-    step = val.groupby(["size", "variant", "tokens"])["step"].min()
-    out.insert(
-        3, "step", step.reindex(pd.MultiIndex.from_frame(out[["size", "variant", "tokens"]])).to_numpy()
-    )
+    by = [*GROUP, "variant", "tokens"]
+    out = _bands(val, by, "val_loss", Settings.of(stats))
+    step = val.groupby(by)["step"].min()
+    out.insert(len(by), "step", step.reindex(pd.MultiIndex.from_frame(out[by])).to_numpy())
     return out
 
 
 def paired_curve_bands(
     curves: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]
 ) -> pd.DataFrame:
-    """Validation loss minus the reference variant's at the same (seed, step), per (size, variant, tokens):
-    mean and CI over seeds; ``n_seeds`` counts the pairs."""
+    """Validation loss minus the reference variant's at the same (seed, step), per (size, arch, variant,
+    tokens): mean and CI over seeds; ``n_seeds`` counts the pairs."""
     ref = params["claims"]["reference"]
     val = curves.dropna(subset=["val_loss"])
     parts = []
-    for _, sub in val.groupby("size", sort=True):
+    for _, sub in val.groupby(GROUP, sort=True):
         base = sub[sub["variant"] == ref].set_index(["seed", "step"])["val_loss"]
         for _, mine in sub[sub["variant"] != ref].groupby("variant", sort=True):
             mine = mine.set_index(["seed", "step"])
             parts.append(mine.assign(diff=mine["val_loss"] - base).dropna(subset=["diff"]).reset_index())
-    by = ["size", "variant", "tokens"]
+    by = [*GROUP, "variant", "tokens"]
     if not parts:
         return pd.DataFrame(columns=[*by, "reference", *BAND_COLUMNS])
     out = _bands(pd.concat(parts, ignore_index=True), by, "diff", Settings.of(stats))
-    out.insert(3, "reference", ref)
+    out.insert(len(by), "reference", ref)
     return out
 
 
 def gamma_bands(
     gamma_traj: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]
 ) -> pd.DataFrame:
-    """Mean RMS of the scale vectors (``gamma_trajectories``) per (size, kind, side, variant, decayed,
+    """Mean RMS of the scale vectors (``gamma_trajectories``) per (size, arch, kind, side, variant, decayed,
     step): mean and CI over seeds."""
-    by = ["size", "kind", "side", "variant", "decayed", "step"]
+    by = [*GROUP, "kind", "side", "variant", "decayed", "step"]
     return _bands(gamma_traj, by, "rms", Settings.of(stats))
 
 

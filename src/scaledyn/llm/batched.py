@@ -1,7 +1,9 @@
 """Train several seeds of one (variant, size) of study 002 in one process, as one batched program.
 
     from scaledyn.llm.batched import train_batched
-    result = train_batched(section, "unified", "tiny", [0, 1, 2, 3], global_seed, data_dir, ckpt_dir=ckpt)
+    result = train_batched(
+        section, "unified", "tiny", [0, 1, 2, 3], global_seed, data_dir, arch="prenorm", ckpt_dir=ckpt
+    )
 
 Measured (``benchmarks/llm_throughput.py``, ``cpu.modes`` of ``benchmarks/results/llm_throughput.json``):
 ``tiny`` (4 x 128, context 128, batch 16), float32, one thread per process, tokens/s per core, medians of 3
@@ -209,6 +211,7 @@ def train_batched(
     global_seed: int,
     data_dir: Path,
     *,
+    arch: str,
     steps: int | None = None,
     ckpt_dir: Path | None = None,
     device: str | None = None,
@@ -218,7 +221,8 @@ def train_batched(
 ) -> dict[str, Any]:
     """Train ``seeds`` of ``variant`` at ``size`` together; each seed as :func:`scaledyn.llm.train.train`.
 
-    ``section`` is an ``llm`` config section (partial is fine); ``steps``, ``device`` and ``threads`` replace
+    ``section`` is an ``llm`` config section (partial is fine); ``arch`` the architecture (a key of
+    ``llm.arms``); ``steps``, ``device`` and ``threads`` replace
     its keys when given (``steps``: the size's, so the schedule is the one of a single run of that length).
     ``compile``: ``torch.compile`` the vmapped loss. Resumes from ``ckpt_dir/state.pt`` when it holds this
     job's checkpoint; ``stop_after`` returns after that many steps of this call (``stopped_early``), as if
@@ -234,12 +238,16 @@ def train_batched(
     dev = tr.resolve_device(llm["device"])
     train_tokens, val_tokens, meta = tr.load_corpus(Path(data_dir))
     vocab = int(meta["vocab_size"])
-    runs = [build_run(llm, variant, size, s, global_seed, vocab_size=vocab, device=dev) for s in seeds]
+    runs = [
+        build_run(llm, variant, size, s, global_seed, arch=arch, vocab_size=vocab, device=dev) for s in seeds
+    ]
     run = runs[0]  # everything but the seed is shared
     tr.check_lengths(run, ("train", train_tokens), ("val", val_tokens))
     tr.setup_device(dev, run.threads)
 
-    models = [build(run.model, run.flags, init_seed_for(global_seed, size, s)).to(dev) for s in seeds]
+    models = [
+        build(r.model, r.flags, init_seed_for(global_seed, size, r.seed, r.stream)).to(dev) for r in runs
+    ]
     stack = SeedStack(models, compile=compile)
     optimizer = stacked_optimizer(stack, run.optim)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, run.schedule)

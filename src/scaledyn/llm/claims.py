@@ -1,27 +1,39 @@
 """The claims of paper 002 checked against the study's runs (our definitions; see the report).
 
-Every loss claim is a paired-by-seed difference of final validation loss (nats per byte on the held-out
-works) between a variant and the reference (``llm.claims.reference``, baseline), read from ``deltas.csv``;
-its CI is ``stats.ci_method`` over seeds (the ``ci_method`` column of ``deltas.csv``). With
-``m = llm.claims.min_effect``: a variant *helps* when the whole CI lies below ``-m``, *hurts* when it lies
-above ``+m`` (``scaledyn.stats.verdict``: supported when the whole CI meets the criterion, not supported
-when the whole CI misses it, inconclusive otherwise). Every row records its direction, threshold, seed
-pairs, method and level (``exact`` for the parameter overhead, which has no sampling error).
+Every loss claim compares the final validation loss (nats per byte on the whole held-out split) of an arm
+with its architecture's reference (``llm.claims.reference``, baseline) in the blocked design of
+``deltas.csv`` (:mod:`scaledyn.blocked`: arm + seed block, pooled residual variance with ``(V - 1)(S - 1)``
+df). The interval of a comparison with the reference is Dunnett's simultaneous interval over that
+architecture's ``V - 1`` comparisons with it, so the row is already adjusted within its family (its
+``adjusted`` field; the claims table does not apply Holm to it again) and its p-value uses the pooled df.
 
-- C1 removing the scale vectors hurts: ``delta(no_scale) > m``.
-- C2 weight decay helps Input-Norm scales and hurts Output-Norm scales: ``delta(wd_input) < -m`` and
-  ``delta(wd_output) > m``.
-- C3 branch-specific scales, placement around linear maps and the magnitude-direction form each help:
-  ``delta(branch)``, ``delta(placement)``, ``delta(md) < -m``.
-- C4 their union helps most: ``unified - runner-up < -m`` paired by seed, the runner-up being the other
-  variant with the lowest mean final validation loss (chosen on the same runs, which can only make the
-  claim harder to support); and ``delta(unified) < -m``.
+With ``m = llm.claims.min_effect`` (the smallest effect of interest) and :func:`scaledyn.stats.verdict`: a
+claim "X helps" is ``delta < -m``: supported when the whole interval lies below ``-m``, not supported when it
+lies at or above ``-m`` (the interval excludes every effect of interest in the claimed direction: a null
+within ``+-m`` or the opposite effect), inconclusive otherwise; "X hurts" (``delta > +m``) mirrored. Each
+row's MDE is the half-width of its adjusted interval.
+
+- C0 (a check, not a claim of the paper): the A/A arm (baseline's flags on its own seed stream) minus the
+  reference must cover 0 (``ClaimResult.COVERS``): its interval measures the noise floor of the design.
+- C1 removing the scale vectors hurts (Pre-Norm): ``delta(no_scale) > m``.
+- C2 weight decay helps Input-Norm scales and hurts Output-Norm scales (sandwich, which has Output-Norms):
+  ``delta(wd_input) < -m`` and ``delta(wd_output) > m``.
+- C3 branch-specific scales, placement around linear maps and the magnitude-direction form each help
+  (Pre-Norm): ``delta(branch)``, ``delta(placement)``, ``delta(md) < -m``.
+- C4 their union helps most (Pre-Norm): ``delta(unified) < -m`` and ``unified - runner-up < -m``, the
+  runner-up being the other arm with the lowest mean final loss (the A/A arm excepted). The runner-up row is
+  one pooled-t contrast, not adjusted within C4: "unified is best" is the intersection of "unified beats arm
+  a" over the other arms, and rejecting each at level alpha is a level-alpha test of it
+  (intersection-union), the runner-up being the binding comparison (every difference has the same SE in the
+  balanced design); choosing it on the same runs can only make "supported" harder. It enters the claims
+  table's Holm step with the paper's other unadjusted rows.
 - C5 at negligible cost: parameter overhead of unified vs the reference ``<= max_param_overhead`` (exact, no
-  CI) and its tokens/s over the reference's, paired by seed, ``>= min_throughput_ratio``.
+  CI) and its tokens/s over the reference's, paired by seed, ``>= min_throughput_ratio``
+  (``stats.ci_method`` over seeds).
 
 - C6-C8: the per-tensor SNR claims of papers 000 and 001 on the LM (:mod:`scaledyn.llm.tensor_snr_analysis`).
 
-A claim whose variants were not trained is left out (the smoke config trains two variants).
+A claim whose arms were not trained in its architecture is left out (the smoke config trains three arms).
 """
 
 from __future__ import annotations
@@ -32,10 +44,12 @@ import numpy as np
 import pandas as pd
 
 from scaledyn.llm import tensor_snr_analysis
-from scaledyn.stats import EXACT, ClaimResult, Settings, paired
+from scaledyn.llm.variants import STREAMS, UNION
+from scaledyn.stats import EXACT, ClaimResult, Settings
 
 STUDY = "002"
 CLAIMS = {
+    0: "A/A check: an arm that differs from the reference only in its seeds differs by noise",
     1: "Removing scale vectors hurts pre-training",
     2: "Weight decay on scale vectors helps Input-Norm layers and hurts Output-Norm layers",
     3: "Branch-specific scales, placement around linear maps and magnitude-direction form each help",
@@ -43,45 +57,99 @@ CLAIMS = {
     5: "The union costs negligible parameters and throughput",
 }
 
-
-# (claim, variant, direction of variant - reference against -+min_effect, note)
+# (claim, variant, direction of variant - reference against -+min_effect, the architecture, note)
 LOSS_CLAIMS = [
-    (1, "no_scale", ">", ""),
-    (2, "wd_input", "<", "Input-Norm: pre-attention, pre-MLP and final norms"),
-    (2, "wd_output", ">", "Output-Norm: the sandwich norms on branch outputs"),
-    (3, "branch", "<", ""),
-    (3, "placement", "<", ""),
-    (3, "md", "<", ""),
-    (4, "unified", "<", ""),
+    (1, "no_scale", ">", "prenorm", ""),
+    (2, "wd_input", "<", "sandwich", "Input-Norm: pre-attention, pre-MLP and final norms"),
+    (2, "wd_output", ">", "sandwich", "Output-Norm: the sandwich norms on branch outputs"),
+    (3, "branch", "<", "prenorm", ""),
+    (3, "placement", "<", "prenorm", ""),
+    (3, "md", "<", "prenorm", ""),
+    (4, UNION, "<", "prenorm", ""),
 ]
+UNION_ARCH = next(arch for _, variant, _, arch, _ in LOSS_CLAIMS if variant == UNION)  # C4 and C5's arch
 
 
 def _loss_row(
-    claim: int, size: str, delta: pd.DataFrame, label: str, direction: str, m: float, note: str = ""
+    claim: int, scope: str, row: pd.Series, direction: str, m: float, note: str = ""
 ) -> ClaimResult:
-    row = delta.iloc[0]
-    threshold = m if direction == ">" else -m
-    pairs = f"{int(row['n_pairs'])} seed pairs, {row['ci_method']} CI"
+    """A claim row from one ``deltas.csv`` row (a blocked comparison)."""
+    threshold = 0.0 if direction == ClaimResult.COVERS else m if direction == ">" else -m
+    runner = row["family"] == "runner_up"
+    how = (
+        "pooled-t contrast, not adjusted (intersection-union over the rivals), raw = adjusted"
+        if runner
+        else f"Dunnett over {int(row['family_size'])} comparisons with {row['reference']}; raw pooled-t "
+        f"[{row['raw_low']:.4g}, {row['raw_high']:.4g}]"
+    )
+    spread = "n/a" if pd.isna(row["spread_p"]) else f"{row['spread_p']:.2g}"
+    gone = row["dropped_seeds"]  # "0 2"; read back from the CSV: NaN for none, a float for one seed
+    gone = "" if pd.isna(gone) else str(int(gone)) if isinstance(gone, float) else str(gone)
+    dropped = f"; seeds dropped: {gone}" if gone else ""
+    text = (
+        f"{int(row['n_blocks'])} seed blocks, pooled df {int(row['df'])}; {how}; spread check p = {spread}"
+        f"{dropped}; {note}"
+    )
+    label = f"{row['variant']} - {row['versus']}" + (" (runner-up)" if runner else "")
     return ClaimResult.checked(
         STUDY,
         f"C{claim}: {CLAIMS[claim]}",
-        size,
+        scope,
         f"final val loss, {label}",
         (row["delta"], row["ci_low"], row["ci_high"]),
         "diff",
         direction,
         threshold,
-        f"{pairs}; {note}".rstrip("; "),
-        n_seeds=int(row["n_pairs"]),
-        method=str(row["ci_method"]),
+        text.rstrip("; "),
+        n_seeds=int(row["n_blocks"]),
+        method=str(row["method"]),
         level=float(row["level"]),
+        df=float(row["df"]),
+        se=float(row["se"]),
+        adjusted="" if runner else f"{row['method']}, {int(row['family_size'])} comparisons",
+        p_adjusted=float(row["p_adjusted"]),
     )
+
+
+def _cost_rows(scope: str, row: pd.Series, runs: pd.DataFrame, cfg: dict, settings: Settings) -> list:
+    """C5: the parameter overhead (exact) and the paired throughput ratio of unified vs the reference."""
+    ref, overhead = cfg["reference"], float(row["param_overhead"])
+    device = ", ".join(sorted(set(runs["device"].astype(str))))
+    return [
+        ClaimResult.checked(
+            STUDY,
+            f"C5: {CLAIMS[5]}",
+            scope,
+            f"extra parameters of {UNION} / {ref} parameters",
+            (overhead, overhead, overhead),
+            "overhead",
+            "<=",
+            float(cfg["max_param_overhead"]),
+            f"{int(row['n_params'])} vs {int(row['n_params'] / (1 + overhead))} parameters (exact)",
+            method=EXACT,
+            stats=settings,
+        ),
+        ClaimResult.checked(
+            STUDY,
+            f"C5: {CLAIMS[5]}",
+            scope,
+            f"tokens/s of {UNION} / {ref}, paired by seed",
+            (row["throughput_ratio"], row["throughput_ci_low"], row["throughput_ci_high"]),
+            "ratio",
+            ">=",
+            float(cfg["min_throughput_ratio"]),
+            f"measured on {device}; median tokens/s of each run (shared machine: timing noise)",
+            n_seeds=int(row["throughput_n_pairs"]),
+            method=str(row["ci_method"]),
+            level=float(row["level"]),
+        ),
+    ]
 
 
 def check_all(
     tables: dict[str, pd.DataFrame], params: dict[str, Any], stats: Settings | dict[str, Any] | None
 ) -> list[ClaimResult]:
-    """Claim rows for every size in ``tables["runs"]``.
+    """Claim rows for every (size, arch) in ``tables["runs"]``.
 
     ``tables``: the ``runs``, ``deltas`` and ``variants`` tables of :mod:`scaledyn.llm.analysis` (as written
     or read back from their CSVs; other tables are ignored); ``params``: the ``llm`` section; ``stats``: the
@@ -89,73 +157,23 @@ def check_all(
     """
     settings = Settings.of(stats)
     cfg = params["claims"]
-    ref, m = cfg["reference"], float(cfg["min_effect"])
+    m = float(cfg["min_effect"])
     runs, deltas, variants = tables["runs"], tables["deltas"], tables["variants"]
     out: list[ClaimResult] = []
-    for size in sorted(runs["size"].unique()):
-        d = deltas[deltas["size"] == size] if len(deltas) else deltas
-        have = set(d["variant"]) if len(d) else set()
-
-        for claim, variant, direction, note in LOSS_CLAIMS:
-            if variant in have:
-                label = f"{variant} - {ref}"
-                out.append(_loss_row(claim, size, d[d["variant"] == variant], label, direction, m, note))
-        if "unified" not in have:
-            continue
-        means = variants[(variants["size"] == size) & (variants["variant"] != "unified")]
-        means = means.dropna(subset=["final_val_loss"])
-        if len(means):
-            runner_up = means.sort_values("final_val_loss").iloc[0]["variant"]
-            diff = paired(runs, size, "unified", runner_up, "final_val_loss", "diff")
-            est = settings.mean(diff.to_numpy())
-            out.append(
-                ClaimResult.checked(
-                    STUDY,
-                    f"C4: {CLAIMS[4]}",
-                    size,
-                    f"final val loss, unified - {runner_up} (runner-up)",
-                    est,
-                    "diff",
-                    "<",
-                    -m,
-                    f"{len(diff)} seed pairs, {est.method} CI; runner-up = lowest mean of the others",
-                )
-            )
-        row = variants[(variants["size"] == size) & (variants["variant"] == "unified")].iloc[0]
-        overhead = float(row["param_overhead"])
-        out.append(
-            ClaimResult.checked(
-                STUDY,
-                f"C5: {CLAIMS[5]}",
-                size,
-                f"extra parameters of unified / {ref} parameters",
-                (overhead, overhead, overhead),
-                "overhead",
-                "<=",
-                float(cfg["max_param_overhead"]),
-                f"{int(row['n_params'])} vs {int(row['n_params'] / (1 + overhead))} parameters (exact)",
-                method=EXACT,
-                stats=settings,
-            )
-        )
-        ratio = (row["throughput_ratio"], row["throughput_ci_low"], row["throughput_ci_high"])
-        device = ", ".join(sorted(set(runs.loc[runs["size"] == size, "device"].astype(str))))
-        out.append(
-            ClaimResult.checked(
-                STUDY,
-                f"C5: {CLAIMS[5]}",
-                size,
-                f"tokens/s of unified / {ref}, paired by seed",
-                ratio,
-                "ratio",
-                ">=",
-                float(cfg["min_throughput_ratio"]),
-                f"measured on {device}; median tokens/s of each run (shared machine: timing noise)",
-                n_seeds=int(row["throughput_n_pairs"]),
-                method=str(row["ci_method"]),
-                level=float(row["level"]),
-            )
-        )
+    for (size, arch), group in runs.groupby(["size", "arch"], sort=True):
+        scope = f"{size}, {arch}"
+        d = deltas[(deltas["size"] == size) & (deltas["arch"] == arch)]
+        vs_ref = {r["variant"]: r for _, r in d[d["family"] == "reference"].iterrows()}
+        for aa in [v for v in STREAMS if v in vs_ref]:
+            out.append(_loss_row(0, scope, vs_ref[aa], ClaimResult.COVERS, m, "expected to cover 0"))
+        for claim, variant, direction, claim_arch, note in LOSS_CLAIMS:
+            if arch == claim_arch and variant in vs_ref:
+                out.append(_loss_row(claim, scope, vs_ref[variant], direction, m, note))
+                if variant == UNION and (d["family"] == "runner_up").any():
+                    out.append(_loss_row(4, scope, d[d["family"] == "runner_up"].iloc[0], "<", m))
+        v = variants[(variants["size"] == size) & (variants["arch"] == arch) & (variants["variant"] == UNION)]
+        if arch == UNION_ARCH and len(v):
+            out.extend(_cost_rows(scope, v.iloc[0], group, cfg, settings))
     out += tensor_snr_analysis.claims(STUDY, tables, params, settings)  # C6-C8: papers 000 / 001 in the LM
     for c in out:
         c.value, c.ci_low, c.ci_high = (float(np.float64(x)) for x in (c.value, c.ci_low, c.ci_high))

@@ -386,6 +386,8 @@ def param_report(cfg: ModelConfig, flags: ScaleFlags) -> dict[str, float]:
     return {**counts, "overhead_params_vs_baseline": over, "overhead_fraction": over / base["n_params"]}
 
 
-def init_seed_for(global_seed: int, size: str, seed: int) -> int:
-    """Seed of the weight initialisation: ``derive_seed(global_seed, "llm", size, seed, "init")``."""
-    return derive_seed(global_seed, "llm", size, seed, "init")
+def init_seed_for(global_seed: int, size: str, seed: int, stream: tuple[str, ...] = ()) -> int:
+    """Seed of the weight initialisation: ``derive_seed(global_seed, "llm", size, seed, *stream, "init")``
+    (``stream``: the variant's seed stream, :func:`scaledyn.llm.variants.stream_of`; empty for all but the
+    A/A arm)."""
+    return derive_seed(global_seed, "llm", size, seed, *stream, "init")

@@ -13,7 +13,9 @@ from scaledyn.llm.model import Transformer
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """AdamW settings, resolved: ``lr`` is the size's or ``optim.lr``; ``impl`` is fused or foreach."""
+    """AdamW settings, resolved: ``lr`` is the size's or ``optim.lr``; ``impl`` is fused or foreach;
+    ``weight_decay`` / ``gamma_weight_decay`` the lambdas of the decayed groups (:func:`decay_lambda`);
+    ``lr_sum`` = sum of the scheduled lr over the run (:func:`lr_sum`)."""
 
     lr: float
     beta1: float
@@ -23,6 +25,7 @@ class OptimConfig:
     gamma_weight_decay: float
     grad_clip: float
     impl: str
+    lr_sum: float
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,22 @@ def make_schedule(schedule: dict[str, Any], steps: int) -> LRSchedule:
         min_ratio=float(schedule["min_lr_ratio"]),
         decay=round(float(schedule["decay_frac"]) * steps),
     )
+
+
+def lr_sum(schedule: LRSchedule, lr: float) -> float:
+    """``sum_t lr_t`` over the run: step t (0-based) trains at ``lr * schedule(t)`` (``LambdaLR``)."""
+    return lr * math.fsum(schedule(t) for t in range(schedule.steps))
+
+
+def decay_lambda(timescales: float | None, total_lr: float, fixed: float) -> float:
+    """The weight decay of a decayed group: ``timescales / total_lr`` (so that ``lambda * sum_t lr_t`` =
+    ``timescales``), or ``fixed`` when ``timescales`` is ``None``.
+
+    AdamW decays ``p <- (1 - lr_t lambda) p`` each step, ``prod_t (1 - lr_t lambda) ~ exp(-lambda sum_t
+    lr_t)``: the decay timescale is ``1 / (lr lambda)`` steps, and a run of ``timescales`` of them brings a
+    decayed tensor within ``exp(-timescales)`` of its equilibrium (the norm where decay and updates balance).
+    """
+    return fixed if timescales is None else float(timescales) / total_lr
 
 
 def param_groups(model: Transformer, weight_decay: float, gamma_weight_decay: float) -> list[dict[str, Any]]:

@@ -92,19 +92,24 @@ def summary(
     *,
     step: int,
     diverged: dict[str, Any] | None,
+    final: dict[str, float] | None,
     wall: float,
     resumed: list[int],
 ) -> dict[str, Any]:
-    """``summary.json``: the run, its parameter counts, losses, divergence, throughput and config."""
+    """``summary.json``: the run, its parameter counts, losses, divergence, throughput and config.
+
+    ``final``: the whole-split evaluation (``scaledyn.llm.train.evaluate_split``), ``None`` for a diverged
+    run; ``final_val_loss_fixed`` is the last evaluation on the fixed windows (the curves' last point)."""
     report = param_report(run.model, run.flags)
     metrics = pd.DataFrame(logs["metrics"], columns=METRIC_COLUMNS)
     vals = metrics["val_loss"].dropna()
     vals = vals[np.isfinite(vals.astype(float))]
     tps_rows = metrics["tokens_per_s"].iloc[1:] if len(metrics) > 1 else metrics["tokens_per_s"]
     tps_median = float(statistics.median(tps_rows)) if len(tps_rows) else float("nan")
-    final_val = None
+    fixed = None
     if diverged is None and len(metrics) and pd.notna(metrics["val_loss"].iloc[-1]):
-        final_val = float(metrics["val_loss"].iloc[-1])
+        fixed = float(metrics["val_loss"].iloc[-1])
+    final = final or {}
     flop_per_token = model.flop_per_token()
     dev = run.device
     return {
@@ -114,12 +119,17 @@ def summary(
         "global_seed": run.global_seed,
         "arch": run.model.arch,
         "flags": run.flags.as_dict(),
+        "stream": list(run.stream),
         "n_params": report["n_params"],
         "n_scale_params": report["n_scale_params"],
         "n_matmul_params": report["n_matmul"],
         "overhead_params_vs_baseline": report["overhead_params_vs_baseline"],
         "overhead_fraction": report["overhead_fraction"],
-        "final_val_loss": final_val,
+        "final_val_loss": final.get("loss"),
+        "final_val_se": final.get("se"),
+        "final_val_tokens": final.get("tokens"),
+        "final_eval_s": final.get("seconds"),
+        "final_val_loss_fixed": fixed,
         "min_val_loss": float(vals.min()) if len(vals) else None,
         "final_train_loss": float(metrics["train_loss"].iloc[-1]) if len(metrics) else None,
         "diverged": diverged is not None,
@@ -139,6 +149,12 @@ def summary(
         "threads": run.threads,
         "compile": run.compile,
         "optimizer_impl": run.optim.impl,
+        "lr": run.optim.lr,
+        "lr_sum": run.optim.lr_sum,
+        "weight_decay": run.optim.weight_decay,
+        "gamma_weight_decay": run.optim.gamma_weight_decay,
+        "decay_timescales": run.optim.weight_decay * run.optim.lr_sum,  # lambda * sum_t lr_t, matrices
+        "gamma_decay_timescales": run.optim.gamma_weight_decay * run.optim.lr_sum,
         "vocab_size": run.model.vocab_size,
         "resumed_at": resumed,
         "config_hash": run.config_hash,

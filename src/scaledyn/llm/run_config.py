@@ -2,7 +2,8 @@
 
 The schema (``workflow/schemas/llm.schema.yaml``) holds every default and range; this module only picks the
 run's size, resolves the ``null`` defaults (``steps``, ``micro_batch_size``, ``lr``, ``gamma_weight_decay``,
-``compile: auto``, ``optim.impl: auto``) and names what identifies the run's checkpoints.
+``compile: auto``, ``optim.impl: auto``), the weight decay of ``optim.decay_timescales`` and names what
+identifies the run's checkpoints.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import torch
 from scaledyn.io import config_hash
 from scaledyn.llm import job_params
 from scaledyn.llm.model import ModelConfig
-from scaledyn.llm.optim import LRSchedule, OptimConfig, make_schedule
-from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch
+from scaledyn.llm.optim import LRSchedule, OptimConfig, decay_lambda, lr_sum, make_schedule
+from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch, stream_of
 
 
 class InputError(ValueError):
@@ -27,8 +28,8 @@ class InputError(ValueError):
 def run_params(section: dict[str, Any], size: str) -> dict[str, Any]:
     """The part of the ``llm`` section one run depends on, with its size entry under ``size``.
 
-    Its hash identifies checkpoints (and is ``summary.json``'s ``config_hash``), so adding a variant or a
-    seed to the study does not invalidate the checkpoints of runs already under way.
+    Its hash identifies checkpoints (and is ``summary.json``'s ``config_hash``), so adding an arm or a seed
+    to the study does not invalidate the checkpoints of runs already under way.
     """
     out = job_params(section, size)  # what the DAG hands the run's job, its size entry under "size"
     return {**{k: v for k, v in out.items() if k != "sizes"}, "size": out["sizes"][size]}
@@ -43,13 +44,14 @@ def total_steps(entry: dict[str, Any]) -> int:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything one (variant, size, seed) run uses, typed."""
+    """Everything one (size, arch, variant, seed) run uses, typed (the arch: ``model.arch``)."""
 
     variant: str
     size: str
     seed: int
     global_seed: int
     flags: ScaleFlags
+    stream: tuple[str, ...]  # the variant's seed stream (variants.STREAMS): extra init and batch seed keys
     model: ModelConfig
     steps: int
     batch_size: int
@@ -82,6 +84,7 @@ class RunConfig:
         """What a checkpoint must match to be resumed from."""
         return {
             "variant": self.variant,
+            "arch": self.model.arch,
             "size": self.size,
             "seed": self.seed,
             "global_seed": self.global_seed,
@@ -111,18 +114,32 @@ def model_config(section: dict[str, Any], size: str, vocab_size: int, arch: str)
     )
 
 
-def optim_config(section: dict[str, Any], size: str) -> OptimConfig:
+def optim_config(section: dict[str, Any], size: str, schedule: LRSchedule) -> OptimConfig:
+    """AdamW of ``size``: its lr, and the decay of every decayed group from ``optim.decay_timescales`` over
+    ``schedule`` (:func:`~scaledyn.llm.optim.decay_lambda`), else the fixed ``weight_decay`` /
+    ``gamma_weight_decay``. :class:`InputError` when a run is too short for its timescales (one step would
+    decay by ``lr_t * lambda >= 1``)."""
     o, lr = section["optim"], section["sizes"][size]["lr"]
-    wd = float(o["weight_decay"])
+    lr = float(lr if lr is not None else o["lr"])
+    total, wd = lr_sum(schedule, lr), float(o["weight_decay"])
+    gwd = wd if o["gamma_weight_decay"] is None else float(o["gamma_weight_decay"])
+    peak = lr * max(schedule(t) for t in range(schedule.steps))
+    if o["decay_timescales"] is not None and peak * decay_lambda(o["decay_timescales"], total, wd) >= 1:
+        raise InputError(
+            f"llm.optim.decay_timescales {o['decay_timescales']} over the {schedule.steps} steps of size "
+            f"{size!r} would decay a weight by lr * lambda >= 1 in one step (too few steps); use fewer "
+            "timescales, more steps or decay_timescales: null"
+        )
     return OptimConfig(
-        lr=float(lr if lr is not None else o["lr"]),
+        lr=lr,
         beta1=float(o["beta1"]),
         beta2=float(o["beta2"]),
         eps=float(o["eps"]),
-        weight_decay=wd,
-        gamma_weight_decay=wd if o["gamma_weight_decay"] is None else float(o["gamma_weight_decay"]),
+        weight_decay=decay_lambda(o["decay_timescales"], total, wd),
+        gamma_weight_decay=decay_lambda(o["decay_timescales"], total, gwd),
         grad_clip=float(o["grad_clip"]),
         impl="fused" if o["impl"] == "auto" else o["impl"],  # auto: fused (on this CPU fused = foreach +-3%)
+        lr_sum=total,
     )
 
 
@@ -133,19 +150,21 @@ def build(
     seed: int,
     global_seed: int,
     *,
+    arch: str,
     vocab_size: int,
     device: torch.device,
 ) -> RunConfig:
-    """The run of ``variant`` at ``size`` from a validated ``llm`` section; :class:`InputError` if unknown."""
+    """The run of ``variant`` in ``arch`` at ``size`` from a validated ``llm`` section; :class:`InputError`
+    for an unknown size, variant or architecture, or a variant the architecture cannot run."""
     if size not in section["sizes"]:
         raise InputError(f"unknown size {size!r}; allowed: {', '.join(section['sizes'])}")
     try:
         flags = get_variant(variant)
-        arch = resolve_arch(flags, section["arch"])
+        arch = resolve_arch(flags, arch)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     entry, steps = section["sizes"][size], total_steps(section["sizes"][size])
-    peak = section["peak_flops"]
+    peak, schedule = section["peak_flops"], make_schedule(section["schedule"], steps)
     on_gpu = device.type == "cuda"
     params = run_params(section, size)
     return RunConfig(
@@ -154,12 +173,13 @@ def build(
         seed=seed,
         global_seed=global_seed,
         flags=flags,
+        stream=stream_of(variant),
         model=model_config(section, size, vocab_size, arch),
         steps=steps,
         batch_size=entry["batch_size"],
         micro_batch_size=entry["micro_batch_size"] or entry["batch_size"],
-        optim=optim_config(section, size),
-        schedule=make_schedule(section["schedule"], steps),
+        optim=optim_config(section, size, schedule),
+        schedule=schedule,
         eval_every=section["eval_every"],
         eval_batches=section["eval_batches"],
         log_every=section["log_every"],

@@ -1,6 +1,6 @@
-"""Train one (variant, size, seed) language model of study 002 and write its tidy logs.
+"""Train one (size, arch, variant, seed) language model of study 002 and write its tidy logs.
 
-    python -m scaledyn.llm train --variant V --size S --seed N --global-seed G --params JSON \
+    python -m scaledyn.llm train --arch A --variant V --size S --seed N --global-seed G --params JSON \
         --data DIR --out DIR --ckpt DIR [--device auto|cpu|cuda] [--threads N]
 
 ``--params`` is the ``llm`` config section (inline JSON, or a JSON / YAML file, a whole config with an ``llm``
@@ -28,20 +28,33 @@ Choices and formulas
 - Optimiser: ``torch.optim.AdamW`` with parameter groups: ``matrices`` (every linear map, the untied head
   included) with ``weight_decay``; ``embedding`` with none; ``scales`` (scale vectors a variant does not
   decay) with none; ``scales_decayed`` with ``gamma_weight_decay``. AdamW's decay is decoupled and scaled by
-  the scheduled lr (``p <- p - lr_t * wd * p``). Gradients are clipped to total norm ``grad_clip``
-  (``clip_grad_norm_``; the logged ``grad_norm`` is the norm before clipping).
+  the scheduled lr (``p <- p - lr_t * wd * p``). Both decays are ``optim.decay_timescales / sum_t lr_t``
+  (default: 3 decay timescales ``1 / (lr wd)`` over the run, :func:`scaledyn.llm.optim.decay_lambda`), or the
+  fixed ``weight_decay`` / ``gamma_weight_decay`` when it is null; ``summary.json`` records the lambdas,
+  ``lr_sum`` and ``lambda * lr_sum`` (``decay_timescales``, ``gamma_decay_timescales``). Gradients are clipped
+  to total norm ``grad_clip`` (``clip_grad_norm_``; the logged ``grad_norm`` is the norm before clipping).
 - Schedule (``LambdaLR`` multiplier at step t, 0-based, ``W`` warmup steps, ``S`` steps, ``r`` min ratio):
   warmup ``(t+1)/W``; cosine ``r + (1-r) (1 + cos(pi p)) / 2`` with ``p = (t-W)/(S-1-W)``; wsd ``1`` until
   the last ``D = round(decay_frac S)`` steps, then ``1 - (1-r) (t - (S-D) + 1) / D``.
 - Data: step t trains on ``batch_size`` random windows of ``context + 1`` tokens of the train tokens, at
-  start offsets drawn by a generator seeded with ``derive_seed(global_seed, "llm", size, seed, "batch", t)``.
-  The variant is deliberately *not* a key: every variant of a seed sees the same batches in the same order
-  (paired comparison), and a resumed run draws the same batches without saved sampler state.
-- Init: ``derive_seed(global_seed, "llm", size, seed, "init")``, then per-matrix seeds
-  (:meth:`scaledyn.llm.model.Transformer.init_weights`): all variants of a seed share every weight matrix.
+  start offsets drawn by a generator seeded with ``derive_seed(global_seed, "llm", size, seed, *stream,
+  "batch", t)``. The variant is deliberately *not* a key: every variant of a seed sees the same batches in
+  the same order (paired comparison), and a resumed run draws the same batches without saved sampler state.
+  ``stream`` is the variant's seed stream (:data:`scaledyn.llm.variants.STREAMS`): empty for every variant but
+  the A/A arm ``baseline_aa`` (``("aa",)``), which so draws other batches and another init than baseline.
+- Init: ``derive_seed(global_seed, "llm", size, seed, *stream, "init")``, then per-matrix seeds
+  (:meth:`scaledyn.llm.model.Transformer.init_weights`): all variants of a seed (and stream) share every
+  weight matrix. The architecture is not a key either: prenorm and sandwich arms of a seed share them too.
 - Validation: ``eval_batches`` batches of ``micro_batch_size`` windows of the val tokens, start offsets drawn
   once by ``derive_seed(global_seed, "llm", "val", context)``: the same held-out windows for every variant
-  and seed; evaluated every ``eval_every`` steps and at the last step (mean of the batch means).
+  and seed; evaluated every ``eval_every`` steps and at the last step (mean of the batch means): the
+  ``val_loss`` of ``metrics.csv`` (the curves). The final validation loss (``summary.json``'s
+  ``final_val_loss``, what the claims compare) is the whole split once the training is done
+  (:func:`evaluate_split`): non-overlapping windows tiling it, every token but the first and a tail shorter
+  than ``context`` predicted once, so it carries no window-sampling noise; ``final_val_se`` is the standard
+  error of that mean over the windows (adjacent windows are correlated text: a rough within-run scale, not
+  an interval for the comparisons, which are paired on the same tokens), ``final_val_tokens`` the tokens
+  predicted, ``final_eval_s`` its wall time. A diverged run has none of them.
 - Logged rows (``metrics.csv``) at step 1, every ``log_every`` and ``eval_every`` steps, and at the end;
   ``train_loss`` is the mean over the steps since the previous row, ``tokens_per_s`` the training throughput
   over those steps (evaluation and checkpoint time excluded), ``mfu = flop_per_token * tokens_per_s / peak``
@@ -80,6 +93,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from scaledyn import config
 from scaledyn.llm import checkpoint, data, outputs, tensor_snr
@@ -89,7 +103,7 @@ from scaledyn.llm.optim import make_optimizer
 from scaledyn.llm.outputs import GAMMA_COLUMNS, GRAD_COLUMNS, METRIC_COLUMNS  # noqa: F401  (re-exported)
 from scaledyn.llm.run_config import InputError, RunConfig, total_steps  # noqa: F401  (total_steps re-exported)
 from scaledyn.llm.run_config import build as build_run
-from scaledyn.llm.variants import VARIANTS
+from scaledyn.llm.variants import ARCHS, VARIANTS
 from scaledyn.seeding import generator
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -125,9 +139,12 @@ def batch_starts(n_tokens: int, context: int, batch: int, keys: tuple[object, ..
     return torch.randint(0, n_tokens - context, (batch,), generator=generator(*keys))
 
 
-def batch_keys(global_seed: int, size: str, seed: int, step: int) -> tuple[object, ...]:
-    """Seed keys of the batch of step ``step`` (0-based); no variant: all variants share the data order."""
-    return (global_seed, "llm", size, seed, "batch", step)
+def batch_keys(
+    global_seed: int, size: str, seed: int, step: int, stream: tuple[str, ...] = ()
+) -> tuple[object, ...]:
+    """Seed keys of the batch of step ``step`` (0-based); no variant: all variants of a stream (``()`` for
+    all but the A/A arm) share the data order."""
+    return (global_seed, "llm", size, seed, *stream, "batch", step)
 
 
 def val_starts(n_tokens: int, context: int, n: int, global_seed: int) -> torch.Tensor:
@@ -135,9 +152,16 @@ def val_starts(n_tokens: int, context: int, n: int, global_seed: int) -> torch.T
     return batch_starts(n_tokens, context, n, (global_seed, "llm", "val", context))
 
 
+def tile_starts(n_tokens: int, context: int) -> torch.Tensor:
+    """Starts ``0, context, 2 context, ...`` of the windows that tile a split: a window's targets (its tokens
+    1..context) follow the previous window's, so every token but the first is predicted exactly once; a
+    tail of fewer than ``context`` tokens is left out (every start has ``s + context + 1 <= n_tokens``)."""
+    return torch.arange(0, n_tokens - context, context)
+
+
 def train_batch(run: RunConfig, tokens: np.ndarray, step: int) -> torch.Tensor:
     """The ``batch_size`` windows of step ``step`` (0-based), on the run's device."""
-    keys = batch_keys(run.global_seed, run.size, run.seed, step)
+    keys = batch_keys(run.global_seed, run.size, run.seed, step, run.stream)
     xy = window_batch(
         tokens, batch_starts(len(tokens), run.model.context, run.batch_size, keys), run.model.context
     )
@@ -200,6 +224,30 @@ def evaluate(loss_fn: LossFn, val_tokens: np.ndarray, starts: torch.Tensor, run:
     return torch.stack(losses).mean().item()
 
 
+@torch.no_grad()
+def evaluate_split(loss_fn: LossFn, tokens: np.ndarray, run: RunConfig) -> dict[str, float]:
+    """The loss over the whole split: every window of :func:`tile_starts` once (batches of
+    ``micro_batch_size`` windows). ``loss``: the mean over windows (= over tokens: equal windows), ``se``:
+    its standard error over windows (``sd / sqrt(n_windows)``, ``sd`` with ``n - 1``), ``tokens``: the
+    tokens predicted, ``seconds``: the wall time."""
+    t0, context, micro, dev = time.perf_counter(), run.model.context, run.micro_batch_size, run.device
+    starts, per_window = tile_starts(len(tokens), context), []
+    for i in range(0, len(starts), micro):
+        xy = window_batch(tokens, starts[i : i + micro], context).to(dev, non_blocking=True)
+        with autocast(dev):
+            logits = loss_fn(xy[:, :-1])  # the model without targets: (windows, context, vocab) logits
+        ce = F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="none")
+        per_window.append(ce.view(len(xy), context).mean(1).double())
+    losses = torch.cat(per_window).cpu()
+    se = losses.std() / math.sqrt(len(losses)) if len(losses) > 1 else torch.tensor(float("nan"))
+    return {
+        "loss": losses.mean().item(),
+        "se": se.item(),
+        "tokens": len(losses) * context,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
 def is_row_step(run: RunConfig, step: int) -> bool:
     """A logged row at step 1, every ``log_every`` and ``eval_every`` steps and at the last step (1-based)."""
     return step == 1 or step % run.log_every == 0 or step % run.eval_every == 0 or step == run.steps
@@ -236,11 +284,13 @@ def train(
     out_dir: Path,
     ckpt_dir: Path,
     *,
+    arch: str,
     device: str | None = None,
     threads: int | None = None,
     stop_after: int | None = None,
 ) -> dict[str, Any]:
-    """Train one model and write ``metrics.csv``, ``gammas.csv``, ``linear_grads.csv``, ``summary.json``.
+    """Train one model of ``variant`` in ``arch`` and write ``metrics.csv``, ``gammas.csv``,
+    ``linear_grads.csv``, ``summary.json``.
 
     ``section`` is an ``llm`` config section, partial is fine (completed by :func:`scaledyn.config.section`);
     ``device`` and ``threads`` (when given) replace its keys. Resumes from ``ckpt_dir/state.pt`` when it holds
@@ -259,11 +309,12 @@ def train(
     )
     dev = resolve_device(llm["device"])
     train_tokens, val_tokens, meta = load_corpus(Path(data_dir))
-    run = build_run(llm, variant, size, seed, global_seed, vocab_size=int(meta["vocab_size"]), device=dev)
+    vocab = int(meta["vocab_size"])
+    run = build_run(llm, variant, size, seed, global_seed, arch=arch, vocab_size=vocab, device=dev)
     check_lengths(run, ("train", train_tokens), ("val", val_tokens))
     setup_device(dev, run.threads)
 
-    model = build(run.model, run.flags, init_seed_for(global_seed, size, seed)).to(dev)
+    model = build(run.model, run.flags, init_seed_for(global_seed, size, seed, run.stream)).to(dev)
     optimizer = make_optimizer(model, run.optim)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, run.schedule)
     loss_fn: LossFn = torch.compile(model) if run.compile else model  # type: ignore[assignment]
@@ -285,7 +336,7 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         start, logs, wall_before, interval = state["step"], state["logs"], state["wall_s"], state["interval"]
         resumed = [*state["resumed"], start]
-    tag, counts = f"[llm {variant} {size} s{seed}]", model.param_counts()
+    tag, counts = f"[llm {size} {run.model.arch} {variant} s{seed}]", model.param_counts()
     print(
         f"{tag} {counts['n_params']:,} params ({counts['n_scale_params']:,} scale), {run.steps} steps on "
         f"{dev.type} ({run.threads} threads), " + (f"resuming at step {start}" if start else "from scratch"),
@@ -354,14 +405,24 @@ def train(
         if stop_after is not None and step - start >= stop_after:
             return {"stopped_early": True, "step": step}
 
+    final = None if diverged is not None else evaluate_split(loss_fn, val_tokens, run)
     wall = wall_before + time.perf_counter() - t_wall
-    summary = outputs.summary(run, model, logs, step=step, diverged=diverged, wall=wall, resumed=resumed)
+    summary = outputs.summary(
+        run, model, logs, step=step, diverged=diverged, final=final, wall=wall, resumed=resumed
+    )
     outputs.write(Path(out_dir), logs, summary)
     if not run.keep_checkpoint:
         checkpoint.remove(ckpt_path)
+    val = (
+        "diverged"
+        if final is None
+        else (
+            f"final val {final['loss']:.4f} +- {final['se']:.4f} over the whole split "
+            f"({final['tokens']:,} tokens, {final['seconds']:.1f} s)"
+        )
+    )
     print(
-        f"{tag} done: {step} steps, final val {summary['final_val_loss']}, "
-        f"{summary['tokens_per_s']:,.0f} tok/s, {fmt_time(wall)}",
+        f"{tag} done: {step} steps, {val}, {summary['tokens_per_s']:,.0f} tok/s, {fmt_time(wall)}",
         file=sys.stderr,
     )
     return summary
@@ -372,6 +433,7 @@ def train(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scaledyn.llm train", description=__doc__.split("\n")[0])
+    parser.add_argument("--arch", required=True, help=f"one of {', '.join(ARCHS)} (a key of llm.arms)")
     parser.add_argument("--variant", required=True, help=f"one of {', '.join(VARIANTS)}")
     parser.add_argument("--size", required=True, help="a named entry of llm.sizes (tiny, gpt124m, ...)")
     parser.add_argument("--seed", type=int, required=True, help="seed index of this run")
@@ -394,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.data),
             Path(args.out),
             Path(args.ckpt),
+            arch=args.arch,
             device=args.device,
             threads=args.threads,
         )

@@ -1,9 +1,9 @@
 """Scale-vector variants of study 002 (paper 002, "Negligible in Size, Significant in Effect").
 
-A variant is a set of composable flags (:class:`ScaleFlags`); :data:`VARIANTS` names the eight the study
-trains. The flags only change the *scale vectors* (the gains gamma of the RMSNorm layers and the extra
-vectors some variants add); every weight matrix, its initialisation and the data order are the same for
-all variants of a seed (see :mod:`scaledyn.llm.model` and :mod:`scaledyn.llm.train`).
+A variant is a set of composable flags (:class:`ScaleFlags`) and a seed stream; :data:`VARIANTS` names the
+nine the study can train. The flags only change the *scale vectors* (the gains gamma of the RMSNorm layers and
+the extra vectors some variants add); every weight matrix, its initialisation and the data order are the same
+for all variants of a seed on the same stream (see :mod:`scaledyn.llm.model` and :mod:`scaledyn.llm.train`).
 
 Vocabulary (our definitions; the paper's text beyond its abstract is not available):
 
@@ -12,29 +12,37 @@ Vocabulary (our definitions; the paper's text beyond its abstract is not availab
 - *Output-Norm*: a norm on a branch output before the residual add; only ``arch: sandwich`` has them
   (Gemma 2/3 style: ``x + gamma_out * RMSNorm(branch(...))``).
 
-The eight variants:
+The variants (:data:`VARIANTS`):
 
-==========  ====================================================================================
-baseline    one learnable gamma per norm (init 1), no weight decay on any gamma
-no_scale    every gamma removed: the norms are bare ``x / rms(x)`` (no parameter)
-wd_input    baseline + weight decay on the Input-Norm gammas
-wd_output   baseline + weight decay on the Output-Norm gammas (needs ``arch: sandwich``)
-branch      an Input-Norm keeps one gamma *per linear map that reads it* (q, k, v; gate, up; head)
-            instead of one shared gamma; Output-Norms (read by no linear map) keep one gamma
-placement   a second learnable vector on the output side of each linear map that follows a norm:
-            the map becomes ``diag(gamma_out) W diag(gamma_in)`` (gamma_out init 1)
-md          every scale vector is reparameterised as ``gamma = g * sqrt(d) * v / ||v||`` with a scalar
-            magnitude g (init 1) and a direction v (init 1, so gamma = 1 at init)
-unified     branch + placement + md, with weight decay on Input-Norm scales (the Input-Norm gammas and
-            the placement vectors that belong to them) and none on Output-Norm scales
-==========  ====================================================================================
+===========  ===================================================================================
+baseline     one learnable gamma per norm (init 1), no weight decay on any gamma
+baseline_aa  baseline's flags on another seed stream (:data:`STREAMS`): the A/A arm
+no_scale     every gamma removed: the norms are bare ``x / rms(x)`` (no parameter)
+wd_input     baseline + weight decay on the Input-Norm gammas
+wd_output    baseline + weight decay on the Output-Norm gammas (needs ``arch: sandwich``)
+branch       an Input-Norm keeps one gamma *per linear map that reads it* (q, k, v; gate, up; head)
+             instead of one shared gamma; Output-Norms (read by no linear map) keep one gamma
+placement    a second learnable vector on the output side of each linear map that follows a norm:
+             the map becomes ``diag(gamma_out) W diag(gamma_in)`` (gamma_out init 1)
+md           every scale vector is reparameterised as ``gamma = g * sqrt(d) * v / ||v||`` with a scalar
+             magnitude g (init 1) and a direction v (init 1, so gamma = 1 at init)
+unified      branch + placement + md, with weight decay on Input-Norm scales (the Input-Norm gammas and
+             the placement vectors that belong to them) and none on Output-Norm scales
+===========  ===================================================================================
 
-Architecture choice (fairness): every variant of a run shares one architecture, the run's ``arch`` config
-key, so a variant differs from baseline in its scale vectors only. ``ScaleFlags.arch`` (default ``None`` =
-the run's arch) exists for variants defined in code that must pin an architecture; none of the eight does.
-``wd_output`` is meaningless without Output-Norms, so :func:`resolve_arch` raises a clear ``ValueError`` when
-it would run with ``arch: prenorm``; the default config therefore uses ``arch: sandwich``, where all eight
-variants are defined (a Pre-Norm study drops ``wd_output`` from the variants list).
+Seed streams (:data:`STREAMS`): every variant of a seed shares the weight matrices at init and the batches
+in the same order (paired comparison), because the variant is not a seed key. A variant with a stream adds
+its components to the init and batch seed keys (:func:`stream_of`), so ``baseline_aa`` trains baseline on
+other init and data draws: its difference to baseline is pure seed-to-seed noise, the noise floor the other
+comparisons are read against (its interval must cover 0).
+
+Arms (fairness): the config key ``llm.arms`` maps an architecture to the variants trained in it, each
+architecture with its own reference (``baseline``), so a variant differs from its reference in its scale
+vectors only. The default trains the removal, branch, placement, md and unified variants in Pre-Norm (the
+paper's claims about them are about Pre-Norm) and the weight-decay pair in sandwich (only sandwich has
+Output-Norms); :func:`check_arms` is the rule (``wd_output`` only under sandwich, every list holds the
+reference). ``ScaleFlags.arch`` (default ``None`` = the run's arch) exists for variants defined in code that
+must pin an architecture; none of the registry's does.
 """
 
 from __future__ import annotations
@@ -80,6 +88,7 @@ class ScaleFlags:
 
 VARIANTS: dict[str, ScaleFlags] = {
     "baseline": ScaleFlags(),
+    "baseline_aa": ScaleFlags(),
     "no_scale": ScaleFlags(learnable=False),
     "wd_input": ScaleFlags(wd_input=True),
     "wd_output": ScaleFlags(wd_output=True),
@@ -88,6 +97,16 @@ VARIANTS: dict[str, ScaleFlags] = {
     "md": ScaleFlags(md=True),
     "unified": ScaleFlags(branch=True, placement=True, md=True, wd_input=True),
 }
+
+
+# Extra components of a variant's init and batch seed keys; none (the default) for every other variant.
+STREAMS: dict[str, tuple[str, ...]] = {"baseline_aa": ("aa",)}
+UNION = "unified"  # the union of the proposed changes (paper 002's C4 and C5)
+
+
+def stream_of(name: str) -> tuple[str, ...]:
+    """The seed stream of a variant: ``()`` shares the reference's init and data order."""
+    return STREAMS.get(name, ())
 
 
 def get_variant(name: str) -> ScaleFlags:
@@ -110,6 +129,24 @@ def resolve_arch(flags: ScaleFlags, run_arch: str) -> str:
     if flags.wd_output and arch != "sandwich":
         raise ValueError(
             "weight decay on Output-Norm gammas needs arch 'sandwich' (Pre-Norm has no Output-Norms); "
-            "set llm.arch: sandwich or drop this variant"
+            "put it under llm.arms.sandwich"
         )
     return arch
+
+
+def check_arms(arms: dict[str, list[str]], reference: str) -> tuple[str, str] | None:
+    """The first problem of an ``llm.arms`` map as ``(key, message)``, or ``None``: every variant known and
+    runnable in its architecture (``wd_output`` needs sandwich), every list holding the reference."""
+    for arch, names in arms.items():
+        for name in names:
+            try:
+                resolve_arch(get_variant(name), arch)
+            except ValueError as exc:
+                return f"llm.arms.{arch}", f"{name}: {exc}"
+        if reference not in names:
+            return (
+                f"llm.arms.{arch}",
+                f"{reference!r} (llm.claims.reference) is missing: each architecture's arms are compared "
+                "with its own reference",
+            )
+    return None

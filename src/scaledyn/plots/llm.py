@@ -4,11 +4,13 @@ python -m scaledyn.plots.llm fig2_delta_vs_baseline --tables deltas.csv runs.csv
 
 (each figure's tables: :data:`scaledyn.plots.FIGURES`; the command line: :mod:`scaledyn.plots.cli`).
 
-Bands and whiskers are the study's intervals over seeds as the analysis computed them
-(``stats.ci_method`` at the ``stats`` settings); the level and method printed come from the tables'
-``level`` and ``ci_method`` columns, the reference variant from their ``reference`` column and the claims'
-``min_effect`` guide lines from ``deltas.csv``. ``runs.csv`` gives fig1 the sizes trained (a size whose runs
-all diverged keeps its empty column) and fig2 the diverged-run counts.
+One panel (column, or row for fig3) per (size, arch): both architectures' arms are visible, each against its
+own reference. Bands of fig1 and fig3 are the study's intervals over seeds as the analysis computed them
+(``stats.ci_method`` at the ``stats`` settings; the level and method printed come from the tables' ``level``
+and ``ci_method`` columns). fig2 draws ``deltas.csv``'s blocked comparisons: Dunnett's simultaneous intervals
+against the reference, the raw pooled-t ends, the union minus its runner-up, the claims' ``min_effect``
+guide lines, each panel's seeds, pooled df and spread check. ``runs.csv`` gives fig1 the groups trained (a
+group whose runs all diverged keeps its empty column) and fig2 the diverged-run counts.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ def _ci_text(table: pd.DataFrame) -> str:
     return f"{level}CI, {', '.join(methods)}"
 
 
+def _groups(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (size, arch) groups of a table, sorted: one panel each."""
+    return sorted(set(zip(table["size"].astype(str), table["arch"].astype(str), strict=True)))
+
+
+def _of(table: pd.DataFrame, group: tuple[str, str]) -> pd.DataFrame:
+    return table[(table["size"].astype(str) == group[0]) & (table["arch"].astype(str) == group[1])]
+
+
 def _line(ax: plt.Axes, band: pd.DataFrame, x: str, label: str, color, ls: str = "-") -> None:
     ax.plot(band[x], band["mean"], color=color, ls=ls, lw=1.3, label=label)
     ok = np.isfinite(band["low"]) & np.isfinite(band["high"])
@@ -45,21 +56,21 @@ def fig1(bands: pd.DataFrame, paired: pd.DataFrame, runs: pd.DataFrame) -> plt.F
     """Validation loss vs tokens per variant (top) and its paired difference to the reference (bottom).
 
     ``bands``: ``curve_bands.csv``; ``paired``: ``paired_curve_bands.csv``; ``runs``: ``runs.csv``."""
-    sizes = sorted(runs["size"].unique())  # a size whose runs all diverged keeps its (empty) column
+    groups = _groups(runs)  # a group whose runs all diverged keeps its (empty) column
     ref = str(paired["reference"].iloc[0]) if len(paired) else ""
-    fig, axes = plt.subplots(2, len(sizes), figsize=(5.2 * len(sizes), 6.2), squeeze=False, sharex="col")
-    for j, size in enumerate(sizes):
-        sub = bands[bands["size"] == size]
+    fig, axes = plt.subplots(2, len(groups), figsize=(5.2 * len(groups), 6.2), squeeze=False, sharex="col")
+    for j, group in enumerate(groups):
+        sub = _of(bands, group)
         if sub.empty:
             axes[0, j].text(0.5, 0.5, "no validation loss:\nevery run diverged", ha="center",
                             transform=axes[0, j].transAxes)  # fmt: skip
-        diff = paired[paired["size"] == size]
+        diff = _of(paired, group)
         for variant in [v for v in VARIANTS if v in set(sub["variant"])]:
             _line(axes[0, j], sub[sub["variant"] == variant], "tokens", variant, COLORS[variant])
             mine = diff[diff["variant"] == variant]
             if len(mine):
                 _line(axes[1, j], mine, "tokens", variant, COLORS[variant])
-        axes[0, j].set_title(f"size {size}")
+        axes[0, j].set_title(f"size {group[0]}, {group[1]}")
         axes[0, j].set_ylabel("validation loss (nats/byte)")
         axes[1, j].axhline(0.0, color="0.3", lw=0.8)
         axes[1, j].set_ylabel(f"val loss - {ref} (paired by seed)")
@@ -69,49 +80,77 @@ def fig1(bands: pd.DataFrame, paired: pd.DataFrame, runs: pd.DataFrame) -> plt.F
             # the first evaluations sit far above the rest: start the loss axis where the runs separate
             late = sub[sub["tokens"] >= later.loc[later["step"] == later["step"].min(), "tokens"].iloc[0]]
             axes[0, j].set_ylim(late["mean"].min() - 0.05, late["mean"].max() + 0.05)
-    axes[0, 0].legend(fontsize=7, ncol=2)
+    for ax in axes[0]:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, ncol=2)
     fig.suptitle(f"mean over seeds and band ({_ci_text(pd.concat([bands, paired]))})", fontsize=9)
     fig.tight_layout()
     return fig
 
 
 def fig2(deltas: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
-    """Final validation loss minus the reference per variant with paired-by-seed CIs.
+    """Final validation loss minus the reference per arm, one panel per (size, arch): Dunnett's simultaneous
+    interval (bar), the raw pooled-t interval's ends (|) and the union minus its runner-up (square,
+    pooled-t).
 
-    ``deltas``: ``deltas.csv`` (intervals, level, method, reference, min_effect); ``runs``: ``runs.csv``."""
-    sizes = sorted(deltas["size"].unique()) if len(deltas) else sorted(runs["size"].unique())
-    fig, axes = plt.subplots(1, len(sizes), figsize=(5.0 * len(sizes), 3.4), squeeze=False)
+    ``deltas``: ``deltas.csv`` (intervals, level, blocks, df, spread check, reference, min_effect);
+    ``runs``: ``runs.csv`` (the diverged-run counts)."""
+    groups = _groups(deltas) if len(deltas) else _groups(runs)
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.4 * len(groups), 3.8), squeeze=False)
     m = float(deltas["min_effect"].iloc[0]) if len(deltas) else 0.0
     ref = str(deltas["reference"].iloc[0]) if len(deltas) else ""
-    for j, size in enumerate(sizes):
+    for j, group in enumerate(groups):
         ax = axes[0, j]
-        d = deltas[deltas["size"] == size] if len(deltas) else deltas
-        order = [v for v in VARIANTS if len(d) and v in set(d["variant"])]
-        for i, variant in enumerate(order):
-            row = d[d["variant"] == variant].iloc[0]
-            err = np.array([[row["delta"] - row["ci_low"]], [row["ci_high"] - row["delta"]]])
-            ax.errorbar(row["delta"], i, xerr=np.nan_to_num(err), fmt="o", color=COLORS[variant], capsize=3)
-            n_div = int(runs[(runs["size"] == size) & (runs["variant"] == variant)]["diverged"].sum())
-            text = f"n={int(row['n_pairs'])}" + (f", {n_div} diverged" if n_div else "")
+        d = _of(deltas, group) if len(deltas) else deltas
+        rows = sorted(d.to_dict("records"), key=lambda r: (r["family"] != "reference", _rank(r["variant"])))
+        for i, r in enumerate(rows):
+            colour, runner = COLORS[r["variant"]], r["family"] != "reference"
+            ax.hlines(i, r["ci_low"], r["ci_high"], color=colour, lw=2.6 if not runner else 1.4)
+            ax.plot([r["raw_low"], r["raw_high"]], [i, i], "|", color="0.15", ms=7, mew=0.9)
+            ax.plot(
+                r["delta"], i, "s" if runner else "o", color=colour, ms=4.5, mfc="white" if runner else colour
+            )
+            n_div = int(_of(runs, group).query("variant == @r['variant']")["diverged"].astype(bool).sum())
             ax.annotate(
-                text,
+                f"mde {r['mde']:.3g}" + (f", {n_div} diverged" if n_div else ""),
                 (1.0, i),
                 xycoords=("axes fraction", "data"),
                 xytext=(4, 0),
                 textcoords="offset points",
                 va="center",
-                fontsize=7,
+                fontsize=6.5,
             )
         ax.axvline(0.0, color="0.3", lw=0.8)
-        if m > 0:
-            for s in (-m, m):
-                ax.axvline(s, color="0.5", lw=0.8, ls=":")
-        ax.set_yticks(range(len(order)), order)
-        ax.invert_yaxis()
-        ax.set_xlabel(f"final val loss - {ref} ({_ci_text(deltas)})")
-        ax.set_title(f"size {size}")
+        for x in (-m, m) if m > 0 else ():
+            ax.axvline(x, color="0.5", lw=0.8, ls=":")
+        labels = [
+            r["variant"] if r["family"] == "reference" else f"{r['variant']} - {r['versus']}" for r in rows
+        ]
+        ax.set_yticks(range(len(rows)), labels, fontsize=7.5)
+        ax.set_ylim(max(len(rows), 3) - 0.5, -0.5)
+        ax.set_xlabel("difference of final val loss (nats/byte)", fontsize=8)
+        ax.set_title(f"size {group[0]}, {group[1]}: {_design_text(d)}", fontsize=8)
+    if len(deltas):
+        fig.suptitle(
+            f"arm - {ref}: {100 * float(deltas['level'].iloc[0]):g}% Dunnett simultaneous interval (bar), "
+            f"raw pooled-t ends (|); square: unified - runner-up (pooled-t); dotted: +-min_effect {m:g}",
+            fontsize=8,
+        )
     fig.tight_layout()
     return fig
+
+
+def _rank(variant: str) -> int:
+    return list(VARIANTS).index(variant) if variant in VARIANTS else len(VARIANTS)
+
+
+def _design_text(d: pd.DataFrame) -> str:
+    """``S seeds, df k, spread p`` of one (size, arch) panel (the same on every row of it)."""
+    if not len(d):
+        return "no comparison"
+    r = d.iloc[0]
+    spread = "n/a" if pd.isna(r["spread_p"]) else f"{float(r['spread_p']):.2g}"
+    return f"{int(r['n_blocks'])} seeds, df {int(r['df'])}, spread check p {spread}"
 
 
 PANELS = [
@@ -126,21 +165,28 @@ def fig3(bands: pd.DataFrame) -> plt.Figure:
 
     ``bands``: ``gamma_bands.csv``."""
     panels = [p for p in PANELS if ((bands["kind"] == p[0]) & (bands["side"] == p[1])).any()]
-    sizes = sorted(bands["size"].unique())
+    groups = _groups(bands)
     fig, axes = plt.subplots(
-        len(sizes), max(len(panels), 1), figsize=(4.0 * max(len(panels), 1), 3.2 * len(sizes)), squeeze=False
+        len(groups),
+        max(len(panels), 1),
+        figsize=(4.0 * max(len(panels), 1), 3.2 * len(groups)),
+        squeeze=False,
     )
-    for i, size in enumerate(sizes):
+    for i, group in enumerate(groups):
         for j, (kind, side, title) in enumerate(panels):
             ax = axes[i, j]
-            sub = bands[(bands["size"] == size) & (bands["kind"] == kind) & (bands["side"] == side)]
+            sub = _of(bands, group)
+            sub = sub[(sub["kind"] == kind) & (sub["side"] == side)]
             order = [v for v in VARIANTS if v in set(sub["variant"])]
             for variant in order:
                 for decayed, g in sub[sub["variant"] == variant].groupby("decayed", sort=True):
                     label = f"{variant} ({'decayed' if decayed else 'no decay'})"
                     _line(ax, g, "step", label, COLORS.get(variant, "0.3"), "--" if decayed else "-")
+            ax.set_title(f"{title}, size {group[0]}, {group[1]}", fontsize=9)
+            if not order:  # e.g. Output-Norms in Pre-Norm, placement vectors without a placement arm
+                ax.text(0.5, 0.5, f"none in the {group[1]} arms", ha="center", transform=ax.transAxes)
+                continue
             ax.axhline(1.0, color="0.6", lw=0.6)
-            ax.set_title(f"{title}, size {size}", fontsize=9)
             ax.set_xlabel("step")
             ax.set_ylabel("RMS of gamma (mean over vectors)")
             ax.legend(fontsize=6)

@@ -69,21 +69,37 @@ def minimal_model_section(results: Path, config: dict) -> dict:
 
 
 def llm_section(results: Path, config: dict) -> dict:
-    """Study 002: corpus, model sizes and parameter counts, per-variant table, paired deltas, claims."""
+    """Study 002: corpus, model sizes and parameter counts, per-variant table, blocked comparisons, the
+    decay and final evaluation of each size, claims."""
     params = config["llm"]
     runs = pd.read_csv(results / "runs.csv")
     diverged = runs[runs["diverged"].astype(bool)]
+    deltas = pd.read_csv(results / "deltas.csv", dtype={"seeds": str, "dropped_seeds": str})
+    per_size = runs.groupby("size", as_index=False).agg(
+        lr=("lr", "first"),
+        lr_sum=("lr_sum", "first"),
+        weight_decay=("weight_decay", "first"),
+        decay_timescales=("decay_timescales", "first"),
+        final_val_tokens=("final_val_tokens", "max"),
+        final_val_se=("final_val_se", "median"),
+        final_eval_s=("final_eval_s", "median"),
+        wall_s=("wall_s", "median"),
+    )
     return {
         "params": params,
         "corpus": io.read_json(results / "data" / "meta.json"),
         "sizes": {name: params["sizes"][name] for name in params["run_sizes"]},
         "n_runs": len(runs),
-        "diverged": _records(diverged[["size", "variant", "seed", "diverged_step", "diverged_reason"]]),
+        "diverged": _records(
+            diverged[["size", "arch", "variant", "seed", "diverged_step", "diverged_reason"]]
+        ),
         "steps": _records(
             runs.groupby("size", as_index=False).agg(steps=("steps_planned", "max"), tokens=("tokens", "max"))
         ),
         "variants": _records(pd.read_csv(results / "variants.csv")),
-        "deltas": _records(pd.read_csv(results / "deltas.csv")),
+        "deltas": _records(deltas),
+        "designs": _records(deltas[deltas["family"] == "reference"].drop_duplicates(["size", "arch"])),
+        "per_size": _records(per_size),
         "grads": _records(pd.read_csv(results / "grads.csv")),
         "device": sorted(set(runs["device"].astype(str))),
         "claims": io.read_json(results / "claims.json"),
@@ -165,6 +181,7 @@ def claims_of(claims_file: str | Path | None, sections: dict[str, dict], config:
     its verdict counts and the multiplicity rule; without the file, the table of the sections' claims."""
     if claims_file is not None:
         text = ("paper", "direction", "method", "note", "criterion", "scope", "measure", "claim", "label")
+        text += ("adjusted",)
         df = pd.read_csv(claims_file, dtype=dict.fromkeys(text, str), keep_default_na=False, na_values=[""])
         df[list(text)] = df[list(text)].fillna("")
     else:
