@@ -21,7 +21,10 @@ one-thread jobs two at a time (``snakemake --cores 2``, ``threads: 1``). Real ru
 (data windows, logging, evaluation, start-up) side by side made ~6,600-6,900 tokens/s each for the fastest
 variants, 135-142 s for 400 steps: 24 runs of 400 steps would take ~28-29 min, too close to the 30-minute
 budget, hence 350 steps (716,800 tokens per run): ~21 min at the benchmark's rate, ~25 min at the real
-runs' (as two-thread jobs one at a time: ~31 min).
+runs' (as two-thread jobs one at a time: ~31 min). The default ``llm.arms`` (10 arms x 3 seeds = 30 runs)
+with the whole-split final evaluation (620,800 tokens: 15-16 s per run at load ~1, 30-40 s at load 5-7,
+one thread) measured: 9 tiny runs of 350 steps, two at a time at load ~1, in 6.6 min (~75 s per run, of which
+~15 s the final evaluation), so ~22 min for the 30 runs on an idle 2-core machine, more under load.
 
 Choices and formulas
 --------------------
