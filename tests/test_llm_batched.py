@@ -9,7 +9,6 @@ gradient norms were bit-equal.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from scaledyn import config
 from scaledyn.llm import batched, run_config
 from scaledyn.llm import train as tr
 from scaledyn.llm.model import build, init_seed_for
-from tests.test_llm_train import VOCAB, toy_tokens
+from tests.test_llm_train import VOCAB, data_dir  # noqa: F401  (the toy corpus fixture)
 
 SIZE = {"n_layers": 2, "d_model": 32, "n_heads": 2, "context": 16, "batch_size": 8, "micro_batch_size": 4}
 PARAMS = {
@@ -36,17 +35,6 @@ PARAMS = {
 ARCH = "sandwich"  # the architecture the clip threshold below was set in (both run every variant tested)
 SEEDS, GLOBAL_SEED = [0, 1], 7
 CLOSE = {"rtol": 1e-5, "atol": 1e-6}
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("corpus")
-    toy_tokens(20000, 0).tofile(d / "train.bin")
-    toy_tokens(4000, 1).tofile(d / "val.bin")
-    (d / "meta.json").write_text(
-        json.dumps({"vocab_size": VOCAB, "n_train_tokens": 20000, "n_val_tokens": 4000})
-    )
-    return d
 
 
 def alone(tmp: Path, data: Path, variant: str, seed: int, params: dict) -> dict:
@@ -74,7 +62,7 @@ def init_state(params: dict, variant: str, seed: int) -> dict:
 
 
 @pytest.mark.parametrize("variant", ["baseline", "unified"])
-def test_each_slice_equals_the_run_trained_alone(tmp_path, data_dir, variant):
+def test_each_slice_equals_the_run_trained_alone(tmp_path, data_dir, variant):  # noqa: F811  (the fixture imported above)
     got = batched.train_batched(PARAMS, variant, "micro", SEEDS, GLOBAL_SEED, data_dir, arch=ARCH)
     assert got["step"] == 8 and len(got["lr"]) == 8
     norms = [run["grad_norms"][0] for run in got["runs"]]
@@ -118,7 +106,7 @@ def test_per_seed_clip_is_clip_grad_norm_of_the_slice():
     assert norms[0] < 1.0 < norms[1]  # one slice left as it is, the others scaled down
 
 
-def test_a_diverging_seed_stops_alone(tmp_path, data_dir):
+def test_a_diverging_seed_stops_alone(tmp_path, data_dir):  # noqa: F811  (the fixture imported above)
     """``diverge_loss`` between the seeds' step-1 losses: the higher diverges there, the other trains on."""
     first = batched.train_batched(PARAMS, "baseline", "micro", SEEDS, GLOBAL_SEED, data_dir, arch=ARCH)
     l0, l1 = (run["losses"][0] for run in first["runs"])  # step 1: before any update
@@ -136,7 +124,7 @@ def test_a_diverging_seed_stops_alone(tmp_path, data_dir):
         assert torch.equal(div["state"][name], p), name
 
 
-def test_a_killed_job_resumes_to_the_same_numbers(tmp_path, data_dir):
+def test_a_killed_job_resumes_to_the_same_numbers(tmp_path, data_dir):  # noqa: F811  (the fixture imported above)
     params = {**PARAMS, "ckpt_every": 2}
     whole = batched.train_batched(params, "unified", "micro", SEEDS, GLOBAL_SEED, data_dir, arch=ARCH)
     ckpt = tmp_path / "ckpt"
