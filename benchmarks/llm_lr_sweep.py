@@ -1,0 +1,108 @@
+"""The learning rate of study 002, fixed from the reference arm alone: a small sweep of the Pre-Norm baseline.
+
+    python benchmarks/llm_lr_sweep.py [--lrs 1.5e-3 3e-3 6e-3 1.2e-2] [--seeds 2] [--arch prenorm] \
+        [--jobs 2] [--out-dir benchmarks/results]
+
+Trains ``--arch``'s reference variant (``llm.claims.reference``) at the default ``tiny`` size and every
+default of the ``llm`` schema except the peak learning rate (``llm.optim.lr``: the grid ``--lrs``, a factor of 2
+around the schema default), ``--seeds`` seeds each, through ``python -m scaledyn.llm train`` (one thread,
+``--jobs`` processes side by side, as the DAG runs them). The decay follows each learning rate
+(``optim.decay_timescales``: lambda = timescales / sum of the schedule's lr). The seeds come from another
+global seed than the study's (the schema's ``seed`` + 1), so the runs that choose the learning rate are not
+the runs that test the claims. No variant other than the reference is trained: the choice cannot depend on
+the variants' outcomes. The rule: the grid point with the lowest mean final validation loss (whole split);
+the report of ``--out-dir/llm_lr_sweep.json`` gives every run's loss, the per-lr mean and the choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from scaledyn import config  # noqa: E402
+
+SIZE = "tiny"
+
+
+def train(work: Path, arch: str, variant: str, lr: float, seed: int, global_seed: int) -> dict:
+    """One run through the training CLI; its summary.json."""
+    out = work / f"{arch}_{variant}_lr{lr:g}_s{seed}"
+    params = json.dumps({"optim": {"lr": lr}})
+    cmd = [sys.executable, "-m", "scaledyn.llm", "train", "--arch", arch, "--variant", variant]
+    cmd += ["--size", SIZE, "--seed", str(seed), "--global-seed", str(global_seed), "--params", params]
+    cmd += ["--data", str(work / "data"), "--out", str(out), "--ckpt", str(out / "ckpt")]
+    cmd += ["--device", "cpu", "--threads", "1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return json.loads((out / "summary.json").read_text())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lrs", type=float, nargs="+", default=[1.5e-3, 3e-3, 6e-3, 1.2e-2])
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--arch", default="prenorm")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+    llm = config.section("llm", {})
+    variant, global_seed = llm["claims"]["reference"], int(config.load({})["seed"]) + 1
+    load_start = os.getloadavg()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="llm_lr_sweep_") as tmp:
+        work = Path(tmp)
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        data = [sys.executable, "-m", "scaledyn.llm", "data", "--source", llm["corpus"]["path"]]
+        data += [
+            "--cache-dir",
+            str(Path(llm["corpus"]["cache_dir"]).expanduser()),
+            "--out-dir",
+            str(work / "data"),
+        ]
+        subprocess.run(data, check=True, env=env, capture_output=True)
+        grid = [(lr, s) for s in range(args.seeds) for lr in args.lrs]
+        with ThreadPoolExecutor(args.jobs) as pool:
+            summaries = list(pool.map(lambda p: train(work, args.arch, variant, *p, global_seed), grid))
+    runs = [
+        {"lr": lr, "seed": s, "final_val_loss": sm["final_val_loss"], "diverged": sm["diverged"]}
+        for (lr, s), sm in zip(grid, summaries, strict=True)
+    ]
+    means = {}
+    for lr in args.lrs:
+        vals = [r["final_val_loss"] for r in runs if r["lr"] == lr]
+        means[f"{lr:g}"] = float("inf") if any(v is None for v in vals) else sum(vals) / len(vals)
+    chosen = min(means, key=means.get)
+    result = {
+        "command": "python benchmarks/llm_lr_sweep.py " + " ".join(sys.argv[1:]),
+        "arch": args.arch,
+        "variant": variant,
+        "size": SIZE,
+        "global_seed": global_seed,
+        "rule": "lowest mean final validation loss (whole split) of the reference arm",
+        "runs": runs,
+        "mean_final_val_loss": means,
+        "chosen_lr": float(chosen),
+        "wall_s": time.perf_counter() - t0,
+        "load_average_start": load_start,
+        "load_average_end": os.getloadavg(),
+        "cpu_count": os.cpu_count(),
+    }
+    for lr, m in means.items():
+        print(f"lr {lr:>8}: mean final val loss {m:.4f}" + ("  <- chosen" if lr == chosen else ""))
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "llm_lr_sweep.json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
