@@ -5,13 +5,14 @@
 
 Trains ``--arch``'s reference variant (``llm.claims.reference``) at the default ``tiny`` size and every
 default of the ``llm`` schema except the peak learning rate (``llm.optim.lr``: the grid ``--lrs``, a
-factor of 2 around the schema default), ``--seeds`` seeds each, through ``python -m scaledyn.llm train`` (one thread,
-``--jobs`` processes side by side, as the DAG runs them). The decay follows each learning rate
-(``optim.decay_timescales``: lambda = timescales / sum of the schedule's lr). The seeds come from another
-global seed than the study's (the schema's ``seed`` + 1), so the runs that choose the learning rate are not
-the runs that test the claims. No variant other than the reference is trained: the choice cannot depend on
-the variants' outcomes. The rule: the grid point with the lowest mean final validation loss (whole split);
-the report of ``--out-dir/llm_lr_sweep.json`` gives every run's loss, the per-lr mean and the choice.
+factor of 2 around the schema default), ``--seeds`` seeds each, through ``python -m scaledyn.llm train``
+(one thread, ``--jobs`` processes side by side, as the DAG runs them). The decay follows each learning
+rate (``optim.decay_timescales``: lambda = timescales / sum of the schedule's lr). The seeds come from
+another global seed than the study's (the schema's ``seed`` + 1), so the runs that choose the learning
+rate are not the runs that test the claims. No variant other than the reference is trained: the choice
+cannot depend on the variants' outcomes. The rule: the grid point with the lowest mean final validation
+loss (whole split); the report of ``--out-dir/llm_lr_sweep.json`` gives every run's loss, the per-lr mean
+and the choice.
 """
 
 from __future__ import annotations
