@@ -257,8 +257,11 @@ def tensor_snr(bands: pd.DataFrame) -> plt.Figure:
         axes[0, 0].text(0.5, 0.5, "no measurement (llm.tensor_snr.enabled: false)", ha="center",
                         transform=axes[0, 0].transAxes)  # fmt: skip
     else:
-        handles, labels = axes[0, 1].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
+        entries = {}  # every class of every arm (sandwich adds its output gammas), each once
+        for ax in axes[:, 1]:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                entries.setdefault(label, handle)
+        fig.legend(entries.values(), entries.keys(), loc="lower center", ncol=4, fontsize=7, frameon=False)
     fig.suptitle(f"mean over seeds and band ({_ci_text(bands)})", fontsize=9)
     fig.tight_layout(rect=(0, 0.16 / len(groups), 1, 1))
     return fig
