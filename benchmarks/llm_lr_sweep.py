@@ -11,8 +11,9 @@ rate (``optim.decay_timescales``: lambda = timescales / sum of the schedule's lr
 another global seed than the study's (the schema's ``seed`` + 1), so the runs that choose the learning
 rate are not the runs that test the claims. No variant other than the reference is trained: the choice
 cannot depend on the variants' outcomes. The rule: the grid point with the lowest mean final validation
-loss (whole split); the report of ``--out-dir/llm_lr_sweep.json`` gives every run's loss, the per-lr mean
-and the choice.
+loss (whole split); while that point is an end of the grid, the grid is extended by a factor of 2 beyond
+it (at most ``--max-extend`` times), so the choice is an interior minimum or says that it is not; the
+report of ``--out-dir/llm_lr_sweep.json`` gives every run's loss, the per-lr mean and the choice.
 """
 
 from __future__ import annotations
@@ -48,12 +49,22 @@ def train(work: Path, arch: str, variant: str, lr: float, seed: int, global_seed
     return json.loads((out / "summary.json").read_text())
 
 
+def mean_losses(runs: list[dict], lrs: list[float]) -> dict[float, float]:
+    """Mean final validation loss per learning rate (inf when a run diverged)."""
+    out = {}
+    for lr in lrs:
+        vals = [r["final_val_loss"] for r in runs if r["lr"] == lr]
+        out[lr] = float("inf") if any(v is None for v in vals) or not vals else sum(vals) / len(vals)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lrs", type=float, nargs="+", default=[1.5e-3, 3e-3, 6e-3, 1.2e-2])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--arch", default="prenorm")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--max-extend", type=int, default=3)
     parser.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     llm = config.section("llm", {})
@@ -71,17 +82,29 @@ def main() -> int:
             str(work / "data"),
         ]
         subprocess.run(data, check=True, env=env, capture_output=True)
-        grid = [(lr, s) for s in range(args.seeds) for lr in args.lrs]
+        lrs, runs = sorted(args.lrs), []
         with ThreadPoolExecutor(args.jobs) as pool:
-            summaries = list(pool.map(lambda p: train(work, args.arch, variant, *p, global_seed), grid))
-    runs = [
-        {"lr": lr, "seed": s, "final_val_loss": sm["final_val_loss"], "diverged": sm["diverged"]}
-        for (lr, s), sm in zip(grid, summaries, strict=True)
-    ]
-    means = {}
-    for lr in args.lrs:
-        vals = [r["final_val_loss"] for r in runs if r["lr"] == lr]
-        means[f"{lr:g}"] = float("inf") if any(v is None for v in vals) else sum(vals) / len(vals)
+            for _ in range(args.max_extend + 1):
+                todo = [
+                    (lr, s) for s in range(args.seeds) for lr in lrs if not any(r["lr"] == lr for r in runs)
+                ]
+                summaries = list(pool.map(lambda p: train(work, args.arch, variant, *p, global_seed), todo))
+                for (lr, s), sm in zip(todo, summaries, strict=True):
+                    runs.append(
+                        {
+                            "lr": lr,
+                            "seed": s,
+                            "final_val_loss": sm["final_val_loss"],
+                            "diverged": sm["diverged"],
+                        }
+                    )
+                means = mean_losses(runs, lrs)
+                best = min(means, key=means.get)
+                if best not in (lrs[0], lrs[-1]):
+                    break
+                lrs = [best / 2, *lrs] if best == lrs[0] else [*lrs, best * 2]
+    means = mean_losses(runs, sorted({r["lr"] for r in runs}))
+    means = {f"{lr:g}": m for lr, m in means.items()}
     chosen = min(means, key=means.get)
     result = {
         "command": "python benchmarks/llm_lr_sweep.py " + " ".join(sys.argv[1:]),
@@ -93,6 +116,7 @@ def main() -> int:
         "runs": runs,
         "mean_final_val_loss": means,
         "chosen_lr": float(chosen),
+        "interior": chosen not in (min(means, key=float), max(means, key=float)),
         "wall_s": time.perf_counter() - t0,
         "load_average_start": load_start,
         "load_average_end": os.getloadavg(),

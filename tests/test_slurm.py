@@ -134,7 +134,7 @@ def test_llm_train_asks_the_profile_for_a_gpu_and_runs_on_cpu(slurm_env, tmp_pat
         (repo / SLURM_PROFILE, 0, "--gpus=1", "gres:gpu:1"),
         (tmp_path / "typed", 1, f"--gpus={FAKE_GPU_TYPE}:1", f"gres:gpu:{FAKE_GPU_TYPE}:1"),
     ):
-        run_dir = repo / f"results/llm/runs/tiny/baseline/seed{seed}"
+        run_dir = repo / f"results/llm/runs/tiny/prenorm/baseline/seed{seed}"  # the smoke arms: prenorm
         target = str((run_dir / "summary.json").relative_to(repo))
         proc = run_slurm(repo, slurm_env, "--profile", str(profile), "--verbose", target, *SMOKE, limit=300)
         assert proc.returncode == 0, proc.stdout[-5000:]
