@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 
@@ -149,6 +150,11 @@ def moment_estimates(mean: torch.Tensor, var: torch.Tensor, k: int) -> dict[str,
 def tensor_estimates(g: torch.Tensor) -> dict[str, float]:
     """:func:`moment_estimates` of the draws ``g`` of shape ``(K, *param)``, the moments computed once."""
     return moment_estimates(*_moments(g))
+
+
+def gsnr_plugin_floor(k: int | np.ndarray) -> float | np.ndarray:
+    """Floor of the plug-in GSNR from K draws: its expectation is about GSNR + 1/K, so with no signal 1/K."""
+    return 1.0 / np.asarray(k, dtype=float)
 
 
 def snr2_plugin_floor(k: int) -> float:

@@ -12,7 +12,7 @@ per-seed values; the tables' ``ci_method`` and ``level`` columns say which).
 * ``gsnr_points`` (:func:`gsnr_points`): per run and GSNR estimate, log10 GSNR and scale adaptation (Fig 1).
 
 ``summary`` and ``gsnr_points`` carry ``plugin_floor_log10``: log10 of the plug-in estimate's floor 1/K
-(:func:`plugin_floor`, K = the runs' ``gsnr_draws``), the line Figures 1 and 2 draw.
+(:func:`scaledyn.estimators.gsnr_plugin_floor`, K = the runs' ``gsnr_draws``), the line Figures 1 and 2 draw.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from scaledyn.estimators import gsnr_plugin_floor
 from scaledyn.gsnr import classify
 from scaledyn.stats import Settings
 
@@ -27,17 +28,11 @@ ESTIMATES = {"plugin": "gsnr_plugin", "bias_corrected": "gsnr_bias_corrected", "
 JOB_KEYS = ["noise_model", "optimizer"]
 
 
-def plugin_floor(k: int | np.ndarray) -> float | np.ndarray:
-    """Floor of the plug-in GSNR from K draws: its expectation is about GSNR + 1/K
-    (:mod:`scaledyn.estimators`), so with no signal it is 1/K."""
-    return 1.0 / np.asarray(k, dtype=float)
-
-
 def _floor_log10(runs: pd.DataFrame) -> np.ndarray:
     """log10 plug-in floor per row, NaN where the runs do not record K."""
     if "gsnr_draws" not in runs:
         return np.full(len(runs), np.nan)
-    return np.log10(plugin_floor(runs["gsnr_draws"].to_numpy()))
+    return np.log10(gsnr_plugin_floor(runs["gsnr_draws"].to_numpy()))
 
 
 def summary_table(runs: pd.DataFrame, stats: dict) -> pd.DataFrame:

@@ -31,8 +31,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from scaledyn.estimators import gsnr_plugin_floor
 from scaledyn.gsnr import classify, simulate
-from scaledyn.gsnr.analysis import ESTIMATES, JOB_KEYS, plugin_floor
+from scaledyn.gsnr.analysis import ESTIMATES, JOB_KEYS
 from scaledyn.stats import ClaimResult, Interval, Settings
 
 STUDY = "000"
@@ -224,7 +225,7 @@ PER_NOISE = (matrix_gsnr_gap,)  # about GSNR at theta0 only: once per noise mode
 
 def practitioner_note(estimate: str, params: dict) -> str:
     k = params["gsnr_draws"]
-    floor = f", floor 1/K = {plugin_floor(k):.2g}" if estimate == "plugin" else ""
+    floor = f", floor 1/K = {float(gsnr_plugin_floor(k)):.2g}" if estimate == "plugin" else ""
     decided = params["claims"]["estimate"]
     return (
         f"what a practitioner's {estimate} estimate from K={k} draws would conclude{floor}; "

@@ -72,7 +72,7 @@ def criteria(params: dict[str, Any]) -> dict[str, Any]:
 def plugin_floor(metric: str, k: int) -> float:
     """Expected plug-in estimate of ``metric`` at zero signal with ``k`` Gaussian draws."""
     if metric in ("gsnr", "gsnr_plugin"):
-        return 1.0 / k
+        return float(estimators.gsnr_plugin_floor(k))
     if metric == "snr2":
         return estimators.snr2_plugin_floor(k)
     return estimators.snr_floor(k)

@@ -44,7 +44,7 @@ def gsnr_section(results: Path, config: dict) -> dict:
         "classifier_pooled": _records(pooled),
         "classifier_per_shape": _records(per_shape),
         "claims": io.read_json(results / "claims.json"),
-        "plugin_floor": 1.0 / params["gsnr_draws"],
+        "plugin_floor": float(estimators.gsnr_plugin_floor(params["gsnr_draws"])),
     }
 
 
