@@ -333,8 +333,8 @@ def test_decay_timescales_set_lambda_from_the_schedule(timescales):
     r = run_config.build(
         sec, "wd_input", "tiny", 0, 0, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
     )
-    assert r.optim.lr_sum == pytest.approx(3e-3 * 350)
-    assert r.optim.weight_decay == r.optim.gamma_weight_decay == pytest.approx(timescales / (3e-3 * 350))
+    assert r.optim.lr_sum == pytest.approx(r.optim.lr * 350)
+    assert r.optim.weight_decay == r.optim.gamma_weight_decay == pytest.approx(timescales / (r.optim.lr * 350))
     # the default cosine schedule: a parameter without gradient under the run's AdamW and LambdaLR
     r = run_config.build(
         config.section("llm", {"optim": {"decay_timescales": timescales}}), "wd_input", "tiny", 0, 0,
@@ -381,7 +381,7 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
         section, "md", "micro", 0, 7, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
     )
     assert r.steps == 5000 // (8 * 16) and r.micro_batch_size == 8 and r.schedule.warmup == 2
-    assert r.optim.lr == 3e-3 and r.optim.impl == "fused"
+    assert r.optim.lr == section["optim"]["lr"] and r.optim.impl == "fused"
     assert (
         r.optim.weight_decay * r.optim.lr_sum
         == r.optim.gamma_weight_decay * r.optim.lr_sum

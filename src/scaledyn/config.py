@@ -240,6 +240,10 @@ def check_llm(llm: Config, *, runs: bool) -> None:
     if unknown:
         _fail("llm.run_sizes", f"{unknown} not defined in llm.sizes; defined: {', '.join(llm['sizes'])}")
     problem = check_arms(llm["arms"], llm["claims"]["reference"])
+    for name in llm["run_sizes"]:
+        arms = llm["sizes"][name]["arms"]
+        if problem is None and arms is not None:
+            problem = check_arms(arms, llm["claims"]["reference"], key=f"llm.sizes.{name}.arms")
     if problem is not None:
         _fail(*problem)
 

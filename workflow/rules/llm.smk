@@ -13,7 +13,11 @@ LLM_RUN_FILES = (
     "tensor_snr.csv",
     "summary.json",
 )
-from scaledyn.llm import TABLES as LLM_TABLES, job_params as llm_job_params
+from scaledyn.llm import (
+    TABLES as LLM_TABLES,
+    arms_of as llm_arms_of,
+    job_params as llm_job_params,
+)
 
 LLM_FIGURES = FIGURES["llm"]  # name -> drawing function and tables (scaledyn.plots)
 # The package code a training run executes (not the analysis): editing the analysis retrains nothing.
@@ -33,7 +37,7 @@ LLM_TRAIN_CODE = (
 LLM_RUNS = [
     dict(size=size, arch=arch, variant=variant, seed=seed)
     for size in LLM["run_sizes"]
-    for arch, variants in LLM["arms"].items()
+    for arch, variants in llm_arms_of(LLM, size).items()
     for variant in variants
     for seed in range(LLM["seeds"])
 ]
@@ -73,8 +77,8 @@ localrules:
 
 wildcard_constraints:
     size="|".join(LLM["run_sizes"]),
-    arch="|".join(LLM["arms"]),
-    variant="|".join(sorted({v for arm in LLM["arms"].values() for v in arm})),
+    arch="|".join(sorted(set(LLM_RUN_WILDCARDS["arch"]))),
+    variant="|".join(sorted(set(LLM_RUN_WILDCARDS["variant"]))),
     seed=r"\d+",
 
 

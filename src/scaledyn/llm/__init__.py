@@ -19,4 +19,10 @@ NOT_RUN_KEYS = ("arms", "run_sizes", "seeds", "sizes", "threads", "corpus", "cla
 def job_params(llm: dict, size: str) -> dict:
     """The ``llm`` section narrowed to one training job of ``size``: adding a variant or a seed, or changing
     a claim criterion, reruns no training run."""
-    return {**{k: v for k, v in llm.items() if k not in NOT_RUN_KEYS}, "sizes": {size: llm["sizes"][size]}}
+    entry = {k: v for k, v in llm["sizes"][size].items() if k != "arms"}  # which runs exist, not how one runs
+    return {**{k: v for k, v in llm.items() if k not in NOT_RUN_KEYS}, "sizes": {size: entry}}
+
+
+def arms_of(llm: dict, size: str) -> dict[str, list[str]]:
+    """The arms (architecture -> variants) trained at ``size``: its own ``arms``, else ``llm.arms``."""
+    return llm["sizes"][size].get("arms") or llm["arms"]

@@ -134,18 +134,21 @@ def resolve_arch(flags: ScaleFlags, run_arch: str) -> str:
     return arch
 
 
-def check_arms(arms: dict[str, list[str]], reference: str) -> tuple[str, str] | None:
-    """The first problem of an ``llm.arms`` map as ``(key, message)``, or ``None``: every variant known and
-    runnable in its architecture (``wd_output`` needs sandwich), every list holding the reference."""
+def check_arms(
+    arms: dict[str, list[str]], reference: str, key: str = "llm.arms"
+) -> tuple[str, str] | None:
+    """The first problem of an arms map (``llm.arms`` or a size's, at ``key``) as ``(key, message)``, or
+    ``None``: every variant known and runnable in its architecture (``wd_output`` needs sandwich), every list
+    holding the reference."""
     for arch, names in arms.items():
         for name in names:
             try:
                 resolve_arch(get_variant(name), arch)
             except ValueError as exc:
-                return f"llm.arms.{arch}", f"{name}: {exc}"
+                return f"{key}.{arch}", f"{name}: {exc}"
         if reference not in names:
             return (
-                f"llm.arms.{arch}",
+                f"{key}.{arch}",
                 f"{reference!r} (llm.claims.reference) is missing: each architecture's arms are compared "
                 "with its own reference",
             )
