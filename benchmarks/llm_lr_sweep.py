@@ -1,15 +1,17 @@
 """The learning rate of study 002, fixed from the reference arm alone: a small sweep of the Pre-Norm baseline.
 
     python benchmarks/llm_lr_sweep.py [--lrs 1.5e-3 3e-3 6e-3 1.2e-2] [--seeds 2] [--arch prenorm] \
-        [--jobs 2] [--out-dir benchmarks/results]
+        [--jobs 2] [--out-dir benchmarks/results] [--configfile config/gpu.yaml --size mid40m --device cuda]
 
-Trains ``--arch``'s reference variant (``llm.claims.reference``) at the default ``tiny`` size and every
-default of the ``llm`` schema except the peak learning rate (``llm.optim.lr``: the grid ``--lrs``, a
-factor of 2 around the schema default), ``--seeds`` seeds each, through ``python -m scaledyn.llm train``
-(one thread, ``--jobs`` processes side by side, as the DAG runs them). The decay follows each learning
-rate (``optim.decay_timescales``: lambda = timescales / sum of the schedule's lr). The seeds come from
-another global seed than the study's (the schema's ``seed`` + 1), so the runs that choose the learning
-rate are not the runs that test the claims. No variant other than the reference is trained: the choice
+Trains ``--arch``'s reference variant (``llm.claims.reference``) at ``--size`` (default ``tiny``) with the
+``llm`` section of ``--configfile`` (default: the schema's defaults) except the peak learning rate
+(``llm.optim.lr``, and the size's own ``lr``: the grid ``--lrs``), ``--seeds`` seeds each, through
+``python -m scaledyn.llm train`` (``--threads`` threads, ``--jobs`` processes side by side, as the DAG runs
+them; on a GPU use ``--device cuda --jobs 1``). The tiny CPU result is ``llm_lr_sweep.json``, another size's
+``llm_lr_sweep_<size>.json``: the GPU study fixes its sizes' ``lr`` from it before it trains any variant.
+The decay follows each learning rate (``optim.decay_timescales``: lambda = timescales / sum of the lrs).
+The seeds come from another global seed than the study's (``seed`` + 1), so the runs that choose the
+learning rate are not the runs that test the claims. No variant but the reference is trained: the choice
 cannot depend on the variants' outcomes. The rule: the grid point with the lowest mean final validation
 loss (whole split); while that point is an end of the grid, the grid is extended by a factor of 2 beyond
 it (at most ``--max-extend`` times), so the choice is an interior minimum or says that it is not; the
@@ -28,6 +30,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+from snakemake.utils import update_config
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -36,14 +41,16 @@ from scaledyn import config  # noqa: E402
 SIZE = "tiny"
 
 
-def train(work: Path, arch: str, variant: str, lr: float, seed: int, global_seed: int) -> dict:
-    """One run through the training CLI; its summary.json."""
-    out = work / f"{arch}_{variant}_lr{lr:g}_s{seed}"
-    params = json.dumps({"optim": {"lr": lr}})
-    cmd = [sys.executable, "-m", "scaledyn.llm", "train", "--arch", arch, "--variant", variant]
-    cmd += ["--size", SIZE, "--seed", str(seed), "--global-seed", str(global_seed), "--params", params]
+def train(work: Path, args: argparse.Namespace, llm: dict, lr: float, seed: int, global_seed: int) -> dict:
+    """One run of the reference arm through the training CLI at peak lr ``lr``; its summary.json."""
+    variant = llm["claims"]["reference"]
+    out = work / f"{args.arch}_{variant}_lr{lr:g}_s{seed}"
+    sizes = {args.size: {**llm["sizes"][args.size], "lr": lr}}
+    params = json.dumps({**llm, "optim": {**llm["optim"], "lr": lr}, "sizes": sizes})
+    cmd = [sys.executable, "-m", "scaledyn.llm", "train", "--arch", args.arch, "--variant", variant]
+    cmd += ["--size", args.size, "--seed", str(seed), "--global-seed", str(global_seed), "--params", params]
     cmd += ["--data", str(work / "data"), "--out", str(out), "--ckpt", str(out / "ckpt")]
-    cmd += ["--device", "cpu", "--threads", "1"]
+    cmd += ["--device", args.device, "--threads", str(args.threads)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return json.loads((out / "summary.json").read_text())
@@ -66,9 +73,19 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--max-extend", type=int, default=3)
     parser.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--configfile", type=Path, nargs="*", default=[], help="config files, merged in turn")
+    parser.add_argument("--size", default=SIZE)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    llm = config.section("llm", {})
-    variant, global_seed = llm["claims"]["reference"], int(config.load({})["seed"]) + 1
+    given: dict = {}
+    for path in args.configfile:  # as snakemake --configfile: later files update earlier ones, key by key
+        update_config(given, yaml.safe_load(path.read_text()) or {})
+    cfg = config.load({k: v for k, v in given.items() if k in ("seed", "llm")})
+    llm = cfg["llm"]
+    if args.size not in llm["sizes"]:
+        parser.error(f"--size {args.size}: not in llm.sizes ({', '.join(llm['sizes'])})")
+    variant, global_seed = llm["claims"]["reference"], int(cfg["seed"]) + 1
     load_start = os.getloadavg()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="llm_lr_sweep_") as tmp:
@@ -88,7 +105,7 @@ def main() -> int:
                 todo = [
                     (lr, s) for s in range(args.seeds) for lr in lrs if not any(r["lr"] == lr for r in runs)
                 ]
-                summaries = list(pool.map(lambda p: train(work, args.arch, variant, *p, global_seed), todo))
+                summaries = list(pool.map(lambda p: train(work, args, llm, *p, global_seed), todo))
                 for (lr, s), sm in zip(todo, summaries, strict=True):
                     runs.append(
                         {
@@ -110,7 +127,8 @@ def main() -> int:
         "command": "python benchmarks/llm_lr_sweep.py " + " ".join(sys.argv[1:]),
         "arch": args.arch,
         "variant": variant,
-        "size": SIZE,
+        "size": args.size,
+        "device": args.device,
         "global_seed": global_seed,
         "rule": "lowest mean final validation loss (whole split) of the reference arm",
         "runs": runs,
@@ -125,7 +143,8 @@ def main() -> int:
     for lr, m in means.items():
         print(f"lr {lr:>8}: mean final val loss {m:.4f}" + ("  <- chosen" if lr == chosen else ""))
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "llm_lr_sweep.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "llm_lr_sweep.json" if args.size == SIZE else f"llm_lr_sweep_{args.size}.json"
+    (args.out_dir / name).write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 

@@ -33,6 +33,11 @@ BAD = [
         "'baseline' (llm.claims.reference) is missing",
     ),
     ("llm:\n  arms: {postnorm: [baseline]}\n", "llm.arms", "enum ['prenorm', 'sandwich']"),
+    (
+        "llm:\n  sizes:\n    tiny: {arms: {prenorm: [baseline, wd_output]}}\n",
+        "llm.sizes.tiny.arms.prenorm",
+        "under llm.arms.sandwich",
+    ),
     ("llm:\n  sizes:\n    tiny: {d_model: 30}\n", "llm.sizes.tiny", "multiple of n_heads"),
     ("llm:\n  sizes:\n    big: {n_layers: 2}\n", "llm.sizes.big", "'d_model' is a required property"),
     ("llm:\n  corpus: {val_fraction: 1.5}\n", "llm.corpus.val_fraction", "exclusiveMaximum 1"),

@@ -7,21 +7,41 @@ import re
 
 import numpy as np
 import yaml
+from snakemake.utils import update_config
 
+import scaledyn.llm as llm_pkg
+from scaledyn import config
+from scaledyn.llm import claims
 from scaledyn.llm import train as tr
 from tests.conftest import ROOT, snakemake
 
 GPU = ("--configfile", "config/gpu.yaml", "config/gpu_quick.yaml")
 
 
-def test_gpu_configs_plan_20_gpu_training_jobs(repo_copy):
+def test_gpu_configs_plan_24_gpu_training_jobs(repo_copy):
+    """gpu_quick: mid40m trains the default arms (7 Pre-Norm + 3 sandwich), gpt124m its own two, x 2 seeds."""
     out = snakemake(repo_copy, "-n", "-p", *GPU).stdout
     stats = out.split("Job stats:", 1)[1]
     jobs = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}
-    assert jobs["llm_train"] == 20 and "gsnr_simulate" not in jobs  # (7 + 3 default arms) x 2 seeds, llm only
-    assert out.count("--size gpt124m") == 20 and out.count("--device cuda") == 20
-    assert out.count("--arch prenorm") == 14 and out.count("--arch sandwich") == 6
-    assert out.count("(1 GPU; progress:") == 20  # each training job holds one GPU (its message says so)
+    assert jobs["llm_train"] == 24 and "gsnr_simulate" not in jobs  # llm only
+    assert out.count("--size mid40m") == 20 and out.count("--size gpt124m") == 4
+    assert out.count("--device cuda") == 24 and out.count("(1 GPU; progress:") == 24  # one GPU per job
+    assert out.count("--arch prenorm") == 18 and out.count("--arch sandwich") == 6
+    assert out.count("--variant unified --size gpt124m") == 2 and "--variant md --size gpt124m" not in out
+
+
+def test_gpu_config_powered_and_quick_config_judges_nothing():
+    """gpu.yaml has the seeds the blocked analysis needs for power; gpu_quick.yaml prints no verdict."""
+    given = yaml.safe_load((ROOT / "config/gpu.yaml").read_text())
+    full = config.load(given)["llm"]
+    assert full["seeds"] >= 4 and full["claims"]["judge"]
+    mid = full["sizes"]["mid40m"]
+    blocks = 12 * mid["d_model"] ** 2 * mid["n_layers"]
+    assert 30e6 <= blocks <= 50e6 and 5e8 <= mid["token_budget"] <= 1e9
+    update_config(given, yaml.safe_load((ROOT / "config/gpu_quick.yaml").read_text()))  # as --configfile
+    quick = config.load(given)["llm"]
+    assert quick["claims"]["judge"] is False and quick["sizes"]["mid40m"]["steps"] == 30
+    assert claims.check_all({}, quick, None) == []
 
 
 def test_gpt124m_shape_trains_on_cpu(tmp_path):
@@ -46,3 +66,12 @@ def test_gpt124m_shape_trains_on_cpu(tmp_path):
     assert np.isfinite(s["final_val_loss"]) and not s["diverged"]
     assert s["flop_per_token"] == 6 * s["n_matmul_params"] + 12 * 12 * 768 * 64
     assert tr.total_steps(cfg["sizes"]["gpt124m"]) == 4768
+
+
+def test_a_sizes_own_arms_choose_runs_not_how_they_train():
+    """llm.sizes.<name>.arms replaces llm.arms at that size; no training param (editing it reruns none)."""
+    own = {"prenorm": ["baseline", "unified"]}
+    llm = config.section("llm", {"sizes": {"tiny": {"arms": own}}})
+    assert llm_pkg.arms_of(llm, "tiny") == own
+    assert llm_pkg.arms_of(config.section("llm", {}), "tiny") == config.section("llm", {})["arms"]
+    assert llm_pkg.job_params(llm, "tiny") == llm_pkg.job_params(config.section("llm", {}), "tiny")

@@ -334,7 +334,8 @@ def test_decay_timescales_set_lambda_from_the_schedule(timescales):
         sec, "wd_input", "tiny", 0, 0, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
     )
     assert r.optim.lr_sum == pytest.approx(r.optim.lr * 350)
-    assert r.optim.weight_decay == r.optim.gamma_weight_decay == pytest.approx(timescales / (r.optim.lr * 350))
+    lam = timescales / (r.optim.lr * 350)
+    assert r.optim.weight_decay == r.optim.gamma_weight_decay == pytest.approx(lam)
     # the default cosine schedule: a parameter without gradient under the run's AdamW and LambdaLR
     r = run_config.build(
         config.section("llm", {"optim": {"decay_timescales": timescales}}), "wd_input", "tiny", 0, 0,

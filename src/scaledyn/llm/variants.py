@@ -134,9 +134,7 @@ def resolve_arch(flags: ScaleFlags, run_arch: str) -> str:
     return arch
 
 
-def check_arms(
-    arms: dict[str, list[str]], reference: str, key: str = "llm.arms"
-) -> tuple[str, str] | None:
+def check_arms(arms: dict[str, list[str]], reference: str, key: str = "llm.arms") -> tuple[str, str] | None:
     """The first problem of an arms map (``llm.arms`` or a size's, at ``key``) as ``(key, message)``, or
     ``None``: every variant known and runnable in its architecture (``wd_output`` needs sandwich), every list
     holding the reference."""
