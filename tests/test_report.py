@@ -3,14 +3,16 @@ table in the terminal (python -m scaledyn.report claims)."""
 
 import contextlib
 import io as io_lib
+import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 
 from scaledyn import io
 from scaledyn.report import __main__ as report_main
-from scaledyn.report import claims_table, render
+from scaledyn.report import claims_table, context, render
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, verdict
 from tests.conftest import ROOT
 from tests.test_claims_table import row
@@ -154,3 +156,34 @@ def test_make_claims_runs_the_command():
     makefile = (ROOT / "Makefile").read_text()
     recipe = re.search(r"^claims:.*\n\t(.+)$", makefile, re.M)
     assert recipe and "-m scaledyn.report claims" in recipe[1]
+
+
+def test_comparison_sets_the_lm_rows_beside_papers_000_and_001(tmp_path):
+    """Study 002's C6 / C7 gaps join the comparison, words by the interval's side; one study alone: none."""
+
+    def claims(study: str, rows: list[dict]) -> Path:
+        folder = tmp_path / study
+        folder.mkdir(exist_ok=True)
+        (folder / "claims.json").write_text(json.dumps(rows))
+        return folder
+
+    gap = {"measure": "min log10 GSNR gap", "scope": "entry noise, any optimiser", "note": "n"}
+    gsnr = claims("gsnr", [{**gap, "claim": "x", "value": 0.5, "ci_low": 0.2, "ci_high": 0.8}])
+    lm = {"scope": "tiny, prenorm, baseline", "measure": "late log10 GSNR", "value": -0.3}
+    llm = claims(
+        "llm",
+        [
+            {**lm, "claim": "C6: matrices higher", "ci_low": -0.5, "ci_high": -0.1},
+            {**lm, "claim": "C7: entries lower", "ci_low": -0.6, "ci_high": 0.1},
+            {**lm, "claim": "C1: no_scale hurts", "ci_low": 0.1, "ci_high": 0.2},
+        ],
+    )
+    rows = context.comparison({"gsnr": gsnr, "llm": llm}, {})
+    assert [r["study"] for r in rows] == ["000", "002", "002"]
+    assert [(r["matrix_higher"], r["matrix_lower"]) for r in rows] == [
+        (True, False),
+        (False, True),
+        (False, False),
+    ]
+    assert "paper 000's measure" in rows[1]["what"] and "paper 001's measure" in rows[2]["what"]
+    assert context.comparison({"llm": llm}, {}) is None
