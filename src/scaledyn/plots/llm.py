@@ -58,7 +58,7 @@ def fig1(bands: pd.DataFrame, paired: pd.DataFrame, runs: pd.DataFrame) -> plt.F
     ``bands``: ``curve_bands.csv``; ``paired``: ``paired_curve_bands.csv``; ``runs``: ``runs.csv``."""
     groups = _groups(runs)  # a group whose runs all diverged keeps its (empty) column
     ref = str(paired["reference"].iloc[0]) if len(paired) else ""
-    fig, axes = plt.subplots(2, len(groups), figsize=(5.2 * len(groups), 6.2), squeeze=False, sharex="col")
+    fig, axes = style.figure(4.6, nrows=2, ncols=len(groups), squeeze=False, sharex="col")
     for j, group in enumerate(groups):
         sub = _of(bands, group)
         if sub.empty:
@@ -71,20 +71,19 @@ def fig1(bands: pd.DataFrame, paired: pd.DataFrame, runs: pd.DataFrame) -> plt.F
             if len(mine):
                 _line(axes[1, j], mine, "tokens", variant, COLORS[variant])
         axes[0, j].set_title(f"size {group[0]}, {group[1]}")
-        axes[0, j].set_ylabel("validation loss (nats/byte)")
-        axes[1, j].axhline(0.0, color="0.3", lw=0.8)
-        axes[1, j].set_ylabel(f"val loss - {ref} (paired by seed)")
+        axes[1, j].axhline(0.0, color=style.GUIDE, lw=0.8)
         axes[1, j].set_xlabel("training tokens")
         later = sub[sub["step"] > 1]
         if len(later):
             # the first evaluations sit far above the rest: start the loss axis where the runs separate
             late = sub[sub["tokens"] >= later.loc[later["step"] == later["step"].min(), "tokens"].iloc[0]]
             axes[0, j].set_ylim(late["mean"].min() - 0.05, late["mean"].max() + 0.05)
+    axes[0, 0].set_ylabel("validation loss (nats/byte)")
+    axes[1, 0].set_ylabel(f"val loss $-$ {ref}\n(paired by seed)")
     for ax in axes[0]:
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, ncol=2)
-    fig.suptitle(f"mean over seeds and band ({_ci_text(pd.concat([bands, paired]))})", fontsize=9)
-    fig.tight_layout()
+            ax.legend(ncol=2, handlelength=1.5, columnspacing=0.8)
+    fig.suptitle(f"mean over seeds and band ({_ci_text(pd.concat([bands, paired]))})")
     return fig
 
 
@@ -96,7 +95,15 @@ def fig2(deltas: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
     ``deltas``: ``deltas.csv`` (intervals, level, blocks, df, spread check, reference, min_effect);
     ``runs``: ``runs.csv`` (the diverged-run counts)."""
     groups = _groups(deltas) if len(deltas) else _groups(runs)
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.4 * len(groups), 3.8), squeeze=False)
+    n_rows = [max(len(_of(deltas, g)) if len(deltas) else 0, 3) for g in groups]
+    fig, axes = style.figure(
+        0.5 + 0.2 * sum(n_rows) + 0.45 * len(groups),
+        nrows=len(groups),
+        squeeze=False,
+        sharex=True,
+        gridspec_kw={"height_ratios": n_rows},
+    )
+    axes = axes.T  # one panel per row of the page: axes[0, j]
     m = float(deltas["min_effect"].iloc[0]) if len(deltas) else 0.0
     ref = str(deltas["reference"].iloc[0]) if len(deltas) else ""
     for j, group in enumerate(groups):
@@ -105,10 +112,10 @@ def fig2(deltas: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
         rows = sorted(d.to_dict("records"), key=lambda r: (r["family"] != "reference", _rank(r["variant"])))
         for i, r in enumerate(rows):
             colour, runner = COLORS[r["variant"]], r["family"] != "reference"
-            ax.hlines(i, r["ci_low"], r["ci_high"], color=colour, lw=2.6 if not runner else 1.4)
-            ax.plot([r["raw_low"], r["raw_high"]], [i, i], "|", color="0.15", ms=7, mew=0.9)
+            ax.hlines(i, r["ci_low"], r["ci_high"], color=colour, lw=2.4 if not runner else 1.3)
+            ax.plot([r["raw_low"], r["raw_high"]], [i, i], "|", color="0.15", ms=6, mew=0.8)
             ax.plot(
-                r["delta"], i, "s" if runner else "o", color=colour, ms=4.5, mfc="white" if runner else colour
+                r["delta"], i, "s" if runner else "o", color=colour, ms=4, mfc="white" if runner else colour
             )
             n_div = int(_of(runs, group).query("variant == @r['variant']")["diverged"].astype(bool).sum())
             ax.annotate(
@@ -120,23 +127,22 @@ def fig2(deltas: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
                 va="center",
                 fontsize=6.5,
             )
-        ax.axvline(0.0, color="0.3", lw=0.8)
+        ax.axvline(0.0, color=style.GUIDE, lw=0.8)
         for x in (-m, m) if m > 0 else ():
-            ax.axvline(x, color="0.5", lw=0.8, ls=":")
+            ax.axvline(x, color=style.GUIDE, lw=0.8, ls=":")
         labels = [
             r["variant"] if r["family"] == "reference" else f"{r['variant']} - {r['versus']}" for r in rows
         ]
-        ax.set_yticks(range(len(rows)), labels, fontsize=7.5)
+        ax.set_yticks(range(len(rows)), labels)
         ax.set_ylim(max(len(rows), 3) - 0.5, -0.5)
-        ax.set_xlabel("difference of final val loss (nats/byte)", fontsize=8)
-        ax.set_title(f"size {group[0]}, {group[1]}: {_design_text(d)}", fontsize=8)
+        ax.set_title(f"size {group[0]}, {group[1]}: {_design_text(d)}")
+    axes[0, -1].set_xlabel("difference of final val loss (nats/byte)")
     if len(deltas):
         fig.suptitle(
-            f"arm - {ref}: {100 * float(deltas['level'].iloc[0]):g}% Dunnett simultaneous interval (bar), "
-            f"raw pooled-t ends (|); square: unified - runner-up (pooled-t); dotted: +-min_effect {m:g}",
-            fontsize=8,
+            f"arm $-$ {ref}: {100 * float(deltas['level'].iloc[0]):g}% Dunnett simultaneous interval (bar), "
+            f"raw pooled-t ends (|);\nsquare: unified $-$ runner-up (pooled-t); "
+            f"dotted: $\\pm$min_effect {m:g}"
         )
-    fig.tight_layout()
     return fig
 
 
@@ -166,11 +172,8 @@ def fig3(bands: pd.DataFrame) -> plt.Figure:
     ``bands``: ``gamma_bands.csv``."""
     panels = [p for p in PANELS if ((bands["kind"] == p[0]) & (bands["side"] == p[1])).any()]
     groups = _groups(bands)
-    fig, axes = plt.subplots(
-        len(groups),
-        max(len(panels), 1),
-        figsize=(4.0 * max(len(panels), 1), 3.2 * len(groups)),
-        squeeze=False,
+    fig, axes = style.figure(
+        0.4 + 2.1 * len(groups), nrows=len(groups), ncols=max(len(panels), 1), squeeze=False
     )
     for i, group in enumerate(groups):
         for j, (kind, side, title) in enumerate(panels):
@@ -182,16 +185,15 @@ def fig3(bands: pd.DataFrame) -> plt.Figure:
                 for decayed, g in sub[sub["variant"] == variant].groupby("decayed", sort=True):
                     label = f"{variant} ({'decayed' if decayed else 'no decay'})"
                     _line(ax, g, "step", label, COLORS.get(variant, "0.3"), "--" if decayed else "-")
-            ax.set_title(f"{title}, size {group[0]}, {group[1]}", fontsize=9)
+            ax.set_title(f"{title}\nsize {group[0]}, {group[1]}")
             if not order:  # e.g. Output-Norms in Pre-Norm, placement vectors without a placement arm
                 ax.text(0.5, 0.5, f"none in the {group[1]} arms", ha="center", transform=ax.transAxes)
                 continue
-            ax.axhline(1.0, color="0.6", lw=0.6)
+            ax.axhline(1.0, color=style.GUIDE, lw=0.6)
             ax.set_xlabel("step")
-            ax.set_ylabel("RMS of gamma (mean over vectors)")
-            ax.legend(fontsize=6)
-    fig.suptitle(f"mean over seeds and band ({_ci_text(bands)})", fontsize=9)
-    fig.tight_layout()
+            ax.legend(fontsize=6, handlelength=1.8)
+        axes[i, 0].set_ylabel("RMS of gamma\n(mean over vectors)")
+    fig.suptitle(f"mean over seeds and band ({_ci_text(bands)}); dashed: weight-decayed")
     return fig
 
 
@@ -222,8 +224,8 @@ def tensor_snr(bands: pd.DataFrame) -> plt.Figure:
     arms = [c for c in lead if c != "variant"]
     groups = list(bands.groupby(arms, sort=True)) if arms and len(bands) else [((), bands)]
     classes = list(pd.unique(bands["class"]))
-    colors = dict(zip(classes, sns.color_palette(style.PALETTE, len(classes)), strict=True))
-    fig, axes = plt.subplots(len(groups), 2, figsize=(8.0, 3.2 * len(groups)), squeeze=False)
+    colors = style.colors(classes)
+    fig, axes = style.figure(0.9 + 2.2 * len(groups), nrows=len(groups), ncols=2, squeeze=False, sharex=True)
     for i, (key, sub) in enumerate(groups):
         for j, (metric, title) in enumerate(SNR_PANELS):
             ax, mine = axes[i, j], sub[sub["metric"] == metric]
@@ -240,18 +242,17 @@ def tensor_snr(bands: pd.DataFrame) -> plt.Figure:
                 )
                 label = cls if have[0] == "baseline" else f"{cls} ({have[0]})"
                 ls = "-" if have[0] == "baseline" else "--"
-                ax.plot(band["step"], band["mean"], color=colors[cls], ls=ls, lw=1.6, marker=".", label=label)
+                ax.plot(band["step"], band["mean"], color=colors[cls], ls=ls, lw=1.3, marker=".", label=label)
                 ok = np.isfinite(band["low"]) & np.isfinite(band["high"])
                 x, low, high = band["step"][ok], band["low"][ok], band["high"][ok]
                 ax.fill_between(x, low, high, color=colors[cls], alpha=0.08, lw=0)
             for k, floor in mine[["draws", "plugin_floor"]].drop_duplicates().itertuples(index=False):
-                ax.axhline(floor, color="0.4", lw=0.9, ls=":", label=f"plug-in floor, K={k}")
+                ax.axhline(floor, color=style.GUIDE, lw=0.9, ls=":", label=f"plug-in floor, K={k}")
             ax.set_yscale("log")
             ax.set_ylim(bottom=bottom)
-            ax.set_xlabel("step")
-            ax.set_title(
-                f"{title}" + (f", {', '.join(map(str, np.atleast_1d(key)))}" if arms else ""), fontsize=9
-            )
+            ax.set_title(f"{title}" + (f"\n{', '.join(map(str, np.atleast_1d(key)))}" if arms else ""))
+        axes[-1, 0].set_xlabel("step")
+        axes[-1, 1].set_xlabel("step")
         axes[i, 0].set_ylabel("class mean over its tensors")
     if bands.empty:
         axes[0, 0].text(0.5, 0.5, "no measurement (llm.tensor_snr.enabled: false)", ha="center",
@@ -261,7 +262,6 @@ def tensor_snr(bands: pd.DataFrame) -> plt.Figure:
         for ax in axes[:, 1]:
             for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
                 entries.setdefault(label, handle)
-        fig.legend(entries.values(), entries.keys(), loc="lower center", ncol=4, fontsize=7, frameon=False)
-    fig.suptitle(f"mean over seeds and band ({_ci_text(bands)})", fontsize=9)
-    fig.tight_layout(rect=(0, 0.16 / len(groups), 1, 1))
+        fig.legend(entries.values(), entries.keys(), loc="outside lower center", ncol=4, frameon=False)
+    fig.suptitle(f"mean over seeds and band ({_ci_text(bands)})")
     return fig

@@ -11,6 +11,7 @@ verdict. :data:`MARKERS` and :data:`LINESTYLES` tell the shape classes apart whe
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,6 +36,17 @@ COLORS: dict[str, tuple] = {
     "scalar": _PAL[4],
     "ratio": _PAL[2],  # study 001: SNR_gamma / SNR_W
     "loss": (0.15, 0.15, 0.15),
+    # study 002's tensor classes (scaledyn.llm.tensor_snr.CLASSES): matrices in the matrix blues, the norm
+    # gains in the vector oranges, md's scalar magnitude in the scalar purple
+    "attn_matrix": _PAL[0],
+    "mlp_matrix": _PAL[9],
+    "embedding": _PAL[5],
+    "head": _PAL[7],
+    "input_gamma": _PAL[1],
+    "output_gamma": _PAL[8],
+    "placement": _PAL[6],
+    "md_magnitude": _PAL[4],
+    "md_direction": _PAL[3],
     # verdicts of the claims table
     "supported": _PAL[2],
     "not supported": _PAL[3],
@@ -54,7 +66,7 @@ def shape_order(names: Iterable[str]) -> list[str]:
 
 def colors(names: Iterable[str]) -> dict[str, tuple]:
     """``{name: colour}``: :data:`COLORS` where named there, else the palette's unused colours in turn."""
-    spare = iter([c for c in _PAL if c not in COLORS.values()] * 4)
+    spare = itertools.cycle([c for c in _PAL if c not in COLORS.values()] or sns.color_palette("dark"))
     return {n: COLORS[n] if n in COLORS else next(spare) for n in names}
 
 
