@@ -137,3 +137,19 @@ def test_spread_check_flags_an_arm_with_a_larger_spread():
     assert flat["compatible"] and np.isnan(flat["p_value"])
     two = blocked.spread_check(blocked.fit(long(y[:, :2], arms), "arm", "seed", "y", arms=arms), 0.95)
     assert two["compatible"] and np.isnan(two["p_value"])  # 2 blocks: residuals r, -r, no test
+
+
+def test_seeds_for_halfwidth_is_the_first_design_at_the_target():
+    """The sizing inverts the half-width: S blocks reach the target and S - 1 do not (t and Dunnett)."""
+    for k, n_arms in ((1, 2), (1, 7), (3, 4)):
+        sd, target = 0.02, 0.015
+        s = blocked.seeds_for_halfwidth(sd, k, n_arms, target, 0.95)
+
+        def half(n, k=k, n_arms=n_arms):
+            return blocked.dunnett_critical(k, (n_arms - 1) * (n - 1), 0.95) * sd * np.sqrt(2 / n)
+
+        assert half(s) <= target < half(s - 1)
+    # the CPU study's prenorm family: sd 0.0092, 6 comparisons: 12 seeds for an MDE of 0.01 (issue 11)
+    assert blocked.seeds_for_halfwidth(0.0092, 6, 7, 0.01, 0.95) == 12
+    assert blocked.seeds_for_halfwidth(1.0, 1, 2, 1e-6, 0.95) is None
+    assert blocked.seeds_for_halfwidth(float("nan"), 1, 2, 0.01, 0.95) is None

@@ -29,6 +29,7 @@ not independent, they sum to 0).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,6 +103,7 @@ def fit(table: pd.DataFrame, arm: str, block: str, value: str, arms: list[str] |
     return BlockedFit(tuple(arms), tuple(kept), tuple(dropped), y, float(s2), int(df))
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its arguments (fixed generator): designs repeat
 def dunnett_critical(k: int, df: float, level: float, rng_seed: int = 0) -> float:
     """Two-sided critical value ``c``: ``P(max_{i<=k} |T_i| <= c) = level`` for T k-variate t with ``df``
     degrees of freedom and correlation 0.5 (k comparisons with one reference, equal blocks); ``k = 1`` is
@@ -201,3 +203,28 @@ def spread_check(model: BlockedFit, level: float) -> dict[str, float | bool]:
     res = scipy.stats.levene(*r, center="median")
     p = float(res.pvalue)
     return {"statistic": float(res.statistic), "p_value": p, "compatible": bool(not p < 1.0 - level)}
+
+
+def seeds_for_halfwidth(
+    resid_sd: float, k: int, n_arms: int, target: float, level: float, max_blocks: int = 1000
+) -> int | None:
+    """The fewest blocks ``S`` whose interval half-width ``c(k, (V-1)(S-1)) * resid_sd * sqrt(2 / S)`` is at
+    most ``target``, ``V = n_arms`` (a design's sizing from its measured residual sd; ``k`` comparisons share
+    the critical value: Dunnett's, Student's t for ``k = 1``). ``None`` when no ``S <= max_blocks`` does or
+    the sd is not finite."""
+    if not (np.isfinite(resid_sd) and target > 0):
+        return None
+
+    def halfwidth(s: int) -> float:
+        return dunnett_critical(k, (n_arms - 1) * (s - 1), level) * resid_sd * np.sqrt(2.0 / s)
+
+    hi = 2  # the half-width falls with S: double up to the first S at the target, then bisect below it
+    while halfwidth(hi) > target:
+        if hi >= max_blocks:
+            return None
+        hi = min(2 * hi, max_blocks)
+    lo = max(2, hi // 2)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if halfwidth(mid) <= target else (mid + 1, hi)
+    return lo

@@ -93,7 +93,7 @@ GROUP = ["size", "arch"]  # one study of arms against their reference: a size an
 DELTA_COLUMNS = ["size", "arch", "variant", "versus", "family", "reference", "delta", "se", "df", "ci_low"]
 DELTA_COLUMNS += ["ci_high", "raw_low", "raw_high", "p_raw", "p_adjusted", "crit", "family_size", "method"]
 DELTA_COLUMNS += ["mde", "n_blocks", "seeds", "dropped_seeds", "resid_sd", "spread_stat", "spread_p"]
-DELTA_COLUMNS += ["spread_ok", "level", "min_effect"]
+DELTA_COLUMNS += ["spread_ok", "level", "min_effect", "seeds_for_mde"]
 POOLED_T = "pooled-t"  # the method of a single contrast with the pooled residual variance
 BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level", "ci_method"]
 
@@ -130,7 +130,9 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[st
     interval (``raw_low``, ``raw_high``, ``p_raw``). Family ``runner_up`` (where the union arm,
     ``variants.UNION``, is trained): the union minus the runner-up, the other arm with the lowest mean
     (the A/A arm excepted), a single pooled-t contrast (its ``ci_*`` = ``raw_*``, not adjusted). Every
-    row: ``se``, pooled ``df``, ``mde`` (half-width of its ``ci_*``), the residual sd, the Brown-Forsythe
+    row: ``se``, pooled ``df``, ``mde`` (half-width of its ``ci_*``), ``seeds_for_mde`` (the seed blocks
+    that would bring that half-width down to ``min_effect`` at this residual sd and arm count:
+    :func:`scaledyn.blocked.seeds_for_halfwidth`; empty when over 1000), the residual sd, the Brown-Forsythe
     check of the arms' spreads (``spread_stat``, ``spread_p``, ``spread_ok``), ``level`` and the claims'
     ``min_effect``.
     """
@@ -156,10 +158,13 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[st
             "level": settings.level,
             "min_effect": float(params["claims"]["min_effect"]),
         }
+        m, sd, n_arms = common["min_effect"], common["resid_sd"], len(model.arms)
+        need = blocked.seeds_for_halfwidth(sd, n_arms - 1, n_arms, m, settings.level)  # the whole family's
         for r in blocked.versus_reference(model, ref, settings.level, settings.seed).to_dict("records"):
-            rows.append({**common, **_comparison(r, r["arm"], ref, "reference")})
+            rows.append({**common, **_comparison(r, r["arm"], ref, "reference"), "seeds_for_mde": need})
         if (runner := _runner_up(model, arms, settings.level)) is not None:
-            rows.append({**common, **runner})
+            need = blocked.seeds_for_halfwidth(sd, 1, n_arms, m, settings.level)
+            rows.append({**common, **runner, "seeds_for_mde": need})
     return pd.DataFrame(rows, columns=DELTA_COLUMNS)
 
 

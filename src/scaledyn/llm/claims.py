@@ -157,7 +157,7 @@ def check_all(
     pipeline's ``stats`` section or its :class:`~scaledyn.stats.Settings`.
     """
     settings = Settings.of(stats)
-    cfg = params["claims"]
+    cfg = tensor_snr_analysis.criteria(params)  # llm.claims completed by the schema
     if not cfg["judge"]:  # a plumbing check: measured, not judged
         return []
     m = float(cfg["min_effect"])
