@@ -141,14 +141,14 @@ def test_spread_check_flags_an_arm_with_a_larger_spread():
 
 def test_seeds_for_halfwidth_is_the_first_design_at_the_target():
     """The sizing inverts the half-width: S blocks reach the target and S - 1 do not (t and Dunnett)."""
+    sd, target = 0.02, 0.015
+
+    def half(n: int, k: int, n_arms: int) -> float:
+        return blocked.dunnett_critical(k, (n_arms - 1) * (n - 1), 0.95) * sd * np.sqrt(2 / n)
+
     for k, n_arms in ((1, 2), (1, 7), (3, 4)):
-        sd, target = 0.02, 0.015
         s = blocked.seeds_for_halfwidth(sd, k, n_arms, target, 0.95)
-
-        def half(n, k=k, n_arms=n_arms):
-            return blocked.dunnett_critical(k, (n_arms - 1) * (n - 1), 0.95) * sd * np.sqrt(2 / n)
-
-        assert half(s) <= target < half(s - 1)
+        assert half(s, k, n_arms) <= target < half(s - 1, k, n_arms)
     # the CPU study's prenorm family: sd 0.0092, 6 comparisons: 12 seeds for an MDE of 0.01 (issue 11)
     assert blocked.seeds_for_halfwidth(0.0092, 6, 7, 0.01, 0.95) == 12
     assert blocked.seeds_for_halfwidth(1.0, 1, 2, 1e-6, 0.95) is None

@@ -1,0 +1,114 @@
+"""Study 002's power at the CPU default: each loss claim's MDE and the study's wall time, from a real run.
+
+    make paper                                      # or: snakemake --cores 2 <the llm targets>
+    python benchmarks/llm_power.py [--results results/llm] [--log .snakemake/log/<latest>.snakemake.log] \
+        [--out benchmarks/results/llm_power.json] [--note "machine, load"]
+
+Reads what the run wrote: ``deltas.csv`` (every blocked comparison: its adjusted half-width ``mde``, the
+family's residual sd, pooled df, spread check and ``seeds_for_mde``, the seeds that would bring the
+half-width to ``llm.claims.min_effect``), ``runs.csv`` (runs, seeds, within-run evaluation SE) and the
+Snakemake log (the first start and the last end of an ``llm:`` job: the study-002 part of the run, its wall
+time; the sum of the training jobs' own times from ``results/benchmarks/llm_train``). Writes
+``llm_power.json``: ``mde`` (claim row -> half-width), ``llm_wall_s``, the targets of issue 11 (MDE at most
+0.01 nats/byte, at most 30 minutes on the 2-core machine) and whether they are met, and the noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_MDE, TARGET_WALL_S = 0.01, 1800.0
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+CLAIM = {  # the claim each comparison decides (scaledyn.llm.claims.LOSS_CLAIMS; C0 the A/A check)
+    "baseline_aa": "C0",
+    "no_scale": "C1",
+    "wd_input": "C2",
+    "wd_output": "C2",
+    "branch": "C3",
+    "placement": "C3",
+    "md": "C3",
+    "unified": "C4",
+}
+
+
+def llm_wall(log: Path) -> tuple[float, str, str]:
+    """Seconds from the first ``llm:`` job start to the last ``llm:`` job end of a Snakemake log."""
+    stamp, started, ids, ends = None, [], set(), []
+    for line in log.read_text().splitlines():
+        if m := STAMP.match(line.strip()):
+            stamp = datetime.strptime(m[1], "%a %b %d %H:%M:%S %Y")
+        elif (m := re.match(r"^(?:local)?[Jj]ob (\d+): llm:", line.strip())) and stamp is not None:
+            started.append(stamp)
+            ids.add(m[1])
+        elif (m := re.match(r"^Finished job (\d+)\.", line.strip())) and m[1] in ids and stamp is not None:
+            ends.append(stamp)
+    if not started or not ends:
+        raise SystemExit(f"Error: no llm job in {log}")
+    first, last = min(started), max(ends)
+    return (last - first).total_seconds(), first.isoformat(), last.isoformat()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", type=Path, default=Path("results/llm"))
+    parser.add_argument("--log", type=Path, default=None, help="default: the newest .snakemake/log/*.log")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "llm_power.json")
+    parser.add_argument("--note", default="")
+    args = parser.parse_args()
+    log = args.log or max(Path(".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
+    deltas = pd.read_csv(args.results / "deltas.csv")
+    runs = pd.read_csv(args.results / "runs.csv")
+    wall, first, last = llm_wall(log)
+    bench = sorted(Path("results/benchmarks/llm_train").glob("*.tsv"))
+    train_s = float(sum(pd.read_csv(b, sep="\t")["s"].iloc[0] for b in bench))
+    mde, noise = {}, {}
+    for r in deltas.itertuples(index=False):
+        runner = r.family != "reference"
+        label = (
+            f"{'C4' if runner else CLAIM.get(r.variant, '?')} {r.size}, {r.arch}: {r.variant} - {r.versus}"
+        )
+        mde[label + (" (runner-up)" if runner else "")] = round(float(r.mde), 5)
+        if runner:
+            continue
+        noise[f"{r.size}, {r.arch}"] = {
+            "seeds": int(r.n_blocks),
+            "arms": int(r.family_size) + 1,
+            "pooled_residual_df": int(r.df),
+            "residual_sd": round(float(r.resid_sd), 5),
+            "spread_check_p": round(float(r.spread_p), 3),
+            "seeds_for_mde_at_min_effect": None if pd.isna(r.seeds_for_mde) else int(r.seeds_for_mde),
+            "min_effect": float(r.min_effect),
+        }
+    result = {
+        "command": "python benchmarks/llm_power.py " + " ".join(sys.argv[1:]),
+        "log": str(log),
+        "mde": mde,
+        "llm_wall_s": wall,
+        "llm_wall_note": f"first llm job start {first}, last llm job end {last} (Snakemake log) {args.note}",
+        "llm_train_job_s_sum": round(train_s, 1),
+        "runs": int(len(runs)),
+        "diverged": int(runs["diverged"].astype(bool).sum()),
+        "within_run_eval_se_median": round(float(runs["final_val_se"].median()), 5),
+        "noise": noise,
+        "targets": {
+            "mde_max": TARGET_MDE,
+            "llm_wall_s_max": TARGET_WALL_S,
+            "mde_met": max(mde.values()) <= TARGET_MDE,
+            "wall_met": wall <= TARGET_WALL_S,
+        },
+    }
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: result[k] for k in ("mde", "llm_wall_s", "targets")}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
