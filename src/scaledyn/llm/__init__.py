@@ -12,10 +12,9 @@ TABLES = ("runs", "curves", "deltas", "variants", "gamma_traj", "grads", "curve_
           "gamma_bands", "tensor_snr", "tensor_snr_seeds")  # fmt: skip
 
 # Keys of the llm section no training run depends on (which runs exist, the corpus, the device and
-# processes, criteria);
-# a run's architecture and variant come as its own arguments (the DAG's wildcards).
-NOT_RUN_KEYS = ("arms", "run_sizes", "seeds", "sizes", "threads", "nproc", "dist_timeout_s", "corpus",
-                "claims", "device")  # fmt: skip
+# processes, criteria); a run's architecture and variant come as its own arguments (the DAG's wildcards).
+NOT_RUN_KEYS = ("arms", "run_sizes", "seeds", "sizes", "threads", "nproc", "nnodes", "dist_timeout_s",
+                "corpus", "claims", "device")  # fmt: skip
 
 
 def job_params(llm: dict, size: str) -> dict:

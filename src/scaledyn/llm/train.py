@@ -456,6 +456,7 @@ def _train(
         if stop_after is not None and step - start >= stop_after:
             return {"stopped_early": True, "step": step}
     if not world.main:  # rank 0 evaluates and writes alone (the numbers of one process)
+        print(f"{tag} rank {world.rank} of {world.size} done: {step} steps", file=sys.stderr)
         return {"rank": world.rank, "steps": step, "diverged": diverged is not None}
 
     final = None if diverged is not None else evaluate_split(eval_fn, val_tokens, run)
