@@ -14,20 +14,24 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from scaledyn import config
 from scaledyn.llm import distributed, run_config
+from tests.conftest import copy_repo, snakemake
 from tests.test_llm_train import MICRO, PARAMS, ROOT, VOCAB, assert_same_science, toy_tokens
 
 RTOL = 1e-5
@@ -191,3 +195,39 @@ def test_a_batch_the_ranks_cannot_share_fails_every_rank_at_start_up(tmp_path, d
     assert done.returncode != 0, done.stderr[-3000:]
     assert errors and all("llm.nproc 2: the batch_size 6" in e for e in errors), done.stderr[-3000:]
     assert not (tmp_path / "out").exists()
+
+
+class JobResources(dict):
+    """A job's evaluated resources as the Slurm plugin reads them (``.get`` and attribute access)."""
+
+    __getattr__ = dict.__getitem__
+
+
+def test_a_two_node_job_asks_for_both_nodes_and_starts_one_torchrun_per_node(tmp_path):
+    """The 2-node x 8-GPU request of workflow/profiles/slurm-multinode through the plugin's own sbatch
+    builder, and the rule's launch command for llm.nnodes 2 x llm.nproc 8 (a dry run)."""
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    profile = yaml.safe_load((ROOT / "workflow/profiles/slurm-multinode/config.yaml").read_text())
+    res = JobResources(profile["set-resources"]["llm_train"])
+    res["slurm_partition"] = res["slurm_partition"].replace("$SCALEDYN_SLURM_GPU_PARTITION", "gpu")
+    job = SimpleNamespace(resources=res, threads=64)
+    params = {"run_uuid": "u", "slurm_logfile": "log", "comment_str": "c", "account": "", "workdir": ""}
+    call = get_submit_command(job, {**params, "partition": f"-p {res['slurm_partition']}"})
+    args = shlex.split(call + set_gres_string(job))
+    for arg in ("--nodes=2", "--ntasks=2", "--cpus-per-task=64", "--gpus-per-node=8"):
+        assert arg in args, (arg, args)
+    assert args[args.index("-p") + 1] == "gpu" and args[args.index("--mem") + 1] == "256000"
+    assert not any(a.startswith(("--gpus=", "--ntasks-per-gpu", "--cpus-per-gpu")) for a in args), args
+    repo = copy_repo(tmp_path / "repo")
+    target = "results/llm/runs/tiny/prenorm/baseline/seed0/summary.json"
+    config = ["--configfile", "config/smoke.yaml", "--config", "llm={nnodes: 2, nproc: 8}"]
+    out = snakemake(repo, "-n", "-p", target, *config).stdout
+    launch = shlex.split(next(line for line in out.splitlines() if "-m scaledyn.llm train" in line))
+    i = launch.index("srun")
+    assert launch[i : i + 5] == ["srun", "--ntasks-per-node=1", "python", "-m", "torch.distributed.run"]
+    flags = dict(zip(launch[i + 5 : i + 15 : 2], launch[i + 6 : i + 16 : 2], strict=True))
+    assert flags["--nnodes"] == "2" and flags["--nproc_per_node"] == "8" and flags["--rdzv_backend"] == "c10d"
+    assert flags["--rdzv_endpoint"].endswith(":29500") and "SLURM_JOB_NODELIST" in flags["--rdzv_endpoint"]
+    assert flags["--rdzv_id"] == "$SLURM_JOB_ID"
