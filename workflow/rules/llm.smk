@@ -176,7 +176,7 @@ rule llm_train:
         out_dir=lambda wildcards, output: Path(output.summary).parent,
         ckpt_dir=f"{LLM_DIR}/checkpoints/{LLM_RUN_DIR}",
     message:
-        "llm: train {wildcards.size} {wildcards.arch} {wildcards.variant} seed {wildcards.seed} ({LLM_NNODES} x {LLM_NPROC} processes; progress: {log})"
+        "llm: train {wildcards.size} {wildcards.arch} {wildcards.variant} seed {wildcards.seed} on {LLM_NNODES} x {LLM_NPROC} processes ({resources.gpu} GPU; progress: {log})"
     shell:
         "{params.launch} -m scaledyn.llm train --arch {wildcards.arch} --variant {wildcards.variant}"
         " --size {wildcards.size}"
