@@ -107,7 +107,7 @@ def test_the_ranks_share_each_batch_in_whole_micro_batches():
 def test_two_gloo_ranks_reach_the_losses_of_one_process(tmp_path, data_dir):
     train_cli(1, tmp_path / "one", data_dir)
     two = train_cli(2, tmp_path / "two", data_dir)
-    assert two.stderr.count(" done: ") == 1 and "x 2 processes" in two.stderr  # rank 0 alone reports
+    assert two.stderr.count("] done: ") == 1 and "rank 1 of 2 done: 40 steps" in two.stderr  # rank 0 reports
     a, b = (pd.read_csv(tmp_path / d / "out/metrics.csv") for d in ("one", "two"))
     assert a["step"].tolist() == b["step"].tolist() and a["tokens"].tolist() == b["tokens"].tolist()
     for col in ("train_loss", "val_loss", "grad_norm", "lr"):
@@ -165,6 +165,15 @@ def test_a_sigkilled_rank_resumes_to_the_numbers_of_an_uninterrupted_run(tmp_pat
     assert f"resuming at step {killed_at}" in done.stderr
     assert_same_science(tmp_path / "full" / "out", tmp_path / "out")
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["resumed_at"] == [killed_at]
+
+
+def test_divergence_stops_every_rank_at_one_step_and_is_recorded_once(tmp_path, data_dir):
+    params = {**DDP_PARAMS, "optim": {"lr": 1e12}, "schedule": {"warmup_frac": 0.0}}
+    done = train_cli(2, tmp_path, data_dir, params)
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["diverged"] and "non-finite" in s["diverged_reason"] and s["nproc"] == 2
+    assert done.stderr.count("] diverged at step") == 1  # rank 0 records it; rank 1 stopped at the same step
+    assert f"rank 1 of 2 done: {s['diverged_step']} steps" in done.stderr
 
 
 def free_port() -> int:

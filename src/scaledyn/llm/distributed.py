@@ -3,9 +3,10 @@
 A run with ``llm.nproc = N > 1`` is started by the rule as ``python -m torch.distributed.run --standalone
 --nproc_per_node N -m scaledyn.llm train ...`` (torchrun: one process per rank, ``RANK`` / ``WORLD_SIZE`` /
 ``LOCAL_RANK`` / ``MASTER_ADDR`` / ``MASTER_PORT`` in the environment); with ``N = 1`` it is plain ``python
--m scaledyn.llm train`` and this module does nothing (:data:`SINGLE`). Communication is torch.distributed's:
-``gloo`` on the CPU, ``nccl`` on a GPU (rank ``r`` on ``cuda:LOCAL_RANK``), gradients averaged by
-:class:`torch.nn.parallel.DistributedDataParallel`.
+-m scaledyn.llm train`` and this module does nothing (:data:`SINGLE`). With ``llm.nnodes > 1`` (Slurm) one
+torchrun per node meets the others at a c10d rendezvous: the same environment, ``LOCAL_RANK`` per node.
+Communication is torch.distributed's: ``gloo`` on the CPU, ``nccl`` on a GPU (rank ``r`` on
+``cuda:LOCAL_RANK``), gradients averaged by :class:`torch.nn.parallel.DistributedDataParallel`.
 
 Split (:func:`shard`): step ``t``'s global batch is drawn exactly as with one process (the same
 ``batch_size`` windows, :func:`scaledyn.llm.train.train_batch`); rank ``r`` of ``N`` trains on its
