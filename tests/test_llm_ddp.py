@@ -1,13 +1,14 @@
 """Data-parallel training of study 002 (``llm.nproc``): 2 gloo ranks x 1 thread against one process, the
-resume after a rank is SIGKILLed, start-up failures that end in one ``Error:`` line instead of a hang.
+resume after a rank is SIGKILLed, divergence on every rank, start-up failures that end in one ``Error:`` line
+instead of a hang, and the arguments of a 2-node job.
 
 Every run is the real CLI (``python -m scaledyn.llm train``), the two-rank ones under torchrun
 (``python -m torch.distributed.run --standalone --nproc_per_node 2``), on the toy corpus of
 ``tests/test_llm_train.py``. Tolerance of 2 ranks vs 1 (:data:`RTOL`): the ranks' gradients are averaged
-in another float32 summation order than one process's micro-batch accumulation, so the runs agree to about
-1e-6 relative per step and drift apart slowly; 1e-4 relative over the 40 steps bounds what was measured
-(see the test) with margin. Two-rank runs are bit-identical to each other (gloo sums two ranks in a fixed
-order). Wall time on 2 busy vCPUs: ~15-40 s per test.
+in another float32 summation order than one process's micro-batch accumulation, so the runs agree to float
+rounding and drift apart slowly: measured at most 4e-7 relative over the 40 steps (losses, gradient norms,
+gammas, tensor norms; the test prints it), tested at 1e-5. Two-rank runs are bit-identical to each other
+(gloo sums two ranks in a fixed order). Wall time on 2 busy vCPUs: ~15-40 s per test.
 """
 
 from __future__ import annotations
@@ -110,10 +111,11 @@ def test_two_gloo_ranks_reach_the_losses_of_one_process(tmp_path, data_dir):
     assert two.stderr.count("] done: ") == 1 and "rank 1 of 2 done: 40 steps" in two.stderr  # rank 0 reports
     a, b = (pd.read_csv(tmp_path / d / "out/metrics.csv") for d in ("one", "two"))
     assert a["step"].tolist() == b["step"].tolist() and a["tokens"].tolist() == b["tokens"].tolist()
+    rel = {}
     for col in ("train_loss", "val_loss", "grad_norm", "lr"):
         np.testing.assert_allclose(b[col], a[col], rtol=RTOL, err_msg=col)
-    rel = (b["train_loss"] - a["train_loss"]).abs().max() / a["train_loss"].abs().min()
-    print(f"largest relative train-loss difference, 2 ranks vs 1: {rel:.2e}")
+        rel[col] = float(((b[col] - a[col]).abs() / a[col].abs()).max())
+    print("largest relative difference, 2 ranks vs 1:", {k: f"{v:.1e}" for k, v in rel.items()})
     sa, sb = (json.loads((tmp_path / d / "out/summary.json").read_text()) for d in ("one", "two"))
     assert (sa["nproc"], sb["nproc"]) == (1, 2) and sb["steps"] == sa["steps"] == 40
     for key in ("final_val_loss", "final_val_loss_fixed", "min_val_loss", "final_train_loss"):
@@ -196,13 +198,14 @@ def test_a_rank_whose_peers_never_join_fails_with_one_error_line(tmp_path, data_
     assert time.time() - t0 < 60
 
 
-def test_a_batch_the_ranks_cannot_share_fails_every_rank_at_start_up(tmp_path, data_dir):
+def test_a_batch_the_ranks_cannot_share_stops_every_rank_with_one_error_line(tmp_path, data_dir):
+    """Both ranks find the bad input; rank 0 alone reports it, after which both exit (torchrun fails)."""
     params = {**PARAMS, "sizes": {"micro": {**MICRO, "batch_size": 6, "micro_batch_size": 2}}}
     done = subprocess.run(command(2, tmp_path, data_dir, params), env=ENV, capture_output=True, text=True,
                           timeout=120)  # fmt: skip
-    errors = {line for line in done.stderr.splitlines() if line.startswith("Error:")}
-    assert done.returncode != 0, done.stderr[-3000:]
-    assert errors and all("llm.nproc 2: the batch_size 6" in e for e in errors), done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert done.returncode != 0 and len(errors) == 1, done.stderr[-3000:]
+    assert errors[0].startswith("Error: llm.nproc 2: the batch_size 6 of size 'micro' does not split"), errors
     assert not (tmp_path / "out").exists()
 
 

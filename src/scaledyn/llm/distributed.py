@@ -17,14 +17,18 @@ and every output keep their meaning.
 
 ``init_process_group`` and every collective have the timeout ``llm.dist_timeout_s``: a rank that never
 joins (a start-up failure outside torchrun's watch) or stops answering fails the others with one
-``Error: ...`` line instead of a hang. Under torchrun a rank that dies ends the whole group (the agent
-stops the others), and the checkpoint makes a rerun resume.
+``Error: ...`` line instead of a hang. An input error of the start-up (corpus, run settings) on any rank
+stops every rank together and is reported once, by rank 0 (:func:`fail_together`). Under torchrun a rank
+that dies ends the whole group (the agent stops the others), and the checkpoint makes a rerun resume.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -93,6 +97,39 @@ def init(world: World, device: torch.device, timeout_s: float) -> None:
             f"rank {world.rank} of {world.size}: the process group did not form within llm.dist_timeout_s = "
             f"{timeout_s:g} s ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
         ) from None
+
+
+class ReportedError(InputError):
+    """An error every rank stops on, already reported once by rank 0 (:func:`fail_together`)."""
+
+
+@contextlib.contextmanager
+def fail_together(world: World) -> Iterator[None]:
+    """Around the start-up on every rank of a formed group: an :class:`InputError` on any rank stops every
+    rank with :class:`ReportedError`, its ``Error: ...`` line printed once by rank 0 (before any rank exits,
+    so torchrun cannot stop rank 0 first). One process: the error as it is."""
+    error = None
+    try:
+        yield
+    except InputError as exc:
+        if not world.parallel:
+            raise
+        error = str(exc)
+    if not world.parallel:
+        return
+    errors: list[str | None] = [None] * world.size
+    dist.all_gather_object(errors, error)
+    failed = [(r, e) for r, e in enumerate(errors) if e is not None]
+    if not failed:
+        return
+    rank, message = failed[0]
+    if world.main:
+        where = (
+            "" if len(failed) == world.size and len(set(errors)) == 1 else f"rank {rank} of {world.size}: "
+        )
+        print(f"Error: {where}{message}", file=sys.stderr, flush=True)
+    dist.barrier()
+    raise ReportedError(message)
 
 
 def close(world: World) -> None:

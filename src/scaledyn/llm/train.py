@@ -330,15 +330,15 @@ def train(
     )
     world = distributed.from_env()
     dev = distributed.device_of(world, resolve_device(llm["device"]))
-    train_tokens, val_tokens, meta = load_corpus(Path(data_dir))
-    vocab = int(meta["vocab_size"])
-    run = build_run(
-        llm, variant, size, seed, global_seed, arch=arch, vocab_size=vocab, device=dev, world_size=world.size
-    )
-    check_lengths(run, ("train", train_tokens), ("val", val_tokens))
-    setup_device(dev, run.threads)
     distributed.init(world, dev, float(llm["dist_timeout_s"]))
     try:
+        with distributed.fail_together(world):  # every rank stops on one rank's bad input, reported once
+            train_tokens, val_tokens, meta = load_corpus(Path(data_dir))
+            vocab, ws = int(meta["vocab_size"]), world.size
+            run = build_run(llm, variant, size, seed, global_seed, arch=arch, vocab_size=vocab, device=dev,
+                            world_size=ws)  # fmt: skip
+            check_lengths(run, ("train", train_tokens), ("val", val_tokens))
+        setup_device(dev, run.threads)
         return _train(llm, run, world, train_tokens, val_tokens, Path(out_dir), Path(ckpt_dir), stop_after)
     finally:
         distributed.close(world)
@@ -520,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             dist_timeout_s=args.dist_timeout,
         )
+    except distributed.ReportedError:
+        return 2
     except (config.ConfigError, InputError) as exc:
         where = f"rank {rank.rank} of {rank.size}: " if rank.parallel and "rank " not in str(exc) else ""
         print(f"Error: {where}{exc}", file=sys.stderr)
