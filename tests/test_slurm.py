@@ -149,7 +149,7 @@ def test_llm_train_asks_the_profile_for_gpus_or_cpus_and_runs_every_rank(slurm_e
     (with gpu_model: `--gpus=<model>:N`), or with SCALEDYN_SLURM_LLM_DEVICE=cpu `--ntasks=1
     --cpus-per-task=<nproc x threads>` in the ordinary partition and no GRES. The fake-GPU node accepts
     every request; the job trains on the CPU (CUDA sees no device), two ranks under torchrun when nproc 2.
-    ~1-2 min per case."""
+    ~40 s per case (load ~8)."""
     variant, seed, nproc, device, typed, gpus = LLM_CASES[case]
     repo = copy_repo(tmp_path / "repo")
     profile = repo / SLURM_PROFILE
