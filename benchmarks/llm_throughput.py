@@ -39,6 +39,14 @@ tokens/s is measured over ``--steps`` steps after 3 warm-up steps (a batched pro
 ``max(5, ceil(2 steps / S))`` steps). All measurements run in interleaved rounds (one of each per round,
 ``--repeats`` rounds); medians are reported.
 
+Data parallel (``ddp``, ``--ddp-only`` measures only this and replaces the ``ddp`` entry of the committed
+json): real training runs through the CLI (``python -m scaledyn.llm train``, ``tiny`` baseline, random tokens,
+``--ddp-steps`` steps, no tensor-SNR, one evaluation) with 1 process x 1 thread, 2 processes x 1 thread under
+torchrun (``llm.nproc: 2``, gloo) and 1 process x 2 threads, in interleaved rounds; tokens/s is the run's
+``summary.json`` figure (median over its logged intervals, evaluation and checkpoints excluded: rank 0's
+clock, so the global batch's tokens over the step time of the slowest rank). On a GPU machine the same
+runs on ``cuda`` for 1 .. ``torch.cuda.device_count()`` processes (one GPU each) show the scaling.
+
 GPU (when ``torch.cuda.is_available()``): the ``gpt124m`` shape with a GPT-2-sized vocabulary (``--gpu-vocab``
 50304), bf16 autocast and ``torch.compile``, ``--gpu-micro-batch`` sequences of 1024 tokens per step, tokens/s
 over ``--gpu-steps`` steps after 10 warm-up (compilation) steps, MFU against ``peak_flops.cuda`` (989 TFLOP/s,
@@ -61,6 +69,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -358,6 +367,51 @@ def modes_table(raw: dict, med: dict, cold: dict, modes: dict, variants: list[st
     return table
 
 
+def ddp_run(data: Path, out: Path, nproc: int, threads: int, steps: int, device: str) -> dict:
+    """One training run through the CLI (torchrun for ``nproc > 1``): its summary's throughput."""
+    params = {"sizes": {"tiny": {"steps": steps}}, "eval_every": steps, "log_every": 10, "ckpt_every": None,
+              "tensor_snr": {"enabled": False}}  # fmt: skip
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    cmd = [*(launch if nproc > 1 else [sys.executable]), "-m", "scaledyn.llm", "train", "--arch", "prenorm",
+           "--variant", "baseline", "--size", "tiny", "--seed", "0", "--global-seed", "0", "--params",
+           json.dumps(params), "--data", str(data), "--out", str(out / "out"), "--ckpt", str(out / "ckpt"),
+           "--device", device, "--threads", str(threads)]  # fmt: skip
+    env = {**ENV, "OMP_NUM_THREADS": str(threads)}
+    subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    summary = json.loads((out / "out" / "summary.json").read_text())
+    return {"tokens_per_s": summary["tokens_per_s"], "wall_s": summary["wall_s"], "nproc": summary["nproc"]}
+
+
+def ddp_benchmark(steps: int, repeats: int, tmp: Path) -> dict:
+    """Tokens/s of real runs at 1 and 2 processes (and 1 x 2 threads) on the CPU, 1..N GPUs on a GPU host."""
+    data = tmp / "corpus"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 400_000), ("val", 40_000)):
+        rng.integers(0, 256, n, dtype=np.uint16).tofile(data / f"{split}.bin")
+    (data / "meta.json").write_text(json.dumps({"vocab_size": 256, "n_train_tokens": 400_000,
+                                                "n_val_tokens": 40_000}))  # fmt: skip
+    modes = {"cpu/1proc_x1thread": ("cpu", 1, 1), "cpu/2proc_x1thread": ("cpu", 2, 1),
+             "cpu/1proc_x2threads": ("cpu", 1, 2)}  # fmt: skip
+    if torch.cuda.is_available():
+        modes |= {f"cuda/{n}proc": ("cuda", n, 8) for n in range(1, torch.cuda.device_count() + 1)}
+    raw: dict[str, list[dict]] = {m: [] for m in modes}
+    for r in range(repeats):
+        for m, (device, nproc, threads) in modes.items():
+            raw[m].append(ddp_run(data, tmp / f"{m.replace('/', '_')}_{r}", nproc, threads, steps, device))
+            print(f"ddp round {r} {m:22s} {raw[m][-1]['tokens_per_s']:10,.0f} tok/s", flush=True)
+    med = {m: median([x["tokens_per_s"] for x in runs]) for m, runs in raw.items()}
+    one = med["cpu/1proc_x1thread"]
+    report = {"steps": steps, "rounds": repeats, "tokens_per_s": med, "raw": raw,
+              "speedup_2proc_vs_1proc": med["cpu/2proc_x1thread"] / one,
+              "speedup_2threads_vs_1thread": med["cpu/1proc_x2threads"] / one}  # fmt: skip
+    for m, v in med.items():
+        print(f"ddp {m:22s} {v:10,.0f} tok/s (median of {repeats})")
+    print(f"2 processes x 1 thread vs 1 x 1: {report['speedup_2proc_vs_1proc']:.2f}x; "
+          f"1 process x 2 threads: {report['speedup_2threads_vs_1thread']:.2f}x")  # fmt: skip
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -375,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compiled-seeds", type=int, default=4, help="seeds of the compiled batched program")
     parser.add_argument("--quick", action="store_true", help="a fast check: 1 round, few steps, baseline")
     parser.add_argument("--skip-cpu", action="store_true")
+    parser.add_argument("--ddp-steps", type=int, default=60, help="steps of each data-parallel run")
+    parser.add_argument("--ddp-only", action="store_true", help="only the data-parallel runs (see above)")
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args(argv)
     if args.worker:
@@ -389,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
     }
+    if args.ddp_only:
+        return ddp_main(args)
     base = {"device": "cpu", "size": "tiny", "arch": args.arch, "vocab": args.vocab, "steps": args.steps}
     base["warmup"] = 3
     if not args.skip_cpu:
@@ -411,11 +469,26 @@ def main(argv: list[str] | None = None) -> int:
         report["gpu"] = gpu
     else:
         print("no GPU: the 124M bf16 + compile measurement is skipped")
+    with tempfile.TemporaryDirectory() as tmp:
+        report["ddp"] = ddp_benchmark(args.ddp_steps, args.repeats, Path(tmp))
     report["load_average_end"] = os.getloadavg()
     out = Path(args.out_dir) / ("llm_throughput.quick.json" if args.quick else "llm_throughput.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"-> {out}")
+    return 0
+
+
+def ddp_main(args: argparse.Namespace) -> int:
+    """``--ddp-only``: measure the data-parallel runs, replace the ``ddp`` entry of the results json."""
+    out = Path(args.out_dir) / "llm_throughput.json"
+    report = json.loads(out.read_text()) if out.exists() else {}
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        report["ddp"] = ddp_benchmark(args.ddp_steps, args.repeats, Path(tmp))
+    report["ddp"] |= {"load_average_start": load_start, "load_average_end": os.getloadavg()}
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"-> {out} (ddp)")
     return 0
 
 

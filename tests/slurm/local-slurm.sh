@@ -12,7 +12,7 @@
 #               export SLURM_CONF=<dir>/etc/slurm.conf
 #               export SCALEDYN_SLURM_DIR=<dir>
 #               export SCALEDYN_SLURM_PARTITION=debug
-#               export SCALEDYN_SLURM_GPU_PARTITION=debug
+#               export SCALEDYN_SLURM_GPU_PARTITION=debug   (gpu with fake GPUs)
 #           so `eval "$(tests/slurm/local-slurm.sh start)"` works (also for
 #           `--workflow-profile workflow/profiles/slurm`, whose partitions
 #           come from the two SCALEDYN_SLURM_*PARTITION variables).  The same
@@ -104,6 +104,10 @@ FAKE_GPU_TYPE="${SCALEDYN_SLURM_FAKE_GPU_TYPE:-}"
 NODE_CPUS="${SCALEDYN_SLURM_CPUS:-}"
 NODE_MEMORY="${SCALEDYN_SLURM_MEMORY:-}"
 PARTITION="debug"
+# with fake GPUs the node is also in a second partition, so tests can tell a
+# GPU request's partition (SCALEDYN_SLURM_GPU_PARTITION) from the default one
+GPU_PARTITION="debug"
+[[ "${SCALEDYN_SLURM_FAKE_GPUS:-0}" =~ ^[1-9] ]] && GPU_PARTITION="gpu"
 NODE="localhost"
 
 CONF="$DIR/etc/slurm.conf"
@@ -127,7 +131,7 @@ print_env() {
     printf 'export SLURM_CONF=%q\n' "$CONF"
     printf 'export SCALEDYN_SLURM_DIR=%q\n' "$DIR"
     printf 'export SCALEDYN_SLURM_PARTITION=%q\n' "$PARTITION"
-    printf 'export SCALEDYN_SLURM_GPU_PARTITION=%q\n' "$PARTITION"
+    printf 'export SCALEDYN_SLURM_GPU_PARTITION=%q\n' "$GPU_PARTITION"
 }
 
 # ---------------------------------------------------------------- helpers --
@@ -286,6 +290,7 @@ SlurmdDebug=info
 $gres_types
 NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$ncpu RealMemory=$real_mem $node_gres State=UNKNOWN
 PartitionName=$PARTITION Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
+$([[ "$GPU_PARTITION" != "$PARTITION" ]] && echo "PartitionName=$GPU_PARTITION Nodes=$NODE MaxTime=INFINITE State=UP")
 EOF
     log "wrote $CONF (CPUs=$ncpu RealMemory=${real_mem}MB DefMemPerCPU=${DEF_MEM_PER_CPU}MB fake GPUs=$FAKE_GPUS${FAKE_GPU_TYPE:+ of type $FAKE_GPU_TYPE})"
 }

@@ -27,6 +27,7 @@ LLM_TRAIN_CODE = (
     "llm/run_config",
     "llm/optim",
     "llm/checkpoint",
+    "llm/distributed",
     "llm/outputs",
     "llm/tensor_snr",
     "llm/model",
@@ -45,6 +46,30 @@ LLM_RUN_WILDCARDS = {
     k: [run[k] for run in LLM_RUNS] for k in ("size", "arch", "variant", "seed")
 }
 LLM_RUN_DIR = "{size}/{arch}/{variant}/seed{seed}"  # under runs/ and checkpoints/
+
+# How a training job starts (llm.nproc processes on each of llm.nnodes nodes): plain python for one process,
+# torchrun (python -m torch.distributed.run, the same interpreter) for several on one node, and on several
+# nodes one torchrun per node (srun) meeting at a c10d rendezvous on the allocation's first node.
+LLM_NPROC, LLM_NNODES = LLM["nproc"], LLM["nnodes"]
+LLM_LAUNCH = (
+    "python"
+    if LLM_NPROC * LLM_NNODES == 1
+    else (
+        f"python -m torch.distributed.run --standalone --nproc_per_node {LLM_NPROC}"
+        if LLM_NNODES == 1
+        else "srun --ntasks-per-node=1 python -m torch.distributed.run"
+        f" --nnodes {LLM_NNODES} --nproc_per_node {LLM_NPROC} --rdzv_backend c10d"
+        ' --rdzv_endpoint "$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1):29500"'
+        ' --rdzv_id "$SLURM_JOB_ID"'
+    )
+)
+# GPUs of a training job: one per process, unless it trains on the CPU (llm.device: cpu, or on Slurm
+# SCALEDYN_SLURM_LLM_DEVICE=cpu for a cluster without GPUs: see workflow/profiles/slurm).
+LLM_GPUS = (
+    0
+    if "cpu" in (LLM["device"], os.environ.get("SCALEDYN_SLURM_LLM_DEVICE", "gpu"))
+    else LLM_NPROC
+)
 
 # Every file (summary.json, metrics.csv, ...) of every training run, by file name.
 LLM_RUN_OUTPUTS = {
@@ -135,26 +160,30 @@ rule llm_train:
         "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv"
     conda:
         ENV
-    threads: LLM["threads"]  # CPU: 1 (two one-thread jobs side by side make 1.5x the tokens/s of one 2-thread job)
+    threads: LLM["threads"] * LLM_NPROC  # CPU: 1 per process (two one-thread jobs side by side: 1.5x one 2-thread job)
     resources:
-        gpu=1 if LLM["device"] == "cuda" else 0,  # the Slurm profile asks every llm_train job for a GPU
+        gpu=LLM_GPUS,  # the Slurm profile turns it into --gpus=N (0: a CPU job, --cpus-per-task)
         mem_mb=lambda wildcards, attempt: 2048 * attempt,  # tiny on CPU: peak RSS ~0.6 GB
         runtime=lambda wildcards, attempt: 60 * attempt,  # minutes; tiny on CPU: ~2 min
     params:
         job=lambda wildcards: as_json(llm_job_params(LLM, wildcards.size)),
         seed=config["seed"],
         device=LLM["device"],
+        launch=LLM_LAUNCH,
+        rank_threads=lambda wildcards, threads: max(1, threads // LLM_NPROC),
+        dist_timeout=LLM["dist_timeout_s"],
         data_dir=lambda wildcards, input: Path(input.data[0]).parent,
         out_dir=lambda wildcards, output: Path(output.summary).parent,
         ckpt_dir=f"{LLM_DIR}/checkpoints/{LLM_RUN_DIR}",
     message:
-        "llm: train {wildcards.size} {wildcards.arch} {wildcards.variant} seed {wildcards.seed} ({resources.gpu} GPU; progress: {log})"
+        "llm: train {wildcards.size} {wildcards.arch} {wildcards.variant} seed {wildcards.seed} on {LLM_NNODES} x {LLM_NPROC} processes ({resources.gpu} GPU; progress: {log})"
     shell:
-        "python -m scaledyn.llm train --arch {wildcards.arch} --variant {wildcards.variant}"
+        "{params.launch} -m scaledyn.llm train --arch {wildcards.arch} --variant {wildcards.variant}"
         " --size {wildcards.size}"
         " --seed {wildcards.seed} --global-seed {params.seed} --params {params.job:q}"
         " --data {params.data_dir} --out {params.out_dir} --ckpt {params.ckpt_dir}"
-        " --device {params.device} --threads {threads} > {log} 2>&1"
+        " --device {params.device} --threads {params.rank_threads}"
+        " --dist-timeout {params.dist_timeout} > {log} 2>&1"
 
 
 # Tables over all runs (blocked comparisons by seed, overheads, gamma trajectories, gradients).

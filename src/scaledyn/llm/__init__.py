@@ -11,9 +11,10 @@ into tables; ``claims`` checks the paper's claims against them. CLI: ``python -m
 TABLES = ("runs", "curves", "deltas", "variants", "gamma_traj", "grads", "curve_bands", "paired_curve_bands",
           "gamma_bands", "tensor_snr", "tensor_snr_seeds")  # fmt: skip
 
-# Keys of the llm section no training run depends on (which runs exist, the corpus, the device, criteria);
-# a run's architecture and variant come as its own arguments (the DAG's wildcards).
-NOT_RUN_KEYS = ("arms", "run_sizes", "seeds", "sizes", "threads", "corpus", "claims", "device")
+# Keys of the llm section no training run depends on (which runs exist, the corpus, the device and
+# processes, criteria); a run's architecture and variant come as its own arguments (the DAG's wildcards).
+NOT_RUN_KEYS = ("arms", "run_sizes", "seeds", "sizes", "threads", "nproc", "nnodes", "dist_timeout_s",
+                "corpus", "claims", "device")  # fmt: skip
 
 
 def job_params(llm: dict, size: str) -> dict:

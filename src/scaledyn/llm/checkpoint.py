@@ -3,7 +3,8 @@
 A checkpoint holds the model, optimiser and scheduler states, the step, the logs so far, the steps since the
 last logged row, the wall time so far, the steps it was resumed at and the run's identity
 (:attr:`scaledyn.llm.run_config.RunConfig.identity`); a checkpoint of another configuration is ignored. No
-RNG state: batches and the initialisation use generators derived from the step and seed.
+RNG state: batches and the initialisation use generators derived from the step and seed. In a
+data-parallel run rank 0 alone saves; every rank loads the same file (the ranks' states are equal).
 """
 
 from __future__ import annotations
@@ -27,17 +28,20 @@ def save(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def load(path: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
-    """The checkpoint at ``path`` if it exists and belongs to this run (same identity), else ``None``."""
+def load(path: Path, identity: dict[str, Any], *, quiet: bool = False) -> dict[str, Any] | None:
+    """The checkpoint at ``path`` if it exists and belongs to this run (same identity), else ``None``;
+    ``quiet`` (the ranks but 0 of a data-parallel run, which all read it) says nothing about a skipped one."""
     if not path.exists():
         return None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a corrupt file cannot happen with os.replace, but never crash on it
-        print(f"[llm] ignoring unreadable checkpoint {path}: {exc}", file=sys.stderr)
+        if not quiet:
+            print(f"[llm] ignoring unreadable checkpoint {path}: {exc}", file=sys.stderr)
         return None
     if state.get("identity") != identity:
-        print(f"[llm] ignoring checkpoint {path} of another configuration", file=sys.stderr)
+        if not quiet:
+            print(f"[llm] ignoring checkpoint {path} of another configuration", file=sys.stderr)
         return None
     return state
 

@@ -4,6 +4,13 @@ The schema (``workflow/schemas/llm.schema.yaml``) holds every default and range;
 run's size, resolves the ``null`` defaults (``steps``, ``micro_batch_size``, ``lr``, ``gamma_weight_decay``,
 ``compile: auto``, ``optim.impl: auto``), the weight decay of ``optim.decay_timescales`` and names what
 identifies the run's checkpoints.
+
+Data parallelism (``world_size`` ranks, :mod:`scaledyn.llm.distributed`): ``batch_size`` stays the global
+batch; each rank trains on ``rank_batch = batch_size / world_size`` windows in micro-batches of
+``rank_micro = min(micro_batch_size, rank_batch)`` (so ``micro_batch_size: null``, the whole batch in one
+pass, is the whole slice of a rank). ``micro_batch_size`` itself keeps sizing the evaluation batches, which
+are the same as with one process. The world is no part of the identity: a checkpoint resumes on any number
+of ranks (bit-identical continuation only on the same ranks and threads).
 """
 
 from __future__ import annotations
@@ -70,10 +77,22 @@ class RunConfig:
     threads: int
     params: dict[str, Any]  # run_params(section, size): summary.json's "params"
     config_hash: str
+    world_size: int = 1  # data-parallel ranks (torchrun processes) sharing each step's batch
+
+    @property
+    def rank_batch(self) -> int:
+        """Windows of a step's batch one rank trains on."""
+        return self.batch_size // self.world_size
+
+    @property
+    def rank_micro(self) -> int:
+        """Windows per forward/backward on one rank."""
+        return min(self.micro_batch_size, self.rank_batch)
 
     @property
     def n_micro(self) -> int:
-        return self.batch_size // self.micro_batch_size
+        """Micro-batches per step on one rank (all of them with one process)."""
+        return self.rank_batch // self.rank_micro
 
     @property
     def tokens_per_step(self) -> int:
@@ -153,9 +172,11 @@ def build(
     arch: str,
     vocab_size: int,
     device: torch.device,
+    world_size: int = 1,
 ) -> RunConfig:
-    """The run of ``variant`` in ``arch`` at ``size`` from a validated ``llm`` section; :class:`InputError`
-    for an unknown size, variant or architecture, or a variant the architecture cannot run."""
+    """The run of ``variant`` in ``arch`` at ``size`` from a validated ``llm`` section, trained by
+    ``world_size`` ranks; :class:`InputError` for an unknown size, variant or architecture, a variant the
+    architecture cannot run, or a batch the ranks cannot share in whole micro-batches."""
     if size not in section["sizes"]:
         raise InputError(f"unknown size {size!r}; allowed: {', '.join(section['sizes'])}")
     try:
@@ -167,6 +188,7 @@ def build(
     peak, schedule = section["peak_flops"], make_schedule(section["schedule"], steps)
     on_gpu = device.type == "cuda"
     params = run_params(section, size)
+    check_split(entry, size, world_size)
     return RunConfig(
         variant=variant,
         size=size,
@@ -186,10 +208,23 @@ def build(
         ckpt_every=section["ckpt_every"] or 0,
         keep_checkpoint=section["keep_checkpoint"],
         diverge_loss=section["diverge_loss"],
-        peak_flops=float(peak["cuda"]) if on_gpu else float(peak["cpu_per_thread"]) * section["threads"],
+        peak_flops=world_size
+        * (float(peak["cuda"]) if on_gpu else float(peak["cpu_per_thread"]) * section["threads"]),
         compile=section["compile"] is True or (section["compile"] == "auto" and on_gpu),
         device=device,
         threads=section["threads"],
         params=params,
         config_hash=config_hash(params),
+        world_size=world_size,
     )
+
+
+def check_split(entry: dict[str, Any], size: str, world_size: int) -> None:
+    """:class:`InputError` unless ``world_size`` ranks share ``entry``'s batch in whole micro-batches."""
+    batch, micro = entry["batch_size"], entry["micro_batch_size"] or entry["batch_size"]
+    rank_batch = batch // world_size
+    if batch % world_size or rank_batch % min(micro, rank_batch):
+        raise InputError(
+            f"llm.nproc {world_size}: the batch_size {batch} of size {size!r} does not split into "
+            f"{world_size} equal slices of whole micro-batches (micro_batch_size {micro})"
+        )

@@ -1,7 +1,8 @@
 """Train one (size, arch, variant, seed) language model of study 002 and write its tidy logs.
 
     python -m scaledyn.llm train --arch A --variant V --size S --seed N --global-seed G --params JSON \
-        --data DIR --out DIR --ckpt DIR [--device auto|cpu|cuda] [--threads N]
+        --data DIR --out DIR --ckpt DIR [--device auto|cpu|cuda] [--threads N] [--dist-timeout S]
+    python -m torch.distributed.run --standalone --nproc_per_node N -m scaledyn.llm train ...  # N ranks
 
 ``--params`` is the ``llm`` config section (inline JSON, or a JSON / YAML file, a whole config with an ``llm``
 key also works), completed by the defaults of ``workflow/schemas/llm.schema.yaml`` and validated by
@@ -78,9 +79,16 @@ Choices and formulas
   again resumes from it; on the CPU with the same thread count it reaches bit-identical losses, gammas and
   gradients (timings differ). Outputs are written atomically at the end, ``summary.json`` last; the
   checkpoint is then removed unless ``keep_checkpoint``.
+- Data parallelism (``llm.nproc`` ranks under torchrun, :mod:`~scaledyn.llm.distributed`): each rank trains
+  on its slice of every step's batch (the windows drawn as above), DDP averages the gradients, the logged
+  ``train_loss`` is the mean over the ranks; rank 0 alone evaluates (the fixed windows, the tensor-SNR draws
+  and the whole split, on the plain model: the same numbers as one process would compute from the same
+  parameters), logs, checkpoints and writes; ``summary.json`` records ``nproc``. 2 ranks x 1 thread against
+  one process on the CPU (``tests/test_llm_ddp.py``): the same losses up to float32 summation order.
 - Divergence: a non-finite train loss or gradient norm (or a loss above ``diverge_loss``) stops the run
-  before the optimiser step; ``summary.json`` records ``diverged``, ``diverged_step``, ``diverged_reason``,
-  every output is still written and the CLI exits 0.
+  before the optimiser step (on every rank: they test the same averaged loss and gradient norm);
+  ``summary.json`` records ``diverged``, ``diverged_step``, ``diverged_reason`` (once, from rank 0), every
+  output is still written and the CLI exits 0.
 """
 
 from __future__ import annotations
@@ -99,7 +107,7 @@ import torch
 import torch.nn.functional as F
 
 from scaledyn import config
-from scaledyn.llm import checkpoint, data, outputs, tensor_snr
+from scaledyn.llm import checkpoint, data, distributed, outputs, tensor_snr
 from scaledyn.llm.checkpoint import CKPT_NAME
 from scaledyn.llm.model import build, init_seed_for
 from scaledyn.llm.optim import make_optimizer
@@ -110,6 +118,7 @@ from scaledyn.llm.variants import ARCHS, VARIANTS
 from scaledyn.seeding import generator
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+SyncSkip = Callable[[], contextlib.AbstractContextManager]  # DDP's no_sync, or nullcontext with one rank
 
 # -- data ---------------------------------------------------------------------------------------------------
 
@@ -203,15 +212,20 @@ def autocast(dev: torch.device) -> contextlib.AbstractContextManager:
 # -- steps --------------------------------------------------------------------------------------------------
 
 
-def forward_backward(loss_fn: LossFn, xy: torch.Tensor, run: RunConfig) -> float:
-    """Accumulate the gradient of the batch over its micro-batches; the mean train loss."""
-    micro, n_micro = run.micro_batch_size, run.n_micro
+def forward_backward(
+    loss_fn: LossFn, xy: torch.Tensor, run: RunConfig, skip_sync: SyncSkip = contextlib.nullcontext
+) -> float:
+    """Accumulate the gradient of this rank's slice ``xy`` of the batch over its micro-batches; the mean
+    train loss of the slice. With several ranks ``skip_sync`` (DDP's ``no_sync``) keeps every micro-batch
+    but the last local, the last one averages the gradient over the ranks."""
+    micro, n_micro = run.rank_micro, run.n_micro
     loss_sum = torch.zeros((), device=run.device)
     for i in range(n_micro):
         mb = xy[i * micro : (i + 1) * micro]
-        with autocast(run.device):
-            loss = loss_fn(mb[:, :-1], mb[:, 1:])
-        (loss / n_micro).backward()
+        with skip_sync() if i < n_micro - 1 else contextlib.nullcontext():
+            with autocast(run.device):
+                loss = loss_fn(mb[:, :-1], mb[:, 1:])
+            (loss / n_micro).backward()
         loss_sum += loss.detach().float()
     return (loss_sum / n_micro).item()
 
@@ -290,17 +304,20 @@ def train(
     arch: str,
     device: str | None = None,
     threads: int | None = None,
+    dist_timeout_s: float | None = None,
     stop_after: int | None = None,
 ) -> dict[str, Any]:
     """Train one model of ``variant`` in ``arch`` and write ``metrics.csv``, ``gammas.csv``,
     ``linear_grads.csv``, ``summary.json``.
 
     ``section`` is an ``llm`` config section, partial is fine (completed by :func:`scaledyn.config.section`);
-    ``device`` and ``threads`` (when given) replace its keys. Resumes from ``ckpt_dir/state.pt`` when it holds
-    a checkpoint of this run. ``stop_after`` (for tests) returns after that many steps of *this* call, as if
-    the process had been killed: no outputs, the checkpoint left as it is; the returned dict then has
-    ``stopped_early`` set. Otherwise returns the summary. Raises :class:`scaledyn.config.ConfigError` or
-    :class:`InputError` on bad input.
+    ``device``, ``threads`` and ``dist_timeout_s`` (when given) replace its keys. Under torchrun
+    (``WORLD_SIZE > 1``, :mod:`scaledyn.llm.distributed`) this process is one rank of a data-parallel run:
+    rank 0 writes and returns the summary, the others return ``{"rank", "steps", "diverged"}``. Resumes from
+    ``ckpt_dir/state.pt`` when it holds a checkpoint of this run. ``stop_after`` (for tests) returns after
+    that many steps of *this* call, as if the process had been killed: no outputs, the checkpoint left as
+    it is; the returned dict then has ``stopped_early`` set. Otherwise returns the summary. Raises
+    :class:`scaledyn.config.ConfigError` or :class:`InputError` on bad input.
     """
     llm = config.section(
         "llm",
@@ -308,19 +325,40 @@ def train(
             **section,
             **({} if device is None else {"device": device}),
             **({} if threads is None else {"threads": threads}),
+            **({} if dist_timeout_s is None else {"dist_timeout_s": dist_timeout_s}),
         },
     )
-    dev = resolve_device(llm["device"])
-    train_tokens, val_tokens, meta = load_corpus(Path(data_dir))
-    vocab = int(meta["vocab_size"])
-    run = build_run(llm, variant, size, seed, global_seed, arch=arch, vocab_size=vocab, device=dev)
-    check_lengths(run, ("train", train_tokens), ("val", val_tokens))
-    setup_device(dev, run.threads)
+    world = distributed.from_env()
+    dev = distributed.device_of(world, resolve_device(llm["device"]))
+    distributed.init(world, dev, float(llm["dist_timeout_s"]))
+    try:
+        with distributed.fail_together(world):  # every rank stops on one rank's bad input, reported once
+            train_tokens, val_tokens, meta = load_corpus(Path(data_dir))
+            vocab, ws = int(meta["vocab_size"]), world.size
+            run = build_run(llm, variant, size, seed, global_seed, arch=arch, vocab_size=vocab, device=dev,
+                            world_size=ws)  # fmt: skip
+            check_lengths(run, ("train", train_tokens), ("val", val_tokens))
+        setup_device(dev, run.threads)
+        return _train(llm, run, world, train_tokens, val_tokens, Path(out_dir), Path(ckpt_dir), stop_after)
+    finally:
+        distributed.close(world)
 
+
+def _train(
+    llm: dict[str, Any],
+    run: RunConfig,
+    world: distributed.World,
+    train_tokens: np.ndarray,
+    val_tokens: np.ndarray,
+    out_dir: Path,
+    ckpt_dir: Path,
+    stop_after: int | None,
+) -> dict[str, Any]:
+    """The loop of :func:`train` on this rank; rank 0 logs, evaluates, checkpoints and writes."""
+    dev, size, seed, variant, global_seed = run.device, run.size, run.seed, run.variant, run.global_seed
     model = build(run.model, run.flags, init_seed_for(global_seed, size, seed, run.stream)).to(dev)
     optimizer = make_optimizer(model, run.optim)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, run.schedule)
-    loss_fn: LossFn = torch.compile(model) if run.compile else model  # type: ignore[assignment]
     flop_per_token, context = model.flop_per_token(), run.model.context
 
     def snr_windows(keys: tuple[object, ...], n: int) -> torch.Tensor:  # drawn like a training batch
@@ -329,20 +367,28 @@ def train(
     meter = tensor_snr.meter(llm, run, model, optimizer, snr_windows)  # None when disabled
     v_starts = val_starts(len(val_tokens), context, run.eval_batches * run.micro_batch_size, global_seed)
 
-    ckpt_path = Path(ckpt_dir) / CKPT_NAME
+    ckpt_path = ckpt_dir / CKPT_NAME
     logs, start, wall_before, resumed = outputs.new_logs(), 0, 0.0, []
     # the steps since the last logged row (a row's train_loss and tokens_per_s cover them): checkpointed too
     interval: dict[str, Any] = {"losses": [], "time": 0.0, "tokens": 0}
-    if (state := checkpoint.load(ckpt_path, run.identity)) is not None:
+    if (state := checkpoint.load(ckpt_path, run.identity, quiet=not world.main)) is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, logs, wall_before, interval = state["step"], state["logs"], state["wall_s"], state["interval"]
         resumed = [*state["resumed"], start]
+    # every rank steps through DDP (gradients averaged); evaluation and the SNR draws use the plain model
+    ddp = distributed.wrap(model, world, dev)
+    skip_sync: SyncSkip = ddp.no_sync if world.parallel else contextlib.nullcontext  # type: ignore[assignment]
+    loss_fn: LossFn = torch.compile(ddp) if run.compile else ddp  # type: ignore[assignment]
+    eval_fn: LossFn = loss_fn if not world.parallel else (torch.compile(model) if run.compile else model)  # type: ignore[assignment]
     tag, counts = f"[llm {size} {run.model.arch} {variant} s{seed}]", model.param_counts()
-    print(
+    on_ranks = f" x {world.size} processes" if world.parallel else ""
+    say = print if world.main else (lambda *a, **k: None)
+    say(
         f"{tag} {counts['n_params']:,} params ({counts['n_scale_params']:,} scale), {run.steps} steps on "
-        f"{dev.type} ({run.threads} threads), " + (f"resuming at step {start}" if start else "from scratch"),
+        f"{dev.type} ({run.threads} threads{on_ranks}), "
+        + (f"resuming at step {start}" if start else "from scratch"),
         file=sys.stderr,
     )
 
@@ -350,12 +396,14 @@ def train(
     while step < run.steps:
         t0 = time.perf_counter()
         lr_now = optimizer.param_groups[0]["lr"]
-        loss_val = forward_backward(loss_fn, train_batch(run, train_tokens, step), run)
+        xy = distributed.shard(train_batch(run, train_tokens, step), world)
+        loss_val = distributed.mean(forward_backward(loss_fn, xy, run, skip_sync), world, dev)
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), run.optim.grad_clip).item()
         step += 1
+        # every rank decides from the same averaged loss and gradient norm: all stop at the same step
         reason = divergence(loss_val, grad_norm, run.diverge_loss)
         diverged = None if reason is None else {"step": step, "reason": reason}
-        row_step = diverged is not None or is_row_step(run, step)
+        row_step = world.main and (diverged is not None or is_row_step(run, step))
         if row_step:
             logs["linear_grads"].extend(outputs.linear_grad_rows(model, step))
         if diverged is None:
@@ -373,7 +421,7 @@ def train(
         if row_step:
             val = None
             if diverged is None and (step % run.eval_every == 0 or step == run.steps):
-                val = evaluate(loss_fn, val_tokens, v_starts, run)
+                val = evaluate(eval_fn, val_tokens, v_starts, run)
                 if meter is not None:  # per-tensor gradient SNR (reads the state, changes nothing)
                     logs["tensor_snr"].extend(meter.rows(step))
             row = outputs.metric_row(run, step, lr_now, interval, val, grad_norm, flop_per_token)
@@ -390,9 +438,9 @@ def train(
             )
             interval = {"losses": [], "time": 0.0, "tokens": 0}
         if diverged is not None:
-            print(f"{tag} diverged at step {step}: {diverged['reason']}", file=sys.stderr, flush=True)
+            say(f"{tag} diverged at step {step}: {diverged['reason']}", file=sys.stderr, flush=True)
             break
-        if (run.ckpt_every and step % run.ckpt_every == 0) or step == run.steps:
+        if world.main and ((run.ckpt_every and step % run.ckpt_every == 0) or step == run.steps):
             state = {
                 "identity": run.identity,
                 "step": step,
@@ -407,13 +455,17 @@ def train(
             checkpoint.save(ckpt_path, state)
         if stop_after is not None and step - start >= stop_after:
             return {"stopped_early": True, "step": step}
+    if not world.main:  # rank 0 evaluates and writes alone (the numbers of one process)
+        print(f"{tag} rank {world.rank} of {world.size} done: {step} steps", file=sys.stderr)
+        return {"rank": world.rank, "steps": step, "diverged": diverged is not None}
 
-    final = None if diverged is not None else evaluate_split(loss_fn, val_tokens, run)
+    final = None if diverged is not None else evaluate_split(eval_fn, val_tokens, run)
     wall = wall_before + time.perf_counter() - t_wall
     summary = outputs.summary(
         run, model, logs, step=step, diverged=diverged, final=final, wall=wall, resumed=resumed
     )
-    outputs.write(Path(out_dir), logs, summary)
+    summary["nproc"] = world.size
+    outputs.write(out_dir, logs, summary)
     if not run.keep_checkpoint:
         checkpoint.remove(ckpt_path)
     val = (
@@ -447,7 +499,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ckpt", required=True, help="checkpoint directory, outside the outputs")
     parser.add_argument("--device", default=None, help="auto | cpu | cuda (default llm.device)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default llm.threads)")
+    parser.add_argument(
+        "--dist-timeout", type=float, default=None, help="seconds (default llm.dist_timeout_s; torchrun runs)"
+    )
     args = parser.parse_args(argv)
+    rank = distributed.from_env()
     try:
         section = config.read(args.params, "llm")
         summary = train(
@@ -462,11 +518,15 @@ def main(argv: list[str] | None = None) -> int:
             arch=args.arch,
             device=args.device,
             threads=args.threads,
+            dist_timeout_s=args.dist_timeout,
         )
-    except (config.ConfigError, InputError) as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+    except distributed.ReportedError:
         return 2
-    if summary["diverged"]:
+    except (config.ConfigError, InputError) as exc:
+        where = f"rank {rank.rank} of {rank.size}: " if rank.parallel and "rank " not in str(exc) else ""
+        print(f"Error: {where}{exc}", file=sys.stderr)
+        return 2
+    if summary["diverged"] and rank.main:
         print(f"run diverged at step {summary['diverged_step']}; outputs written", file=sys.stderr)
     return 0
 
