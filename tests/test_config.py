@@ -50,6 +50,7 @@ BAD = [
         "NaN and infinity are not allowed",
     ),
     ("llm:\n  sizes:\n    tiny: {micro_batch_size: 5}\n", "llm.sizes.tiny", "multiple of micro_batch_size"),
+    ("llm:\n  nproc: 3\n", "llm.nproc", "does not split into 3 equal slices"),
     ("stats:\n  ci_level: 1.5\n", "stats.ci_level", "exclusiveMaximum 1"),
 ]
 

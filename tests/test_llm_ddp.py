@@ -234,7 +234,8 @@ def test_a_two_node_job_asks_for_both_nodes_and_starts_one_torchrun_per_node(tmp
     assert not any(a.startswith(("--gpus=", "--ntasks-per-gpu", "--cpus-per-gpu")) for a in args), args
     repo = copy_repo(tmp_path / "repo")
     target = "results/llm/runs/tiny/prenorm/baseline/seed0/summary.json"
-    config = ["--configfile", "config/smoke.yaml", "--config", "llm={nnodes: 2, nproc: 8}"]
+    two_nodes = "llm={nnodes: 2, nproc: 8, sizes: {tiny: {batch_size: 16}}}"  # 16 ranks: 1 sequence each
+    config = ["--configfile", "config/smoke.yaml", "--config", two_nodes]
     out = snakemake(repo, "-n", "-p", target, *config).stdout
     launch = shlex.split(next(line for line in out.splitlines() if "-m scaledyn.llm train" in line))
     i = launch.index("srun")

@@ -219,7 +219,8 @@ def check_gsnr(gsnr: Config, *, runs: bool) -> None:
 
 def check_llm(llm: Config, *, runs: bool) -> None:
     """Every size trainable; with ``runs``, the trained sizes defined and every arm runnable."""
-    from scaledyn.llm.variants import check_arms  # the variants' own rule (no torch)
+    from scaledyn.llm import split_problem  # the training run's own rules (no torch)
+    from scaledyn.llm.variants import check_arms
 
     for name, size in llm["sizes"].items():
         key = f"llm.sizes.{name}"
@@ -239,6 +240,10 @@ def check_llm(llm: Config, *, runs: bool) -> None:
     unknown = [s for s in llm["run_sizes"] if s not in llm["sizes"]]
     if unknown:
         _fail("llm.run_sizes", f"{unknown} not defined in llm.sizes; defined: {', '.join(llm['sizes'])}")
+    world = llm["nproc"] * llm["nnodes"]
+    for name in llm["run_sizes"]:
+        if (split := split_problem(llm["sizes"][name], name, world)) is not None:
+            _fail("llm.nproc", f"{world} processes: {split}")
     problem = check_arms(llm["arms"], llm["claims"]["reference"])
     for name in llm["run_sizes"]:
         arms = llm["sizes"][name]["arms"]

@@ -27,3 +27,16 @@ def job_params(llm: dict, size: str) -> dict:
 def arms_of(llm: dict, size: str) -> dict[str, list[str]]:
     """The arms (architecture -> variants) trained at ``size``: its own ``arms``, else ``llm.arms``."""
     return llm["sizes"][size].get("arms") or llm["arms"]
+
+
+def split_problem(entry: dict, size: str, world_size: int) -> str | None:
+    """Why ``world_size`` ranks cannot share size ``entry``'s batch in equal slices of whole micro-batches,
+    or ``None`` (the rule of the config check and of the training run)."""
+    batch, micro = entry["batch_size"], entry["micro_batch_size"] or entry["batch_size"]
+    rank_batch = batch // world_size
+    if batch % world_size or rank_batch % min(micro, rank_batch):
+        return (
+            f"the batch_size {batch} of size {size!r} does not split into {world_size} equal slices of "
+            f"whole micro-batches (micro_batch_size {micro})"
+        )
+    return None

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from scaledyn.io import config_hash
-from scaledyn.llm import job_params
+from scaledyn.llm import job_params, split_problem
 from scaledyn.llm.model import ModelConfig
 from scaledyn.llm.optim import LRSchedule, OptimConfig, decay_lambda, lr_sum, make_schedule
 from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch, stream_of
@@ -221,10 +221,5 @@ def build(
 
 def check_split(entry: dict[str, Any], size: str, world_size: int) -> None:
     """:class:`InputError` unless ``world_size`` ranks share ``entry``'s batch in whole micro-batches."""
-    batch, micro = entry["batch_size"], entry["micro_batch_size"] or entry["batch_size"]
-    rank_batch = batch // world_size
-    if batch % world_size or rank_batch % min(micro, rank_batch):
-        raise InputError(
-            f"llm.nproc {world_size}: the batch_size {batch} of size {size!r} does not split into "
-            f"{world_size} equal slices of whole micro-batches (micro_batch_size {micro})"
-        )
+    if (problem := split_problem(entry, size, world_size)) is not None:
+        raise InputError(f"llm.nproc {world_size}: {problem}")
