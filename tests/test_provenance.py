@@ -105,6 +105,13 @@ def test_smoke_run_writes_a_true_sidecar_for_every_figure_and_table(smoke):
         assert record["code"] and record["rule"]
         for rel, digest in {**record["inputs"], **record["code"], **record["outputs"]}.items():
             assert hashlib.sha256((smoke / rel).read_bytes()).hexdigest() == digest, (path, rel)
+    # each sidecar names the rule Snakemake records for its outputs (each rule types its name for it)
+    summary = snakemake(smoke, "--summary", *SMOKE, "--config", "report={pdf: never}").stdout.splitlines()
+    made_by = dict(line.split("\t")[:3:2] for line in summary if line.startswith("results/"))
+    for path in outputs:
+        assert (
+            json.loads(provenance.sidecar(path).read_text())["rule"] == made_by[str(path.relative_to(smoke))]
+        )
     fig = json.loads((smoke / "results/figures/gsnr/fig2_noise_sweep.prov.json").read_text())
     assert fig["rule"] == "gsnr_figure" and list(fig["inputs"]) == ["results/gsnr/summary.csv"]
     assert sorted(fig["outputs"]) == [f"results/figures/gsnr/fig2_noise_sweep.{e}" for e in ("pdf", "png")]

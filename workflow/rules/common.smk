@@ -77,15 +77,44 @@ def with_provenance(outputs, skip=()):
     return {**outputs, "prov": sorted(sidecars)}
 
 
-def provenance(*section):
-    """Shell tail of a rule with_provenance(): write its sidecars from its inputs, `code` input and outputs.
-    `section`: the names of the rule's params that carry the config values its command gets (recorded and
-    hashed in each sidecar)."""
+def provenance(rule, *section):
+    """Shell tail of a rule that uses with_provenance(), to write its sidecars from its inputs, `code` input and
+    outputs.
+    `rule`: the rule's name (a shell command's {rule} fails snakemake --lint; tests/test_provenance.py checks
+    it against Snakemake's record); `section`: the names of the rule's params that carry the config values its
+    command gets (recorded and hashed in each sidecar)."""
     args = "".join(f" --section {name}={{params.{name}:q}}" for name in section)
     return (
-        " && python -m scaledyn.provenance --rule {rule}"
+        f" && python -m scaledyn.provenance --rule {rule}"
         + args
         + " --inputs {input} --code {input.code} --outputs {output} >> {log} 2>&1"
+    )
+
+
+def rule_source(name):
+    """For the report's links: where rule `name` is defined and the code it runs beyond the shared modules
+    (its `code` input), relative to the repository root."""
+    shared = {f"src/scaledyn/{m}" for m in SHARED_CODE}
+    return {
+        "rule": name,
+        "snakefile": str(
+            Path(workflow.get_rule(name).snakefile).relative_to(workflow.basedir)
+        ),
+        "code": [f for f in getattr(rules, name).input.code if f not in shared],
+    }
+
+
+def report_sources(wildcards):
+    """The rules behind each study's figures and claims (`<study>_figure`, `<study>_claims`; the report's own
+    figures: claims_figure) and the claims table, for the report's links (scaledyn.report.context.links_of).
+    """
+    figures = [*STUDIES, "claims"]
+    return as_json(
+        {
+            "figures": {name: rule_source(f"{name}_figure") for name in figures},
+            "claims": {name: rule_source(f"{name}_claims") for name in STUDIES},
+            "table": rule_source("claims_table"),
+        }
     )
 
 

@@ -74,7 +74,7 @@ rule gsnr_simulate:
         " python -m scaledyn.gsnr simulate --noise {wildcards.noise} --optimizer {wildcards.optimizer}"
         " --params {params.job:q} --global-seed {params.seed}"
         " --threads {threads} --out {output.runs} > {log} 2>&1"
-        + provenance("job", "seed")
+        f"{provenance('gsnr_simulate', 'job', 'seed')}"
 
 
 # Analyse all jobs: summary over seeds and the threshold classifier (tables under results/gsnr).
@@ -103,7 +103,8 @@ rule gsnr_analyse:
         "gsnr: analyse {input.runs[0]} ... -> {GSNR_DIR}"
     shell:
         "python -m scaledyn.gsnr analyse --runs {input.runs} --stats {params.stats:q}"
-        " --out-dir {params.out_dir} > {log} 2>&1" + provenance("stats")
+        " --out-dir {params.out_dir} > {log} 2>&1"
+        f"{provenance('gsnr_analyse', 'stats')}"
 
 
 # The claims of paper 000 against the runs (criteria: gsnr.claims).
@@ -125,7 +126,7 @@ rule gsnr_claims:
     shell:
         "python -m scaledyn.gsnr claims --inputs {input.runs} --params {params.gsnr:q}"
         " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
-        + provenance("gsnr", "stats")
+        f"{provenance('gsnr_claims', 'gsnr', 'stats')}"
 
 
 # One figure of GSNR_FIGURES from its tables (drawing only).
@@ -159,4 +160,4 @@ rule gsnr_figure:
     shell:
         "python -m scaledyn.plots.gsnr {wildcards.fig} --tables {input.tables}"
         " --option estimate={params.estimate} --out {output.pdf} > {log} 2>&1"
-        + provenance("estimate")
+        f"{provenance('gsnr_figure', 'estimate')}"

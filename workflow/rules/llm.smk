@@ -193,7 +193,7 @@ rule llm_analyse:
     shell:
         "python -m scaledyn.llm analyse --summaries {input.summaries} --params {params.llm:q}"
         " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
-        + provenance("llm", "stats")
+        f"{provenance('llm_analyse', 'llm', 'stats')}"
 
 
 # The claims of paper 002 against the tables (criteria: llm.claims).
@@ -222,7 +222,7 @@ rule llm_claims:
     shell:
         "python -m scaledyn.llm claims --inputs {input.tables} --params {params.llm:q}"
         " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
-        + provenance("llm", "stats")
+        f"{provenance('llm_claims', 'llm', 'stats')}"
 
 
 # One figure of LLM_FIGURES from its tables (drawing only).
@@ -256,4 +256,5 @@ rule llm_figure:
         "llm: figure {output.pdf}"
     shell:
         "python -m scaledyn.plots.llm {wildcards.fig} --tables {input.tables}"
-        " --out {output.pdf} > {log} 2>&1" + provenance()
+        " --out {output.pdf} > {log} 2>&1"
+        f"{provenance('llm_figure')}"

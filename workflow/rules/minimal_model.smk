@@ -72,7 +72,7 @@ rule minimal_model_simulate:
         "python -m scaledyn.timed --out {output.bench} --"
         " python -m scaledyn.minimal_model simulate --sweep {wildcards.sweep} --params {params.job:q}"
         " --global-seed {params.seed} --threads {threads} --out {output.sweep} > {log} 2>&1"
-        + provenance("job", "seed")
+        f"{provenance('minimal_model_simulate', 'job', 'seed')}"
 
 
 # Derived tables: phase means, equilibria, settle times, slopes with CIs.
@@ -101,7 +101,7 @@ rule minimal_model_analyse:
     shell:
         "python -m scaledyn.minimal_model analyse --inputs {input.sweeps} --params {params.mm:q}"
         " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
-        + provenance("mm", "stats")
+        f"{provenance('minimal_model_analyse', 'mm', 'stats')}"
 
 
 # The claims of paper 001 against the sweeps (criteria: minimal_model.claims).
@@ -123,7 +123,7 @@ rule minimal_model_claims:
     shell:
         "python -m scaledyn.minimal_model claims --inputs {input.sweeps} --params {params.mm:q}"
         " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
-        + provenance("mm", "stats")
+        f"{provenance('minimal_model_claims', 'mm', 'stats')}"
 
 
 # One figure of MM_FIGURES from its tables (drawing only).
@@ -155,4 +155,5 @@ rule minimal_model_figure:
         "minimal_model: figure {output.pdf}"
     shell:
         "python -m scaledyn.plots.minimal_model {wildcards.fig} --tables {input.tables}"
-        " --out {output.pdf} > {log} 2>&1" + provenance()
+        " --out {output.pdf} > {log} 2>&1"
+        f"{provenance('minimal_model_figure')}"

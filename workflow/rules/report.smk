@@ -3,33 +3,6 @@
 # Before the context: one claims table of every study's claims.json (results/claims) and its forest plot.
 
 
-def rule_source(name):
-    """For the report's links: where rule `name` is defined and the code it runs beyond the shared modules
-    (its `code` input), relative to the repository root."""
-    shared = {f"src/scaledyn/{m}" for m in SHARED_CODE}
-    return {
-        "rule": name,
-        "snakefile": str(
-            Path(workflow.get_rule(name).snakefile).relative_to(workflow.basedir)
-        ),
-        "code": [f for f in getattr(rules, name).input.code if f not in shared],
-    }
-
-
-def report_sources(wildcards):
-    """The rules behind each study's figures and claims (`<study>_figure`, `<study>_claims`; the report's own
-    figures: claims_figure) and the claims table, for the report's links (scaledyn.report.context.links_of).
-    """
-    figures = [*STUDIES, "claims"]
-    return as_json(
-        {
-            "figures": {name: rule_source(f"{name}_figure") for name in figures},
-            "claims": {name: rule_source(f"{name}_claims") for name in STUDIES},
-            "table": rule_source("claims_table"),
-        }
-    )
-
-
 # Seconds each, and latexmk lives on the submit host: never sent to a cluster scheduler.
 localrules:
     stats_calibration,
@@ -56,7 +29,7 @@ rule stats_calibration:
         "report: coverage of the interval methods -> {output.csv}"
     shell:
         "python -m scaledyn.calibration --stats {params.stats:q} --out {output.csv} > {log} 2>&1"
-        + provenance("stats")
+        f"{provenance('stats_calibration', 'stats')}"
 
 
 # One claims table of every study: MDE, p-value, Holm-adjusted verdict, flip point, seeds needed per row.
@@ -87,7 +60,8 @@ rule claims_table:
         "report: claims table of every study ({params.adjust} adjustment) -> {output.csv}"
     shell:
         "python -m scaledyn.report claims-table --inputs {input.claims} --stats {params.stats:q}"
-        " --out {output.csv} > {log} 2>&1" + provenance("stats")
+        " --out {output.csv} > {log} 2>&1"
+        f"{provenance('claims_table', 'stats')}"
 
 
 # One figure of CLAIMS_FIGURES from the claims table (drawing only).
@@ -119,7 +93,8 @@ rule claims_figure:
         "report: figure {output.pdf}"
     shell:
         "python -m scaledyn.plots.claims {wildcards.fig} --tables {input.tables}"
-        " --out {output.pdf} > {log} 2>&1" + provenance()
+        " --out {output.pdf} > {log} 2>&1"
+        f"{provenance('claims_figure')}"
 
 
 # Report context: every number the report quotes, with provenance (commit, config hash, versions, wall times).
