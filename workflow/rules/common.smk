@@ -69,12 +69,14 @@ def as_json(obj):
 # sidecars with with_provenance() and ends its command with provenance(). The job records the git commit
 # itself: it is no param, so a new commit reruns nothing, and the sidecars add no job of their own.
 def with_provenance(outputs, skip=()):
-    """A rule's named outputs plus `prov`: the sidecar <dir>/<name>.prov.json of each output but the `skip`
-    keys (a timing file); outputs sharing a name (a figure's PDF and PNG) share one."""
-    sidecars = {
-        str(scaledyn_provenance.sidecar(f)) for k, f in outputs.items() if k not in skip
-    }
-    return {**outputs, "prov": sorted(sidecars)}
+    """A rule's named outputs plus `<key>_prov`: the sidecar <dir>/<name>.prov.json of each output but the
+    `skip` keys (a timing file); outputs sharing a name (a figure's PDF and PNG) share one, keyed by the first.
+    One named file each, no list: Snakemake's output cache (`cache: True`) stores single files only."""
+    sidecars = {}
+    for key, path in outputs.items():
+        if key not in skip:
+            sidecars.setdefault(str(scaledyn_provenance.sidecar(path)), f"{key}_prov")
+    return {**outputs, **{key: path for path, key in sidecars.items()}}
 
 
 def provenance(rule, *section):
