@@ -76,8 +76,9 @@ def test_first_clone_stores_every_simulation_in_the_cache(clones):
     a, _, cache = clones
     jobs = simulate_outputs(a)
     assert len(jobs) == 6 + 4  # smoke: 3 noise models x 2 optimisers, 4 minimal-model sweeps
-    # one cache entry (result + timing) per job: no two jobs share a hash (the wildcards are hashed too)
-    assert len(list(cache.iterdir())) == 2 * len(jobs)
+    # one cache entry per output (result, timing, provenance) and job: no two jobs share a hash (the wildcards
+    # are hashed too)
+    assert len(list(cache.iterdir())) == 3 * len(jobs)
     assert {p.resolve().parent for p in jobs} == {cache.resolve()}
     logs = sorted((a / "results/logs").rglob("simulate/*.log"))
     assert len(logs) == len(jobs) and all(f.stat().st_size > 0 for f in logs)  # the jobs ran here

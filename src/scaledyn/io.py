@@ -16,8 +16,10 @@ import tempfile
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # not at run time: the sidecar step of every job (scaledyn.provenance) needs no pandas
+    import pandas as pd
 
 PACKAGES = ("scaledyn", "snakemake", "torch", "numpy", "pandas", "matplotlib", "seaborn", "jinja2")
 

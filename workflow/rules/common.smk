@@ -13,6 +13,7 @@ sys.path.insert(0, str(SRC))  # the package beside this Snakefile, as the jobs r
 
 from scaledyn import config as scaledyn_config
 from scaledyn import io as scaledyn_io
+from scaledyn import provenance as scaledyn_provenance
 from scaledyn.plots import FIGURES
 
 ENV = "../../environment.yml"  # the conda environment of every rule (with --use-conda)
@@ -35,21 +36,25 @@ config.update(_validated)
 STUDIES = config["studies"]
 
 
+# The package modules every job runs, whatever its study (code() adds them to every rule's code). Not
+# provenance.py: the sidecars it writes describe results; editing it reruns no simulation or training.
+SHARED_CODE = (
+    "__init__.py",
+    "io.py",
+    "seeding.py",
+    "estimators.py",
+    "config.py",
+    "cli.py",
+)
+
+
 def code(*parts):
     """Source files of the package a job runs: every .py under src/scaledyn/<part> + shared modules.
 
     Snakemake's code trigger only sees a rule's own body, so rules list the package code they run as inputs.
     """
     root = SRC / "scaledyn"
-    shared = (
-        "__init__.py",
-        "io.py",
-        "seeding.py",
-        "estimators.py",
-        "config.py",
-        "cli.py",
-    )
-    files = {root / m for m in shared}
+    files = {root / m for m in SHARED_CODE}
     for part in parts:
         path = root / part
         files |= set(path.rglob("*.py")) if path.is_dir() else {path.with_suffix(".py")}
@@ -58,6 +63,61 @@ def code(*parts):
 
 def as_json(obj):
     return json.dumps(obj, sort_keys=True)
+
+
+# Provenance per output (scaledyn.provenance): a rule that writes figures or results tables declares their
+# sidecars with with_provenance() and ends its command with provenance(). The job records the git commit
+# itself: it is no param, so a new commit reruns nothing, and the sidecars add no job of their own.
+def with_provenance(outputs, skip=()):
+    """A rule's named outputs plus `<key>_prov`: the sidecar <dir>/<name>.prov.json of each output but the
+    `skip` keys (a timing file); outputs sharing a name (a figure's PDF and PNG) share one, keyed by the first.
+    One named file each, no list: Snakemake's output cache (`cache: True`) stores single files only."""
+    sidecars = {}
+    for key, path in outputs.items():
+        if key not in skip:
+            sidecars.setdefault(str(scaledyn_provenance.sidecar(path)), f"{key}_prov")
+    return {**outputs, **{key: path for path, key in sidecars.items()}}
+
+
+def provenance(rule, *section):
+    """Shell tail of a rule that uses with_provenance(), to write its sidecars from its inputs, `code` input and
+    outputs.
+    `rule`: the rule's name (a shell command's {rule} fails snakemake --lint; tests/test_provenance.py checks
+    it against Snakemake's record); `section`: the names of the rule's params that carry the config values its
+    command gets (recorded and hashed in each sidecar)."""
+    args = "".join(f" --section {name}={{params.{name}:q}}" for name in section)
+    return (
+        f" && python -m scaledyn.provenance --rule {rule}"
+        + args
+        + " --inputs {input} --code {input.code} --outputs {output} >> {log} 2>&1"
+    )
+
+
+def rule_source(name):
+    """For the report's links: where rule `name` is defined and the code it runs beyond the shared modules
+    (its `code` input), relative to the repository root."""
+    shared = {f"src/scaledyn/{m}" for m in SHARED_CODE}
+    return {
+        "rule": name,
+        "snakefile": str(
+            Path(workflow.get_rule(name).snakefile).relative_to(workflow.basedir)
+        ),
+        "code": [f for f in getattr(rules, name).input.code if f not in shared],
+    }
+
+
+def report_sources(wildcards):
+    """The rules behind each study's figures and claims (`<study>_figure`, `<study>_claims`; the report's own
+    figures: claims_figure) and the claims table, for the report's links (scaledyn.report.context.links_of).
+    """
+    figures = [*STUDIES, "claims"]
+    return as_json(
+        {
+            "figures": {name: rule_source(f"{name}_figure") for name in figures},
+            "claims": {name: rule_source(f"{name}_claims") for name in STUDIES},
+            "table": rule_source("claims_table"),
+        }
+    )
 
 
 # What Snakemake's between-workflow output cache (`cache: True` rules, run with --cache and

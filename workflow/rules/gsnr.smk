@@ -45,10 +45,15 @@ wildcard_constraints:
 # Shared between clones by Snakemake's output cache (--cache, README): the run table and its timing (CACHED).
 rule gsnr_simulate:
     input:
-        code("gsnr/__init__", "gsnr/__main__", "gsnr/simulate"),
+        code=code("gsnr/__init__", "gsnr/__main__", "gsnr/simulate"),
     output:
-        runs=f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
-        bench="results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv",
+        **with_provenance(
+            {
+                "runs": f"{GSNR_DIR}/runs/{{noise}}_{{optimizer}}.csv",
+                "bench": "results/benchmarks/gsnr_simulate/{noise}_{optimizer}.tsv",
+            },
+            skip=("bench",),
+        ),
     log:
         "results/logs/gsnr/simulate/{noise}_{optimizer}.log",
     cache: True
@@ -69,6 +74,7 @@ rule gsnr_simulate:
         " python -m scaledyn.gsnr simulate --noise {wildcards.noise} --optimizer {wildcards.optimizer}"
         " --params {params.job:q} --global-seed {params.seed}"
         " --threads {threads} --out {output.runs} > {log} 2>&1"
+        f"{provenance('gsnr_simulate', 'job', 'seed')}"
 
 
 # Analyse all jobs: summary over seeds and the threshold classifier (tables under results/gsnr).
@@ -79,7 +85,7 @@ rule gsnr_analyse:
             "gsnr/__init__", "gsnr/__main__", "gsnr/analysis", "gsnr/classify", "stats"
         ),
     output:
-        **{t: f"{GSNR_DIR}/{t}.csv" for t in GSNR_TABLES},
+        **with_provenance({t: f"{GSNR_DIR}/{t}.csv" for t in GSNR_TABLES}),
     log:
         "results/logs/gsnr/analyse.log",
     benchmark:
@@ -98,6 +104,7 @@ rule gsnr_analyse:
     shell:
         "python -m scaledyn.gsnr analyse --runs {input.runs} --stats {params.stats:q}"
         " --out-dir {params.out_dir} > {log} 2>&1"
+        f"{provenance('gsnr_analyse', 'stats')}"
 
 
 # The claims of paper 000 against the runs (criteria: gsnr.claims).
@@ -106,7 +113,7 @@ rule gsnr_claims:
         runs=rules.gsnr_analyse.output.runs,
         code=code("gsnr", "stats"),
     output:
-        f"{GSNR_DIR}/claims.json",
+        **with_provenance({"claims": f"{GSNR_DIR}/claims.json"}),
     log:
         "results/logs/gsnr/claims.log",
     conda:
@@ -115,10 +122,11 @@ rule gsnr_claims:
         gsnr=as_json(GSNR),
         stats=as_json(config["stats"]),
     message:
-        "gsnr: claims -> {output}"
+        "gsnr: claims -> {output.claims}"
     shell:
         "python -m scaledyn.gsnr claims --inputs {input.runs} --params {params.gsnr:q}"
-        " --stats {params.stats:q} --out {output} > {log} 2>&1"
+        " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
+        f"{provenance('gsnr_claims', 'gsnr', 'stats')}"
 
 
 # One figure of GSNR_FIGURES from its tables (drawing only).
@@ -127,13 +135,17 @@ rule gsnr_figure:
         tables=figure_inputs("gsnr", GSNR_DIR),
         code=code("plots/__init__", "plots/cli", "plots/style", "plots/gsnr"),
     output:
-        pdf=report(
-            f"{GSNR_FIGS}/{{fig}}.pdf",
-            caption="../report/figure.rst",
-            category="Study 000: GSNR",
-            labels={"figure": "{fig}"},
+        **with_provenance(
+            {
+                "pdf": report(
+                    f"{GSNR_FIGS}/{{fig}}.pdf",
+                    caption="../report/figure.rst",
+                    category="Study 000: GSNR",
+                    labels={"figure": "{fig}"},
+                ),
+                "png": f"{GSNR_FIGS}/{{fig}}.png",
+            }
         ),
-        png=f"{GSNR_FIGS}/{{fig}}.png",
     log:
         "results/logs/gsnr/{fig}.log",
     wildcard_constraints:
@@ -148,3 +160,4 @@ rule gsnr_figure:
     shell:
         "python -m scaledyn.plots.gsnr {wildcards.fig} --tables {input.tables}"
         " --option estimate={params.estimate} --out {output.pdf} > {log} 2>&1"
+        f"{provenance('gsnr_figure', 'estimate')}"

@@ -201,7 +201,7 @@ rule llm_analyse:
             "stats",
         ),
     output:
-        **{t: f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES},
+        **with_provenance({t: f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES}),
     log:
         "results/logs/llm/analyse.log",
     benchmark:
@@ -222,12 +222,13 @@ rule llm_analyse:
     shell:
         "python -m scaledyn.llm analyse --summaries {input.summaries} --params {params.llm:q}"
         " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
+        f"{provenance('llm_analyse', 'llm', 'stats')}"
 
 
 # The claims of paper 002 against the tables (criteria: llm.claims).
 rule llm_claims:
     input:
-        tables=list(rules.llm_analyse.output),
+        tables=[getattr(rules.llm_analyse.output, t) for t in LLM_TABLES],
         code=code(
             "llm/__main__",
             "llm/claims",
@@ -237,7 +238,7 @@ rule llm_claims:
             "stats",
         ),
     output:
-        f"{LLM_DIR}/claims.json",
+        **with_provenance({"claims": f"{LLM_DIR}/claims.json"}),
     log:
         "results/logs/llm/claims.log",
     conda:
@@ -246,10 +247,11 @@ rule llm_claims:
         llm=as_json({"claims": LLM["claims"]}),
         stats=as_json(config["stats"]),
     message:
-        "llm: claims -> {output}"
+        "llm: claims -> {output.claims}"
     shell:
         "python -m scaledyn.llm claims --inputs {input.tables} --params {params.llm:q}"
-        " --stats {params.stats:q} --out {output} > {log} 2>&1"
+        " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
+        f"{provenance('llm_claims', 'llm', 'stats')}"
 
 
 # One figure of LLM_FIGURES from its tables (drawing only).
@@ -260,13 +262,17 @@ rule llm_figure:
             "plots/__init__", "plots/cli", "plots/style", "plots/llm", "llm/variants"
         ),
     output:
-        pdf=report(
-            f"{LLM_FIGS}/{{fig}}.pdf",
-            caption="../report/figure.rst",
-            category="Study 002: scale vectors in LLMs",
-            labels={"figure": "{fig}"},
+        **with_provenance(
+            {
+                "pdf": report(
+                    f"{LLM_FIGS}/{{fig}}.pdf",
+                    caption="../report/figure.rst",
+                    category="Study 002: scale vectors in LLMs",
+                    labels={"figure": "{fig}"},
+                ),
+                "png": f"{LLM_FIGS}/{{fig}}.png",
+            }
         ),
-        png=f"{LLM_FIGS}/{{fig}}.png",
     log:
         "results/logs/llm/{fig}.log",
     wildcard_constraints:
@@ -280,3 +286,4 @@ rule llm_figure:
     shell:
         "python -m scaledyn.plots.llm {wildcards.fig} --tables {input.tables}"
         " --out {output.pdf} > {log} 2>&1"
+        f"{provenance('llm_figure')}"

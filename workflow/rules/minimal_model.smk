@@ -39,15 +39,20 @@ wildcard_constraints:
 # Shared between clones by Snakemake's output cache (--cache, README): the sweep table and its timing (CACHED).
 rule minimal_model_simulate:
     input:
-        code(
+        code=code(
             "minimal_model/__init__",
             "minimal_model/__main__",
             "minimal_model/simulate",
             "minimal_model/model",
         ),
     output:
-        sweep=f"{MM_DIR}/sweeps/{{sweep}}.csv",
-        bench="results/benchmarks/minimal_model_simulate/{sweep}.tsv",
+        **with_provenance(
+            {
+                "sweep": f"{MM_DIR}/sweeps/{{sweep}}.csv",
+                "bench": "results/benchmarks/minimal_model_simulate/{sweep}.tsv",
+            },
+            skip=("bench",),
+        ),
     log:
         "results/logs/minimal_model/simulate/{sweep}.log",
     cache: True
@@ -67,6 +72,7 @@ rule minimal_model_simulate:
         "python -m scaledyn.timed --out {output.bench} --"
         " python -m scaledyn.minimal_model simulate --sweep {wildcards.sweep} --params {params.job:q}"
         " --global-seed {params.seed} --threads {threads} --out {output.sweep} > {log} 2>&1"
+        f"{provenance('minimal_model_simulate', 'job', 'seed')}"
 
 
 # Derived tables: phase means, equilibria, settle times, slopes with CIs.
@@ -75,7 +81,7 @@ rule minimal_model_analyse:
         sweeps=MM_SWEEP_FILES,
         code=code("minimal_model", "stats"),
     output:
-        **{t: f"{MM_DIR}/{t}.csv" for t in MM_TABLES},
+        **with_provenance({t: f"{MM_DIR}/{t}.csv" for t in MM_TABLES}),
     log:
         "results/logs/minimal_model/analyse.log",
     benchmark:
@@ -95,6 +101,7 @@ rule minimal_model_analyse:
     shell:
         "python -m scaledyn.minimal_model analyse --inputs {input.sweeps} --params {params.mm:q}"
         " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
+        f"{provenance('minimal_model_analyse', 'mm', 'stats')}"
 
 
 # The claims of paper 001 against the sweeps (criteria: minimal_model.claims).
@@ -103,7 +110,7 @@ rule minimal_model_claims:
         sweeps=MM_SWEEP_FILES,
         code=code("minimal_model", "stats"),
     output:
-        f"{MM_DIR}/claims.json",
+        **with_provenance({"claims": f"{MM_DIR}/claims.json"}),
     log:
         "results/logs/minimal_model/claims.log",
     conda:
@@ -112,10 +119,11 @@ rule minimal_model_claims:
         mm=as_json(MM),
         stats=as_json(config["stats"]),
     message:
-        "minimal_model: claims -> {output}"
+        "minimal_model: claims -> {output.claims}"
     shell:
         "python -m scaledyn.minimal_model claims --inputs {input.sweeps} --params {params.mm:q}"
-        " --stats {params.stats:q} --out {output} > {log} 2>&1"
+        " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
+        f"{provenance('minimal_model_claims', 'mm', 'stats')}"
 
 
 # One figure of MM_FIGURES from its tables (drawing only).
@@ -124,13 +132,17 @@ rule minimal_model_figure:
         tables=figure_inputs("minimal_model", MM_DIR),
         code=code("plots/__init__", "plots/cli", "plots/style", "plots/minimal_model"),
     output:
-        pdf=report(
-            f"{MM_FIGS}/{{fig}}.pdf",
-            caption="../report/figure.rst",
-            category="Study 001: minimal model",
-            labels={"figure": "{fig}"},
+        **with_provenance(
+            {
+                "pdf": report(
+                    f"{MM_FIGS}/{{fig}}.pdf",
+                    caption="../report/figure.rst",
+                    category="Study 001: minimal model",
+                    labels={"figure": "{fig}"},
+                ),
+                "png": f"{MM_FIGS}/{{fig}}.png",
+            }
         ),
-        png=f"{MM_FIGS}/{{fig}}.png",
     log:
         "results/logs/minimal_model/{fig}.log",
     wildcard_constraints:
@@ -144,3 +156,4 @@ rule minimal_model_figure:
     shell:
         "python -m scaledyn.plots.minimal_model {wildcards.fig} --tables {input.tables}"
         " --out {output.pdf} > {log} 2>&1"
+        f"{provenance('minimal_model_figure')}"

@@ -18,7 +18,7 @@ rule stats_calibration:
     input:
         code=code("calibration", "stats"),
     output:
-        f"{CLAIMS_DIR}/calibration.csv",
+        **with_provenance({"csv": f"{CLAIMS_DIR}/calibration.csv"}),
     log:
         "results/logs/report/calibration.log",
     conda:
@@ -26,9 +26,10 @@ rule stats_calibration:
     params:
         stats=as_json(config["stats"]),
     message:
-        "report: coverage of the interval methods -> {output}"
+        "report: coverage of the interval methods -> {output.csv}"
     shell:
-        "python -m scaledyn.calibration --stats {params.stats:q} --out {output} > {log} 2>&1"
+        "python -m scaledyn.calibration --stats {params.stats:q} --out {output.csv} > {log} 2>&1"
+        f"{provenance('stats_calibration', 'stats')}"
 
 
 # One claims table of every study: MDE, p-value, Holm-adjusted verdict, flip point, seeds needed per row.
@@ -37,13 +38,17 @@ rule claims_table:
         claims=claims_files,
         code=code("report/claims_table", "stats"),
     output:
-        csv=report(
-            f"{CLAIMS_DIR}/claims.csv",
-            caption="../report/claims/table.rst",
-            category="Claims",
-            labels={"claims": "table of every study"},
+        **with_provenance(
+            {
+                "csv": report(
+                    f"{CLAIMS_DIR}/claims.csv",
+                    caption="../report/claims/table.rst",
+                    category="Claims",
+                    labels={"claims": "table of every study"},
+                ),
+                "json": f"{CLAIMS_DIR}/claims.json",
+            }
         ),
-        json=f"{CLAIMS_DIR}/claims.json",
     log:
         "results/logs/report/claims_table.log",
     conda:
@@ -56,6 +61,7 @@ rule claims_table:
     shell:
         "python -m scaledyn.report claims-table --inputs {input.claims} --stats {params.stats:q}"
         " --out {output.csv} > {log} 2>&1"
+        f"{provenance('claims_table', 'stats')}"
 
 
 # One figure of CLAIMS_FIGURES from the claims table (drawing only).
@@ -64,13 +70,17 @@ rule claims_figure:
         tables=figure_inputs("claims", CLAIMS_DIR),
         code=code("plots/__init__", "plots/cli", "plots/style", "plots/claims"),
     output:
-        pdf=report(
-            f"{CLAIMS_FIGS}/{{fig}}.pdf",
-            caption="../report/figure.rst",
-            category="Claims",
-            labels={"claims": "{fig} plot"},
+        **with_provenance(
+            {
+                "pdf": report(
+                    f"{CLAIMS_FIGS}/{{fig}}.pdf",
+                    caption="../report/figure.rst",
+                    category="Claims",
+                    labels={"claims": "{fig} plot"},
+                ),
+                "png": f"{CLAIMS_FIGS}/{{fig}}.png",
+            }
         ),
-        png=f"{CLAIMS_FIGS}/{{fig}}.png",
     log:
         "results/logs/claims/{fig}.log",
     wildcard_constraints:
@@ -84,6 +94,7 @@ rule claims_figure:
     shell:
         "python -m scaledyn.plots.claims {wildcards.fig} --tables {input.tables}"
         " --out {output.pdf} > {log} 2>&1"
+        f"{provenance('claims_figure')}"
 
 
 # Report context: every number the report quotes, with provenance (commit, config hash, versions, wall times).
@@ -91,7 +102,7 @@ rule report_context:
     input:
         results=report_inputs("results"),
         claims=rules.claims_table.output.csv,
-        calibration=rules.stats_calibration.output,
+        calibration=rules.stats_calibration.output.csv,
         benchmarks=report_inputs("benchmarks"),
         code=code("report/context", "report/claims_table", "gsnr/simulate"),
     output:
@@ -104,12 +115,13 @@ rule report_context:
         config=as_json(config),
         studies=" ".join(f"--study {name}=results/{name}" for name in STUDIES),
         figures=every_figure,  # their paths only: restyling a figure leaves the context as is
+        sources=report_sources,  # rule names, files and code paths: the links to them
     message:
         "report: context of every quoted number -> {output}"
     shell:
         "python -m scaledyn.report context --config {params.config:q} {params.studies}"
         " --claims {input.claims} --calibration {input.calibration}"
-        " --benchmarks {input.benchmarks} --figures {params.figures}"
+        " --benchmarks {input.benchmarks} --figures {params.figures} --sources {params.sources:q}"
         " --out {output} > {log} 2>&1"
 
 

@@ -1,7 +1,7 @@
 """Command line of the report, called by workflow/rules/report.smk.
 
 python -m scaledyn.report context --config JSON --study gsnr=results/gsnr [...] --benchmarks F [...] \
-    --figures F.pdf [...] --out F
+    --figures F.pdf [...] --claims claims.csv --calibration F.csv --sources JSON --out F
 python -m scaledyn.report tex --context context.json --templates paper --out-dir results/report
 python -m scaledyn.report claims-table --inputs results/*/claims.json [...] --stats JSON \
     --out results/claims/claims.csv
@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         "--claims", type=Path, help="the claims table of every study (results/claims/claims.csv)"
     )
     ctx.add_argument("--calibration", type=Path, help="coverage of the interval methods (calibration.csv)")
+    ctx.add_argument(
+        "--sources", type=json.loads, help="JSON: the rules behind figures and claims, for links"
+    )
     ctx.add_argument("--out", required=True, type=Path)
     tex = sub.add_parser("tex", help="render the LaTeX report")
     tex.add_argument("--context", required=True, type=Path)
@@ -41,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "context":
         dirs = {name: Path(d) for name, d in (s.split("=", 1) for s in args.study)}
         io.write_json(
-            context.build(args.config, dirs, args.benchmarks, args.figures, args.claims, args.calibration),
+            context.build(
+                args.config, dirs, args.benchmarks, args.figures, args.claims, args.calibration, args.sources
+            ),
             args.out,
         )
     elif args.command == "claims-table":

@@ -7,7 +7,8 @@ benchmark files) or from the validated config; the template only formats what it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,8 @@ import pandas as pd
 from scaledyn import estimators, io
 from scaledyn.config import section as config_section
 from scaledyn.gsnr.simulate import sigma_grid
+from scaledyn.plots import FIGURES
+from scaledyn.provenance import sidecar
 from scaledyn.report import claims_table
 
 
@@ -219,6 +222,54 @@ def claims_of(claims_file: str | Path | None, sections: dict[str, dict], config:
     }
 
 
+REPORT_DIR = Path("results/report")  # where report.tex is compiled: the report's links are relative to it
+
+
+def _link(path: str | Path, name: str | None = None) -> dict[str, str]:
+    """A file as ``{"name", "href"}``, ``href`` relative to :data:`REPORT_DIR` (``name``: the path)."""
+    return {"name": str(path) if name is None else name, "href": os.path.relpath(path, REPORT_DIR)}
+
+
+def _rule(source: Mapping) -> dict:
+    """A rule (``{"rule", "snakefile", "code"}`` from the workflow) as links to its file and its code."""
+    code = [_link(c, str(Path(c).relative_to("src/scaledyn"))) for c in source["code"]]
+    return {"name": source["rule"], "file": _link(source["snakefile"]), "code": code}
+
+
+def _results(path: str | Path, source: Mapping) -> dict:
+    """A results file, its sidecar (:func:`scaledyn.provenance.sidecar`) and the rule that made it."""
+    return {"results": _link(path), "prov": _link(sidecar(path)), "rule": _rule(source)}
+
+
+def links_of(
+    sources: Mapping,
+    figure_files: Iterable[str | Path],
+    study_dirs: dict[str, Path],
+    sections: dict[str, dict],
+    claims_file: str | Path,
+) -> dict:
+    """Where each figure and claims row comes from, as links relative to results/report (showyourwork style).
+
+    ``sources``: from the workflow (workflow/rules/report.smk), the rule that draws each study's figures
+    (``figures``, ``claims`` for the report's own) and checks its claims (``claims``), and the claims-table
+    rule (``table``), each ``{"rule", "snakefile", "code"}``. Returns ``figures[study][figure]``: its tables
+    (:data:`scaledyn.plots.FIGURES`), sidecar and rule; ``claims[paper]``: the paper's ``claims.json``, its
+    sidecar and rule; ``table``: the claims table of every study, its sidecar and rule.
+    """
+    dirs = {**study_dirs, "claims": Path(claims_file).parent}
+    figures: dict[str, dict] = {}
+    for pdf in (Path(f) for f in figure_files if Path(f).suffix == ".pdf"):  # results/figures/<study>/
+        study = pdf.parent.name
+        figures.setdefault(study, {})[pdf.stem] = {
+            "tables": [_link(dirs[study] / f"{t}.csv", f"{t}.csv") for t in FIGURES[study][pdf.stem].tables],
+            "prov": _link(sidecar(pdf)),
+            "rule": _rule(sources["figures"][study]),
+        }
+    papers = {c["study"]: study for study, s in sections.items() for c in s["claims"]}
+    claims = {p: _results(dirs[s] / "claims.json", sources["claims"][s]) for p, s in papers.items()}
+    return {"figures": figures, "claims": claims, "table": _results(claims_file, sources["table"])}
+
+
 def build(
     config: dict,
     study_dirs: dict[str, Path],
@@ -226,6 +277,7 @@ def build(
     figure_files: Iterable[str | Path] = (),
     claims_file: str | Path | None = None,
     calibration_file: str | Path | None = None,
+    sources: Mapping | None = None,
 ) -> dict:
     walls = wall_times(benchmark_files)
     per_rule = pd.DataFrame(walls or [{"rule": "", "job": "", "seconds": 0.0}])
@@ -244,6 +296,7 @@ def build(
         "comparison": comparison(study_dirs, config),
         **claims_of(claims_file, sections, config),
         "claims_figures": figures_of("claims", figure_files),
+        "links": links_of(sources, figure_files, study_dirs, sections, claims_file) if sources else None,
         "stats": config["stats"],
         "calibration": _records(pd.read_csv(calibration_file)) if calibration_file else [],
         "seed": config["seed"],
