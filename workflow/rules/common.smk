@@ -71,7 +71,8 @@ def as_json(obj):
 def with_provenance(outputs, skip=()):
     """A rule's named outputs plus `<key>_prov`: the sidecar <dir>/<name>.prov.json of each output but the
     `skip` keys (a timing file); outputs sharing a name (a figure's PDF and PNG) share one, keyed by the first.
-    One named file each, no list: Snakemake's output cache (`cache: True`) stores single files only."""
+    One named file each, no list: Snakemake's output cache (`cache: True`) stores single files only.
+    """
     sidecars = {}
     for key, path in outputs.items():
         if key not in skip:
