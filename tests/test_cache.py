@@ -1,7 +1,8 @@
-"""A lab's shared cache: two clones with one $SNAKEMAKE_OUTPUT_CACHE; the second simulates nothing. And the
-timing the cached rules write instead of Snakemake's benchmark files (python -m scaledyn.timed).
+"""A lab's shared cache: two clones with one $SNAKEMAKE_OUTPUT_CACHE; the second simulates and trains nothing.
+And the timing the cached rules write instead of Snakemake's benchmark files (python -m scaledyn.timed).
 
-The simulation rules (gsnr_simulate, minimal_model_simulate) are `cache: True`; with `--cache` Snakemake
+The simulation and training rules (gsnr_simulate, minimal_model_simulate, llm_train) are `cache: True`;
+with `--cache` Snakemake
 stores their outputs under the cache directory by a hash of code, params and inputs, and a second clone
 fetches them (symlinks) instead of running the jobs. The claims and the report's numbers are the same.
 """
@@ -19,22 +20,32 @@ import pytest
 from scaledyn import timed
 from tests.conftest import copy_repo, snakemake
 
-CACHED_RULES = ("gsnr_simulate", "minimal_model_simulate")
+CACHED_RULES = ("gsnr_simulate", "minimal_model_simulate", "llm_train")
 RUN = (
     "results/claims/claims.csv",
     "results/report/report.tex",
     "--configfile",
     "config/smoke.yaml",
     "--config",
-    "studies=[gsnr,minimal_model]",
+    "studies=[gsnr,minimal_model,llm]",
     "--cache",  # last: it takes the rule names that follow it (none: every `cache: True` rule)
 )
 
 
 def simulate_outputs(repo: Path) -> list[Path]:
-    return sorted((repo / "results").glob("gsnr/runs/*.csv")) + sorted(
-        (repo / "results").glob("minimal_model/sweeps/*.csv")
+    """One result file per cached job, its first declared output (what a dry run names): the simulations'
+    tables and the training runs' metrics."""
+    results = repo / "results"
+    return sorted(
+        [*results.glob("gsnr/runs/*.csv"), *results.glob("minimal_model/sweeps/*.csv")]
+        + [*results.glob("llm/runs/*/*/*/seed*/metrics.csv")]
     )
+
+
+def job_logs(repo: Path) -> list[Path]:
+    """The logs of the cached jobs (simulations and training runs)."""
+    logs = repo / "results/logs"
+    return sorted([*logs.rglob("simulate/*.log"), *logs.glob("llm/train/*/*/*/seed*.log")])
 
 
 def simulation_jobs(context: dict) -> list[dict]:
@@ -75,12 +86,13 @@ def clones(tmp_path_factory) -> tuple[Path, Path, Path]:
 def test_first_clone_stores_every_simulation_in_the_cache(clones):
     a, _, cache = clones
     jobs = simulate_outputs(a)
-    assert len(jobs) == 6 + 4  # smoke: 3 noise models x 2 optimisers, 4 minimal-model sweeps
-    # one cache entry per output (result, timing, provenance) and job: no two jobs share a hash (the wildcards
-    # are hashed too)
-    assert len(list(cache.iterdir())) == 3 * len(jobs)
+    # smoke: 3 noise models x 2 optimisers, 4 minimal-model sweeps, 3 arms x 2 seeds of the LM
+    assert len(jobs) == 6 + 4 + 6
+    # one cache entry per output and job: a simulation's result, timing and provenance; a training run's 5
+    # files, their 5 sidecars and its timing. No two jobs share a hash (the wildcards are hashed too).
+    assert len(list(cache.iterdir())) == 3 * 10 + 11 * 6
     assert {p.resolve().parent for p in jobs} == {cache.resolve()}
-    logs = sorted((a / "results/logs").rglob("simulate/*.log"))
+    logs = job_logs(a)
     assert len(logs) == len(jobs) and all(f.stat().st_size > 0 for f in logs)  # the jobs ran here
 
 
@@ -94,8 +106,8 @@ def test_second_clone_runs_no_simulation(clones):
     for out in simulate_outputs(b):
         assert out.is_symlink() and out.resolve().parent == cache.resolve(), out
         assert out.resolve() == (a / out.relative_to(b)).resolve()  # the very result clone A computed
-    logs = sorted((b / "results/logs").rglob("simulate/*.log"))
-    assert len(logs) == 10 and all(f.stat().st_size == 0 for f in logs)  # touched, never written: no run
+    logs = job_logs(b)
+    assert len(logs) == 16 and all(f.stat().st_size == 0 for f in logs)  # touched, never written: no run
 
 
 @pytest.mark.slow
@@ -105,5 +117,5 @@ def test_second_clone_has_the_same_claims_and_report_numbers(clones):
     ctx_a, ctx_b = (json.loads((r / "results/report/context.json").read_text()) for r in (a, b))
     assert ctx_b["claims"] == ctx_a["claims"] and ctx_b["sections"] == ctx_a["sections"]
     # the wall times of the simulations are those of the runs that computed them (kept in the cache)
-    assert simulation_jobs(ctx_b) == simulation_jobs(ctx_a) and len(simulation_jobs(ctx_a)) == 10
+    assert simulation_jobs(ctx_b) == simulation_jobs(ctx_a) and len(simulation_jobs(ctx_a)) == 16
     assert snakemake(b, "-n", *RUN).stdout.count("Nothing to be done") == 1

@@ -117,9 +117,13 @@ rule llm_data:
             if p != "shakespeare" and Path(p).exists()
         ],
     output:
-        train=f"{LLM_DIR}/data/train.bin",
-        val=f"{LLM_DIR}/data/val.bin",
-        meta=f"{LLM_DIR}/data/meta.json",
+        **with_provenance(
+            {
+                "train": f"{LLM_DIR}/data/train.bin",
+                "val": f"{LLM_DIR}/data/val.bin",
+                "meta": f"{LLM_DIR}/data/meta.json",
+            }
+        ),
     log:
         "results/logs/llm/data.log",
     conda:
@@ -138,26 +142,37 @@ rule llm_data:
         ),
         val_fraction=LLM["corpus"]["val_fraction"],
         vocab_size=LLM["corpus"]["vocab_size"],
-        out_dir=lambda wildcards, output: Path(output.meta).parent,
+        out_dir=lambda wildcards, output: str(Path(output.meta).parent),
     message:
         "llm: corpus {params.source} -> {LLM_DIR}/data"
     shell:
         "python -m scaledyn.llm data --source {params.source:q} {params.val_works} {params.cache}"
         " --val-fraction {params.val_fraction} --vocab-size {params.vocab_size}"
         " --out-dir {params.out_dir} > {log} 2>&1"
+        f"{provenance('llm_data', 'source', 'val_fraction', 'vocab_size')}"
 
 
 # Train one (size, arch, variant, seed): AdamW, logs of loss, tokens/s, MFU, gammas and gradients; resumable.
 rule llm_train:
     input:
-        data=rules.llm_data.output,
+        train=rules.llm_data.output.train,
+        val=rules.llm_data.output.val,
+        meta=rules.llm_data.output.meta,
         code=code(*LLM_TRAIN_CODE),
     output:
-        **{Path(f).stem: f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{f}" for f in LLM_RUN_FILES},
+        **with_provenance(
+            {
+                **{
+                    Path(f).stem: f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{f}"
+                    for f in LLM_RUN_FILES
+                },
+                "bench": "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv",
+            },
+            skip=("bench",),
+        ),
     log:
         f"results/logs/llm/train/{LLM_RUN_DIR}.log",
-    benchmark:
-        "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv"
+    cache: True  # shared between clones (--cache, README); the run's timing is a cached output (CACHED)
     conda:
         ENV
     threads: LLM["threads"] * LLM_NPROC  # CPU: 1 per process (two one-thread jobs side by side: 1.5x one 2-thread job)
@@ -166,24 +181,27 @@ rule llm_train:
         mem_mb=lambda wildcards, attempt: 2048 * attempt,  # tiny on CPU: peak RSS ~0.6 GB
         runtime=lambda wildcards, attempt: 60 * attempt,  # minutes; tiny on CPU: ~2 min
     params:
+        **CACHED,
         job=lambda wildcards: as_json(llm_job_params(LLM, wildcards.size)),
         seed=config["seed"],
         device=LLM["device"],
         launch=LLM_LAUNCH,
         rank_threads=lambda wildcards, threads: max(1, threads // LLM_NPROC),
         dist_timeout=LLM["dist_timeout_s"],
-        data_dir=lambda wildcards, input: Path(input.data[0]).parent,
-        out_dir=lambda wildcards, output: Path(output.summary).parent,
+        data_dir=lambda wildcards, input: str(Path(input.meta).parent),
+        out_dir=lambda wildcards, output: str(Path(output.summary).parent),
         ckpt_dir=f"{LLM_DIR}/checkpoints/{LLM_RUN_DIR}",
     message:
         "llm: train {wildcards.size} {wildcards.arch} {wildcards.variant} seed {wildcards.seed} on {LLM_NNODES} x {LLM_NPROC} processes ({resources.gpu} GPU; progress: {log})"
     shell:
-        "{params.launch} -m scaledyn.llm train --arch {wildcards.arch} --variant {wildcards.variant}"
+        "python -m scaledyn.timed --out {output.bench} --"
+        " {params.launch} -m scaledyn.llm train --arch {wildcards.arch} --variant {wildcards.variant}"
         " --size {wildcards.size}"
         " --seed {wildcards.seed} --global-seed {params.seed} --params {params.job:q}"
         " --data {params.data_dir} --out {params.out_dir} --ckpt {params.ckpt_dir}"
         " --device {params.device} --threads {params.rank_threads}"
         " --dist-timeout {params.dist_timeout} > {log} 2>&1"
+        f"{provenance('llm_train', 'job', 'seed')}"
 
 
 # Tables over all runs (blocked comparisons by seed, overheads, gamma trajectories, gradients).

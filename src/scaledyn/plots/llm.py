@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import EngFormatter
 
 from scaledyn.llm.variants import VARIANTS
 from scaledyn.plots import cli, style
@@ -73,6 +74,7 @@ def fig1(bands: pd.DataFrame, paired: pd.DataFrame, runs: pd.DataFrame) -> plt.F
         axes[0, j].set_title(f"size {group[0]}, {group[1]}")
         axes[1, j].axhline(0.0, color=style.GUIDE, lw=0.8)
         axes[1, j].set_xlabel("training tokens")
+        axes[1, j].xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, 400k, ...: labels that fit
         later = sub[sub["step"] > 1]
         if len(later):
             # the first evaluations sit far above the rest: start the loss axis where the runs separate
@@ -187,6 +189,7 @@ def fig3(bands: pd.DataFrame) -> plt.Figure:
                     _line(ax, g, "step", label, COLORS.get(variant, "0.3"), "--" if decayed else "-")
             ax.set_title(f"{title}\nsize {group[0]}, {group[1]}")
             if not order:  # e.g. Output-Norms in Pre-Norm, placement vectors without a placement arm
+                ax.set_axis_off()
                 ax.text(0.5, 0.5, f"none in the {group[1]} arms", ha="center", transform=ax.transAxes)
                 continue
             ax.axhline(1.0, color=style.GUIDE, lw=0.6)
