@@ -43,7 +43,8 @@ def test_console_is_one_short_line_per_job_with_progress(smoke):
     assert max(map(len, console)) <= 300, max(console, key=len)[:400]
     assert any(re.fullmatch(r"\d+ of \d+ steps \(100%\) done", line) for line in console)
     assert any(
-        line.startswith("Job ") and "llm: train tiny prenorm baseline seed 0 (0 GPU" in line
+        line.startswith("Job ")
+        and "llm: train tiny prenorm baseline seed 0 on 1 x 1 processes, device auto" in line
         for line in console
     )
 
@@ -248,7 +249,7 @@ def test_single_figure_target_runs_only_its_chain(repo_copy):
     }
     snakemake(repo_copy, "--cores", "2", FIG2, *SMOKE, *small)
     figs = sorted(p.name for p in (repo_copy / "results/figures/gsnr").iterdir())
-    assert figs == ["fig2_noise_sweep.pdf", "fig2_noise_sweep.png"]
+    assert figs == ["fig2_noise_sweep.pdf", "fig2_noise_sweep.png", "fig2_noise_sweep.prov.json"]
     assert not (repo_copy / "results/report").exists()
 
 

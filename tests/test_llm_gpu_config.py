@@ -25,7 +25,9 @@ def test_gpu_configs_plan_24_gpu_training_jobs(repo_copy):
     jobs = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}
     assert jobs["llm_train"] == 24 and "gsnr_simulate" not in jobs  # llm only
     assert out.count("--size mid40m") == 20 and out.count("--size gpt124m") == 4
-    assert out.count("--device cuda") == 24 and out.count("(1 GPU; progress:") == 24  # one GPU per job
+    assert (
+        out.count("--device cuda") == 24 and out.count("(1 GPU requested; progress:") == 24
+    )  # one GPU per job
     assert out.count("--arch prenorm") == 18 and out.count("--arch sandwich") == 6
     assert out.count("--variant unified --size gpt124m") == 2 and "--variant md --size gpt124m" not in out
 

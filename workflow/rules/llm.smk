@@ -192,7 +192,7 @@ rule llm_train:
         out_dir=lambda wildcards, output: str(Path(output.summary).parent),
         ckpt_dir=f"{LLM_DIR}/checkpoints/{LLM_RUN_DIR}",
     message:
-        "llm: train {wildcards.size} {wildcards.arch} {wildcards.variant} seed {wildcards.seed} on {LLM_NNODES} x {LLM_NPROC} processes ({resources.gpu} GPU; progress: {log})"
+        "llm: train {wildcards.size} {wildcards.arch} {wildcards.variant} seed {wildcards.seed} on {LLM_NNODES} x {LLM_NPROC} processes, device {params.device} ({resources.gpu} GPU requested; progress: {log})"
     shell:
         "python -m scaledyn.timed --out {output.bench} --"
         " {params.launch} -m scaledyn.llm train --arch {wildcards.arch} --variant {wildcards.variant}"
