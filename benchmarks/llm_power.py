@@ -26,6 +26,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MDE, TARGET_WALL_S = 0.01, 1800.0
+FINISHED = re.compile(r"^Finished job(?:id:)? (\d+)\b")  # "Finished job 7." / "Finished jobid: 7 (Rule: x)"
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 CLAIM = {  # the claim each comparison decides (scaledyn.llm.claims.LOSS_CLAIMS; C0 the A/A check)
     "baseline_aa": "C0",
@@ -48,7 +49,7 @@ def llm_wall(log: Path) -> tuple[float, str, str]:
         elif (m := re.match(r"^(?:local)?[Jj]ob (\d+): llm:", line.strip())) and stamp is not None:
             started.append(stamp)
             ids.add(m[1])
-        elif (m := re.match(r"^Finished job (\d+)\.", line.strip())) and m[1] in ids and stamp is not None:
+        elif (m := FINISHED.match(line.strip())) and m[1] in ids and stamp is not None:
             ends.append(stamp)
     if not started or not ends:
         raise SystemExit(f"Error: no llm job in {log}")
