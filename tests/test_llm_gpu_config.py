@@ -77,3 +77,12 @@ def test_a_sizes_own_arms_choose_runs_not_how_they_train():
     assert llm_pkg.arms_of(llm, "tiny") == own
     assert llm_pkg.arms_of(config.section("llm", {}), "tiny") == config.section("llm", {})["arms"]
     assert llm_pkg.job_params(llm, "tiny") == llm_pkg.job_params(config.section("llm", {}), "tiny")
+
+
+def test_every_shipped_config_validates():
+    """config/*.yaml load through the schema (gpu_quick.yaml on top of gpu.yaml, as documented)."""
+    for path in sorted((ROOT / "config").glob("*.yaml")):
+        base = ROOT / "config/gpu.yaml"
+        given = yaml.safe_load(base.read_text()) if path.name == "gpu_quick.yaml" else {}
+        update_config(given, yaml.safe_load(path.read_text()) or {})
+        assert config.load(given)["llm"]["seeds"] >= 1, path.name
