@@ -103,13 +103,13 @@ def write_sidecars(
 ) -> list[Path]:
     """Write each ``.prov.json`` of ``outputs``, describing the other outputs whose sidecar it is."""
     outputs = [Path(p) for p in outputs]
-    inputs, code = list(inputs), list(code)
     sidecars = [p for p in outputs if p.name.endswith(SUFFIX)]
+    job = record(rule, section, inputs, code, [])  # inputs and code hashed once for all of the job's sidecars
     for path in sidecars:
         described = [p for p in outputs if p not in sidecars and sidecar(p) == path]
         if not described:
             raise ValueError(f"sidecar {path} describes no output (outputs <name>.<ext> beside it)")
-        io.write_json(record(rule, section, inputs, code, described), path)
+        io.write_json({**job, "outputs": digests(described)}, path)
     return sidecars
 
 
