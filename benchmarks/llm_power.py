@@ -25,19 +25,16 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from scaledyn.llm.claims import LOSS_CLAIMS  # noqa: E402
+from scaledyn.llm.variants import STREAMS  # noqa: E402
+
 TARGET_MDE, TARGET_WALL_S = 0.01, 1800.0
 FINISHED = re.compile(r"^Finished job(?:id:)? (\d+)\b")  # "Finished job 7." / "Finished jobid: 7 (Rule: x)"
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
-CLAIM = {  # the claim each comparison decides (scaledyn.llm.claims.LOSS_CLAIMS; C0 the A/A check)
-    "baseline_aa": "C0",
-    "no_scale": "C1",
-    "wd_input": "C2",
-    "wd_output": "C2",
-    "branch": "C3",
-    "placement": "C3",
-    "md": "C3",
-    "unified": "C4",
-}
+# the claim each comparison decides: the loss claims' arms, C0 for the A/A arms
+CLAIM = {variant: f"C{claim}" for claim, variant, *_ in LOSS_CLAIMS} | {aa: "C0" for aa in STREAMS}
 
 
 def llm_wall(log: Path) -> tuple[float, str, str]:
