@@ -27,6 +27,7 @@ schema's ``stats`` defaults.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from collections.abc import Callable, Mapping
@@ -38,32 +39,47 @@ import pandas as pd
 import scipy.stats
 
 from scaledyn import config
+from scaledyn.inference import FISHER_Z, Test, clopper_pearson, median_interval
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 METHODS = ("t", "bca", "percentile")  # interval of a mean of per-seed values; the first two are configurable
 CLUSTER, EXACT = "cluster-bootstrap", "exact"  # the method of a seed-cluster bootstrap / of an exact value
+EXACT_BINOMIAL, SIGN = "clopper-pearson", "sign (median)"  # bounded statistics (:class:`Settings`)
+ROLES = ("claim", "check", "practitioner", "descriptive")  # what a claims row counts as (ClaimResult.role)
 
 
 class Interval(tuple):
     """``(estimate, low, high)`` (a 3-tuple: unpacks and compares like one) with how it was computed: ``n``
-    (independent seeds behind it), ``method`` (``t``, ``bca``, ``percentile``, ``cluster-bootstrap``) and
-    ``level``."""
+    (independent seeds behind it), ``method`` (``t``, ``bca``, ``percentile``, ``cluster-bootstrap``, ...),
+    ``level`` and ``test``: how it tests a threshold on its own scale (:class:`scaledyn.inference.Test`;
+    ``None`` for an interval that cannot test one)."""
 
     n: int
     method: str
     level: float
+    test: Test | None
 
-    def __new__(cls, estimate: float, low: float, high: float, *, n: int, method: str, level: float):
+    def __new__(
+        cls,
+        estimate: float,
+        low: float,
+        high: float,
+        *,
+        n: int,
+        method: str,
+        level: float,
+        test: Test | None = None,
+    ):
         self = super().__new__(cls, (float(estimate), float(low), float(high)))
-        self.n, self.method, self.level = int(n), method, float(level)
+        self.n, self.method, self.level, self.test = int(n), method, float(level), test
         return self
 
     def __reduce__(self):  # pickles (multiprocessing) with its attributes
-        return (_interval, (*self, self.n, self.method, self.level))
+        return (_interval, (*self, self.n, self.method, self.level, self.test))
 
 
-def _interval(estimate, low, high, n, method, level) -> Interval:
-    return Interval(estimate, low, high, n=n, method=method, level=level)
+def _interval(estimate, low, high, n, method, level, test=None) -> Interval:
+    return Interval(estimate, low, high, n=n, method=method, level=level, test=test)
 
 
 def seed_bootstrap(
@@ -84,21 +100,29 @@ def seed_bootstrap(
     statistic is not finite are dropped; if none is finite the bounds are NaN.
     """
     resamples, level, rng_seed = _fill(resamples, level, rng_seed)
+    estimate, draws = seed_bootstrap_draws(seeds, statistic, resamples=resamples, rng_seed=rng_seed)
+    return (estimate, *_percentiles(draws, level))
+
+
+def seed_bootstrap_draws(
+    seeds: np.ndarray, statistic: Callable[[np.ndarray], float], *, resamples: int, rng_seed: int
+) -> tuple[float, np.ndarray]:
+    """(estimate, resampled statistics) of :func:`seed_bootstrap` (no resamples with fewer than 2 seeds)."""
     seeds = np.asarray(seeds)
     estimate = float(statistic(np.arange(seeds.size)))
     labels = np.unique(seeds)
     if labels.size < 2:
-        return estimate, float("nan"), float("nan")
+        return estimate, np.zeros(0)
     rows = [np.flatnonzero(seeds == s) for s in labels]
     rng = np.random.default_rng(rng_seed)
-    values = np.array(
+    draws = np.array(
         [
             statistic(np.concatenate([rows[i] for i in rng.integers(0, labels.size, labels.size)]))
             for _ in range(resamples)
         ],
         dtype=float,
     )
-    return (estimate, *_percentiles(values, level))
+    return estimate, draws
 
 
 def cluster_mean_ci(
@@ -111,18 +135,27 @@ def cluster_mean_ci(
 ) -> tuple[float, float, float]:
     """Mean of ``values`` with a seed-cluster bootstrap CI (a fast path of ``seed_bootstrap`` for means)."""
     resamples, level, rng_seed = _fill(resamples, level, rng_seed)
+    estimate, draws = cluster_mean_draws(values, seeds, resamples=resamples, rng_seed=rng_seed)
+    return (estimate, *_percentiles(draws, level))
+
+
+def cluster_mean_draws(
+    values: np.ndarray, seeds: np.ndarray, *, resamples: int, rng_seed: int
+) -> tuple[float, np.ndarray]:
+    """(mean, resampled means) of :func:`cluster_mean_ci` (no resamples with fewer than 2 seeds)."""
     values, seeds = np.asarray(values, dtype=float), np.asarray(seeds)
     labels, inverse = np.unique(seeds, return_inverse=True)
     sums = np.bincount(inverse, weights=values, minlength=labels.size)
     counts = np.bincount(inverse, minlength=labels.size)
     estimate = float(values.mean())
     if labels.size < 2:
-        return estimate, float("nan"), float("nan")
+        return estimate, np.zeros(0)
     pick = np.random.default_rng(rng_seed).integers(0, labels.size, (resamples, labels.size))
-    return (estimate, *_percentiles(sums[pick].sum(1) / counts[pick].sum(1), level))
+    return estimate, sums[pick].sum(1) / counts[pick].sum(1)
 
 
 def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:
         return float("nan"), float("nan")
@@ -286,22 +319,48 @@ class Settings:
     def bootstrap(self, seeds: np.ndarray, statistic: Callable[[np.ndarray], float]) -> Interval:
         """(estimate, low, high) of ``statistic(rows)`` with its seed-cluster percentile bootstrap CI
         (:func:`seed_bootstrap`), for a statistic that cannot be computed per seed (else :meth:`per_seed`)."""
-        est = seed_bootstrap(seeds, statistic, resamples=self.resamples, level=self.level, rng_seed=self.seed)
-        return Interval(*est, n=np.unique(np.asarray(seeds)).size, method=CLUSTER, level=self.level)
+        est, draws = seed_bootstrap_draws(seeds, statistic, resamples=self.resamples, rng_seed=self.seed)
+        return self._from_draws(est, draws, np.unique(np.asarray(seeds)).size, CLUSTER)
 
     def cluster_mean(self, values: np.ndarray, seeds: np.ndarray) -> Interval:
         """(mean, low, high) of rows ``values`` with a seed-cluster bootstrap CI (:func:`cluster_mean_ci`)."""
-        est = cluster_mean_ci(values, seeds, resamples=self.resamples, level=self.level, rng_seed=self.seed)
-        return Interval(*est, n=np.unique(np.asarray(seeds)).size, method=CLUSTER, level=self.level)
+        est, draws = cluster_mean_draws(values, seeds, resamples=self.resamples, rng_seed=self.seed)
+        return self._from_draws(est, draws, np.unique(np.asarray(seeds)).size, CLUSTER)
+
+    def _from_draws(self, estimate: float, draws: np.ndarray, n: int, method: str) -> Interval:
+        """A percentile interval of bootstrap ``draws`` that tests thresholds by their tail shares."""
+        test = Test("draws", center=estimate, draws=tuple(map(float, draws))) if len(draws) else None
+        return Interval(
+            estimate, *_percentiles(draws, self.level), n=n, method=method, level=self.level, test=test
+        )
 
     def mean(self, values: np.ndarray, method: str | None = None) -> Interval:
         """(mean, low, high) of one value per seed, NaNs dropped, by ``method`` (default: the settings'):
         ``"t"`` (Student t, :func:`t_mean_ci`), ``"bca"`` (:func:`bca_mean_ci`) or ``"percentile"``
-        (percentile bootstrap, :func:`mean_ci`; undercovers with few seeds, only where asked for)."""
+        (percentile bootstrap, :func:`mean_ci`; undercovers with few seeds, only where asked for). The
+        interval carries its test (:class:`scaledyn.inference.Test`)."""
         method = self.method if method is None else method
         values = np.asarray(values, dtype=float)
+        finite, mean = _finite_mean(values)
+        n = finite.size
+        if method == "percentile":
+            _, draws = cluster_mean_draws(finite, np.arange(n), resamples=self.resamples, rng_seed=self.seed)
+            return self._from_draws(mean, draws, n, method)
         est = mean_interval(values, method, level=self.level, resamples=self.resamples, rng_seed=self.seed)
-        return Interval(*est, n=int(np.isfinite(values).sum()), method=method, level=self.level)
+        test = None
+        if n >= 2 and method == "t":
+            test = Test("t", center=mean, se=float(finite.std(ddof=1) / np.sqrt(n)), df=n - 1)
+        elif n >= 2 and method == "bca":
+            _, draws = cluster_mean_draws(finite, np.arange(n), resamples=self.resamples, rng_seed=self.seed)
+            test = Test("bca", center=mean, draws=tuple(draws), values=tuple(finite), rng_seed=self.seed)
+        return Interval(*est, n=n, method=method, level=self.level, test=test)
+
+    def proportion(self, successes: int, trials: int) -> Interval:
+        """(proportion, low, high): the exact Clopper-Pearson interval of pooled counts, valid at 0 and 1
+        (where a t interval of per-seed proportions collapses to zero width); ``n`` counts the trials."""
+        est = clopper_pearson(int(successes), int(trials), self.level)
+        test = Test("binomial", center=est[0], k=int(successes), trials=int(trials))
+        return Interval(*est, n=int(trials), method=EXACT_BINOMIAL, level=self.level, test=test)
 
     def per_seed_values(self, seeds: np.ndarray, statistic: Callable[[np.ndarray], float]) -> pd.Series:
         """``statistic(rows)`` on each seed's rows separately (``rows``: an index array into the data),
@@ -328,19 +387,22 @@ class Settings:
 
         With every per-seed value strictly inside (-1, 1): Fisher's z, the interval of ``arctanh`` of the
         per-seed values by :meth:`mean`, mapped back by ``tanh`` (estimate ``tanh(mean z)``, Fisher's average
-        of correlations; the bounds stay inside (-1, 1), where a t interval of the raw values can pass 1).
-        A per-seed value at +-1 has no z: then the interval of the raw values, clipped to [-1, 1] (method
-        ``"<method>, clipped"``); every seed at 1 gives the zero-width interval at 1.
+        of correlations; the bounds stay inside (-1, 1), where a t interval of the raw values can pass 1); it
+        tests thresholds on the z scale. A per-seed value at +-1 has no z, and a t interval of values at the
+        bound collapses to zero width: then the distribution-free interval of the per-seed median (order
+        statistics, method ``"sign (median)"``, NaN bounds when the seeds are too few for the level), which
+        tests a threshold by the sign test.
         """
         values = self.per_seed_values(seeds, statistic).to_numpy()
         finite = values[np.isfinite(values)]
         if finite.size and (np.abs(finite) < 1).all():
             z = self.mean(np.arctanh(values))
             est, low, high = (float(np.tanh(x)) for x in z)
-            return Interval(est, low, high, n=z.n, method=f"fisher-z {z.method}", level=z.level)
-        raw = self.mean(values)
-        est, low, high = (float(np.clip(x, -1.0, 1.0)) for x in raw)
-        return Interval(est, low, high, n=raw.n, method=f"{raw.method}, clipped", level=raw.level)
+            test = z.test if z.test is None else dataclasses.replace(z.test, scale=FISHER_Z)
+            return Interval(est, low, high, n=z.n, method=f"fisher-z {z.method}", level=z.level, test=test)
+        est = median_interval(finite, self.level)
+        test = Test("sign", center=est[0], values=tuple(map(float, finite))) if finite.size else None
+        return Interval(*est, n=finite.size, method=SIGN, level=self.level, test=test)
 
 
 @functools.cache
@@ -398,15 +460,18 @@ def verdict(low: float, high: float, threshold: float, direction: str = ">=") ->
 class ClaimResult:
     """One row of a claims table: what was measured, against which criterion (``direction`` ``threshold``,
     written out in ``criterion``), the verdict, and how the interval was computed: ``n_seeds`` independent
-    seeds, ``method`` (``t``, ``bca``, ``percentile``, ``cluster-bootstrap``, ``dunnett``, ``pooled-t``, or
-    ``exact`` for a value with no sampling error) at confidence ``level``. The fields after ``note`` have
-    defaults (unknown: empty or NaN) so rows built field by field still work.
+    seeds, ``method`` (``t``, ``bca``, ``percentile``, ``cluster-bootstrap``, ``pooled-t``, ``welch``,
+    ``clopper-pearson``, ``sign (median)``, or ``exact`` for a value with no sampling error) at confidence
+    ``level``. The fields after ``note`` have defaults (unknown: empty or NaN) so rows built field by field
+    still work.
 
-    ``df`` and ``se``: the degrees of freedom and standard error of the row's t statistic when they are not
-    ``n_seeds - 1`` and the interval's half-width over the t quantile (a pooled residual variance, a
-    simultaneous interval); the claims table's p-value then uses them. ``adjusted``: the multiplicity
-    adjustment the interval already carries within its family (e.g. ``"dunnett, 6 comparisons"``), with its
-    adjusted p-value ``p_adjusted``; the claims table does not adjust such a row again.
+    Inference (:mod:`scaledyn.inference`), computed where the data are: ``p_value`` of ``H0: value =
+    threshold`` on the interval's own scale (``test``: its kind, ``scale``: ``identity`` or ``fisher-z``),
+    ``se`` and ``df`` on that scale (what the MDE and the seed sizing read). ``role``: ``claim`` (a claim of
+    the paper: in its multiplicity family and its tallies), ``check`` (an A/A check), ``practitioner`` (what
+    another estimate would conclude) or ``descriptive`` (no valid interval for a decision); only claims count.
+    ``effect``: the smallest effect of interest beyond the criterion, in the row's units, that its seeds are
+    sized to decide (NaN: none declared, not sized).
 
     Direction :attr:`COVERS` is a check rather than a claim of an effect: supported when the interval covers
     ``threshold`` (an A/A comparison, expected to be noise), not supported when it excludes it.
@@ -431,8 +496,15 @@ class ClaimResult:
     level: float = float("nan")
     df: float = float("nan")
     se: float = float("nan")
-    adjusted: str = ""
-    p_adjusted: float = float("nan")
+    p_value: float = float("nan")
+    test: str = ""
+    scale: str = "identity"
+    role: str = "claim"
+    effect: float = float("nan")
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}; got {self.role!r}")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -454,15 +526,15 @@ class ClaimResult:
         method: str | None = None,
         level: float | None = None,
         stats: Settings | None = None,
-        df: float = float("nan"),
-        se: float = float("nan"),
-        adjusted: str = "",
-        p_adjusted: float = float("nan"),
+        test: Test | None = None,
+        role: str = "claim",
+        effect: float = float("nan"),
     ) -> ClaimResult:
         """A row whose criterion is ``label direction threshold`` (no label: ``direction threshold``;
         :attr:`COVERS`: ``label interval covers threshold``), whose verdict comes from :func:`verdict` on the
         same direction and threshold (:attr:`COVERS`: supported when ``low <= threshold <= high``, not
-        supported otherwise, inconclusive without an interval).
+        supported otherwise, inconclusive without an interval), and whose p-value tests that threshold with
+        ``test`` (default: the interval's, when it is an :class:`Interval`).
 
         ``n_seeds``, ``method`` and ``level``, when not given, come from ``interval`` if it is an
         :class:`Interval`, else ``method`` and ``level`` from ``stats`` (its :class:`Settings`).
@@ -482,24 +554,22 @@ class ClaimResult:
             method = interval.method if tagged else stats.method if stats is not None else ""
         if level is None:
             level = interval.level if tagged else stats.level if stats is not None else float("nan")
-        return cls(
-            study,
-            claim,
-            scope,
-            measure,
-            est,
-            low,
-            high,
-            criterion,
-            result,
-            note,
-            direction,
+        if test is None and tagged:
+            test = interval.test
+        row = cls(study, claim, scope, measure, est, low, high, criterion, result, note, direction)
+        row.threshold, row.n_seeds, row.method, row.level = (
             float(threshold),
             int(n_seeds),
             method,
             float(level),
-            float(df),
-            float(se),
-            adjusted,
-            float(p_adjusted),
         )
+        row.role, row.effect = role, float(effect)
+        return row.tested(test, float(threshold))
+
+    def tested(self, test: Test | None, threshold: float) -> ClaimResult:
+        """This row with the p-value of ``threshold`` and the ``se``, ``df``, ``test`` and ``scale`` of
+        ``test`` (unchanged without one)."""
+        if test is not None:
+            self.p_value, self.test, self.scale = test.p_value(threshold), test.kind, test.scale
+            self.se, self.df = test.spread(threshold), test.test_df()
+        return self
