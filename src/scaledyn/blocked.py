@@ -6,7 +6,7 @@ A table of one value per (arm, block) is read as the two-way additive model
 
 with ``V`` arms and ``S`` complete blocks (:func:`fit`; a block missing a value in any arm is dropped, and
 recorded). The block effect ``beta_b`` (a seed's shared init, data order and evaluation tokens) cancels from
-every difference of arms. Estimates and their error (:func:`versus_reference`):
+every difference of arms. Estimates and their error (:func:`contrast`):
 
 - ``d_a = mean_b (y_ab - y_0b)``: arm ``a`` minus the reference ``0``;
 - residuals ``r_ab = y_ab - ybar_a. - ybar_.b + ybar_..``, pooled variance
@@ -14,13 +14,13 @@ every difference of arms. Estimates and their error (:func:`versus_reference`):
   spread pooled: more df than the ``S - 1`` of one paired difference, under equal variances);
 - ``SE(d_a) = sqrt(2 s^2 / S)``.
 
-Intervals at ``level``: the raw pooled-t interval ``d_a +- t_{(1+level)/2, df} SE`` with its two-sided
-p-value, and the simultaneous interval of the ``k = V - 1`` comparisons with the reference by Dunnett's
-method, ``d_a +- c SE`` with ``c`` the two-sided critical value of the k-variate t distribution with ``df``
-degrees of freedom and correlation 0.5 between the comparisons (they share the reference;
-:func:`dunnett_critical`, ``scipy.stats.multivariate_t.cdf`` with a fixed generator), so that all k
-intervals cover their true differences together with probability ``level``; its adjusted p-value is
-``1 - P(max_i |T_i| < |t_a|)``. :func:`contrast` is the pooled-t interval of any other difference of two arms.
+Interval at ``level`` (:func:`contrast`, any difference of two arms): the pooled-t interval
+``d_a +- t_{(1+level)/2, df} SE`` with its two-sided p-value against 0. It is not adjusted for multiplicity:
+the claims table adjusts every row of a paper as one family (:mod:`scaledyn.inference`).
+
+Every arm must share the blocks: an arm drawn on its own seeds (an A/A arm on another seed stream) has no
+block effect in common with the others, and fitting it here would put the block variance into ``s^2`` (at
+block sd 2 and residual sd 1, 7 arms and 17 seeds, s^2 ~ 2.1 instead of 1); compare it unpaired instead.
 
 The equal-variance assumption behind the pooling is checked by :func:`spread_check`: the Brown-Forsythe test
 (``scipy.stats.levene(center="median")``) of the arms' residuals (approximate: the residuals of an arm are
@@ -29,16 +29,11 @@ not independent, they sum to 0).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.optimize
 import scipy.stats
-
-DUNNETT = "dunnett"
-MAXPTS_PER_DIM = 20_000  # quasi-Monte Carlo points of multivariate_t.cdf per dimension (error ~1e-4)
 
 
 @dataclass(frozen=True)
@@ -103,46 +98,6 @@ def fit(table: pd.DataFrame, arm: str, block: str, value: str, arms: list[str] |
     return BlockedFit(tuple(arms), tuple(kept), tuple(dropped), y, float(s2), int(df))
 
 
-@functools.lru_cache(maxsize=4096)  # a pure function of its arguments (fixed generator): designs repeat
-def dunnett_critical(k: int, df: float, level: float, rng_seed: int = 0) -> float:
-    """Two-sided critical value ``c``: ``P(max_{i<=k} |T_i| <= c) = level`` for T k-variate t with ``df``
-    degrees of freedom and correlation 0.5 (k comparisons with one reference, equal blocks); ``k = 1`` is
-    Student's t quantile. NaN for ``df < 1``."""
-    if not (df >= 1) or k < 1:
-        return float("nan")
-    t_one = float(scipy.stats.t.ppf(0.5 + level / 2.0, df))
-    if k == 1:
-        return t_one
-    bonferroni = float(scipy.stats.t.ppf(1.0 - (1.0 - level) / (2.0 * k), df))  # an upper bound of c
-    return float(
-        scipy.optimize.brentq(
-            lambda c: _coverage(c, k, df, rng_seed) - level, t_one, bonferroni + 1e-9, xtol=1e-6
-        )
-    )
-
-
-def _coverage(c: float, k: int, df: float, rng_seed: int) -> float:
-    """``P(max_i |T_i| <= c)`` for the k-variate t with correlation 0.5 (a fixed generator: smooth in c)."""
-    shape = 0.5 * (np.eye(k) + np.ones((k, k)))
-    dist = scipy.stats.multivariate_t(loc=np.zeros(k), shape=shape, df=df)
-    bound = np.full(k, float(c))
-    return float(
-        dist.cdf(
-            bound, lower_limit=-bound, maxpts=MAXPTS_PER_DIM * k, random_state=np.random.default_rng(rng_seed)
-        )
-    )
-
-
-def dunnett_pvalue(t: float, k: int, df: float, rng_seed: int = 0) -> float:
-    """Dunnett-adjusted two-sided p-value of a comparison with statistic ``t``: ``1 - P(max_i |T_i| < |t|)``
-    (``k = 1``: the t test's)."""
-    if not (np.isfinite(t) and df >= 1):
-        return float("nan")
-    if k == 1:
-        return float(2.0 * scipy.stats.t.sf(abs(t), df))
-    return float(min(1.0, max(0.0, 1.0 - _coverage(abs(t), k, df, rng_seed))))
-
-
 def contrast(model: BlockedFit, arm: str, other: str, level: float) -> dict[str, float]:
     """``arm - other`` with the pooled residual variance: ``estimate``, ``se``, ``df``, ``n_blocks``, the
     pooled-t interval ``raw_low``/``raw_high`` (not adjusted for multiplicity) and its quantile ``crit``,
@@ -164,34 +119,6 @@ def contrast(model: BlockedFit, arm: str, other: str, level: float) -> dict[str,
     }
 
 
-def versus_reference(model: BlockedFit, reference: str, level: float, rng_seed: int = 0) -> pd.DataFrame:
-    """Every other arm minus ``reference`` (rows in the order of ``model.arms``): the :func:`contrast`
-    columns, and Dunnett's simultaneous interval over the ``k`` comparisons ``ci_low``/``ci_high``, its
-    ``crit`` and ``p_adjusted``, ``family_size`` k, ``method`` ``"dunnett"`` and ``level``. Bounds are NaN
-    without residual degrees of freedom."""
-    others = [a for a in model.arms if a != reference]
-    k = len(others)
-    crit = dunnett_critical(k, model.df, level, rng_seed)
-    rows = []
-    for arm in others:
-        c = contrast(model, arm, reference, level)
-        rows.append(
-            {
-                "arm": arm,
-                "reference": reference,
-                **c,
-                "ci_low": c["estimate"] - crit * c["se"],
-                "ci_high": c["estimate"] + crit * c["se"],
-                "crit": crit,
-                "p_adjusted": dunnett_pvalue(c["t"], k, model.df, rng_seed),
-                "family_size": k,
-                "method": DUNNETT,
-                "level": level,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def spread_check(model: BlockedFit, level: float) -> dict[str, float | bool]:
     """Brown-Forsythe test that the arms' residuals share one spread (``scipy.stats.levene``, median
     centred): ``statistic``, ``p_value`` and ``compatible`` (``p_value >= 1 - level``; ``True`` when the
@@ -203,28 +130,3 @@ def spread_check(model: BlockedFit, level: float) -> dict[str, float | bool]:
     res = scipy.stats.levene(*r, center="median")
     p = float(res.pvalue)
     return {"statistic": float(res.statistic), "p_value": p, "compatible": bool(not p < 1.0 - level)}
-
-
-def seeds_for_halfwidth(
-    resid_sd: float, k: int, n_arms: int, target: float, level: float, max_blocks: int = 1000
-) -> int | None:
-    """The fewest blocks ``S`` whose interval half-width ``c(k, (V-1)(S-1)) * resid_sd * sqrt(2 / S)`` is at
-    most ``target``, ``V = n_arms`` (a design's sizing from its measured residual sd; ``k`` comparisons share
-    the critical value: Dunnett's, Student's t for ``k = 1``). ``None`` when no ``S <= max_blocks`` does or
-    the sd is not finite."""
-    if not (np.isfinite(resid_sd) and target > 0):
-        return None
-
-    def halfwidth(s: int) -> float:
-        return dunnett_critical(k, (n_arms - 1) * (s - 1), level) * resid_sd * np.sqrt(2.0 / s)
-
-    hi = 2  # the half-width falls with S: double up to the first S at the target, then bisect below it
-    while halfwidth(hi) > target:
-        if hi >= max_blocks:
-            return None
-        hi = min(2 * hi, max_blocks)
-    lo = max(2, hi // 2)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if halfwidth(mid) <= target else (mid + 1, hi)
-    return lo

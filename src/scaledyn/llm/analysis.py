@@ -9,9 +9,10 @@ Each run directory (``scaledyn.llm.train`` output) holds ``summary.json``, ``met
   within-run standard error, tokens and evaluation time, the last fixed-window loss, min validation loss,
   divergence, tokens/s, MFU, parameter counts, the lr and weight decays with ``lambda * sum(lr)``.
 - ``curves.csv``: every logged metrics row of every run (validation loss where evaluated).
-- ``deltas.csv``: per (size, arch) the blocked comparisons of the final validation loss (:func:`deltas`,
-  :mod:`scaledyn.blocked`): every arm vs the reference with Dunnett's simultaneous and the raw pooled-t
-  intervals, the union vs its runner-up, the pooled df, MDE, dropped seeds and the spread check.
+- ``deltas.csv``: per (size, arch) the comparisons of the final validation loss (:func:`deltas`,
+  :mod:`scaledyn.blocked`): every arm that shares the reference's seed stream vs the reference (pooled-t),
+  the union vs its runner-up, the A/A arm vs the reference (Welch, unpaired), the pooled df, residual sd,
+  dropped seeds and the spread check.
 - ``variants.csv``: per (size, arch, variant) parameter counts and overhead vs the reference, final
   validation loss mean and CI, tokens/s and the tokens/s ratio to the reference paired by seed, MFU, diverged
   runs.
@@ -29,9 +30,9 @@ Each run directory (``scaledyn.llm.train`` output) holds ``summary.json``, ``met
 - ``tensor_snr.csv``, ``tensor_snr_seeds.csv``: per-tensor-class GSNR and per-parameter SNR over training,
   and their per-seed summaries (:mod:`scaledyn.llm.tensor_snr_analysis`).
 
-The comparisons of ``deltas.csv`` are blocked by seed (:mod:`scaledyn.blocked`, at ``stats.ci_level``, the
-Dunnett critical value from a generator seeded with ``stats.bootstrap_seed``); every other interval is over
-seeds by the pipeline's ``stats.ci_method`` (Student t by default, or BCa) at its ``stats`` settings
+The comparisons of ``deltas.csv`` are blocked by seed (:mod:`scaledyn.blocked`, at ``stats.ci_level``; not
+adjusted for multiplicity: the claims table adjusts each paper's rows as one family); every other interval is
+over seeds by the pipeline's ``stats.ci_method`` (Student t by default, or BCa) at its ``stats`` settings
 (:class:`scaledyn.stats.Settings`), the one method of every study; the tables carry their ``level`` and
 method so the figures print what was computed. The claims are a separate step
 (:func:`scaledyn.llm.claims.check_all` on these tables read back).
@@ -48,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 
 from scaledyn import blocked, config
 from scaledyn.io import read_json, write_csv
@@ -91,10 +93,9 @@ RUN_COLUMNS = [
 KEYS = ["size", "arch", "variant", "seed"]
 GROUP = ["size", "arch"]  # one study of arms against their reference: a size and an architecture
 DELTA_COLUMNS = ["size", "arch", "variant", "versus", "family", "reference", "delta", "se", "df", "ci_low"]
-DELTA_COLUMNS += ["ci_high", "raw_low", "raw_high", "p_raw", "p_adjusted", "crit", "family_size", "method"]
-DELTA_COLUMNS += ["mde", "n_blocks", "seeds", "dropped_seeds", "resid_sd", "spread_stat", "spread_p"]
-DELTA_COLUMNS += ["spread_ok", "level", "min_effect", "seeds_for_mde"]
-POOLED_T = "pooled-t"  # the method of a single contrast with the pooled residual variance
+DELTA_COLUMNS += ["ci_high", "method", "n_blocks", "seeds", "dropped_seeds", "resid_sd", "spread_stat"]
+DELTA_COLUMNS += ["spread_p", "spread_ok", "level", "min_effect"]
+POOLED_T, WELCH = "pooled-t", "welch"  # a contrast with the pooled residual variance; an unpaired one
 BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level", "ci_method"]
 
 
@@ -121,28 +122,30 @@ def read_runs(summaries: list[Path]) -> dict[str, pd.DataFrame]:
 
 
 def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[str, Any]) -> pd.DataFrame:
-    """The blocked comparisons of the final validation loss (:mod:`scaledyn.blocked`), per (size, arch).
+    """The comparisons of the final validation loss with the reference, per (size, arch).
 
-    The arms x seeds table of a (size, arch) is fitted by the additive model arm + seed block on its
+    The arms that share the reference's seed stream (every arm but those of ``variants.STREAMS``) form an
+    arms x seeds table fitted by the additive model arm + seed block (:mod:`scaledyn.blocked`) on its
     complete seeds (a seed whose run diverged or is missing in some arm is dropped and listed in
-    ``dropped_seeds``). Rows of family ``reference``: every arm minus the reference, Dunnett's simultaneous
-    interval over the arch's comparisons with it (``ci_low``, ``ci_high``, ``p_adjusted``), the raw pooled-t
-    interval (``raw_low``, ``raw_high``, ``p_raw``). Family ``runner_up`` (where the union arm,
-    ``variants.UNION``, is trained): the union minus the runner-up, the other arm with the lowest mean
-    (the A/A arm excepted), a single pooled-t contrast (its ``ci_*`` = ``raw_*``, not adjusted). Every
-    row: ``se``, pooled ``df``, ``mde`` (half-width of its ``ci_*``), ``seeds_for_mde`` (the seed blocks
-    that would bring that half-width down to ``min_effect`` at this residual sd and arm count:
-    :func:`scaledyn.blocked.seeds_for_halfwidth`; empty when over 1000), the residual sd, the Brown-Forsythe
-    check of the arms' spreads (``spread_stat``, ``spread_p``, ``spread_ok``), ``level`` and the claims'
-    ``min_effect``.
+    ``dropped_seeds``). Rows of family ``reference``: every such arm minus the reference with the pooled-t
+    interval (``se = sqrt(2 s^2 / S)`` on ``(V - 1)(S - 1)`` df; multiplicity is the claims table's, one
+    family per paper). Family ``runner_up`` (where the union arm, ``variants.UNION``, is trained): the union
+    minus the runner-up, the other arm with the lowest mean, the same pooled-t contrast. Family ``aa``: an arm
+    on its own seed stream (the A/A arm) shares no block with the reference, so it is not in the fit (its
+    residuals would carry the seed-block variance into every pooled comparison); it is compared with the
+    reference by Welch's unpaired interval over seeds (:func:`unpaired`). Every row: ``se``, ``df``, the
+    residual sd of the blocked fit (``resid_sd``), the Brown-Forsythe check of the arms' spreads
+    (``spread_stat``, ``spread_p``, ``spread_ok``), ``level`` and the claims' ``min_effect``.
     """
     settings = Settings.of(stats)
     ref, rows = params["claims"]["reference"], []
     for (size, arch), g in runs.groupby(GROUP, sort=True):
-        arms = [v for v in VARIANTS if v in set(g["variant"])]
-        if ref not in arms or len(arms) < 2:
+        trained = [v for v in VARIANTS if v in set(g["variant"])]
+        arms = [v for v in trained if v not in STREAMS]
+        if ref not in arms or len(trained) < 2:
             continue
-        model = blocked.fit(g.assign(y=g["final_val_loss"].astype(float)), "variant", "seed", "y", arms)
+        y = g.assign(y=g["final_val_loss"].astype(float).where(~_diverged(g)))
+        model = blocked.fit(y[y["variant"].isin(arms)], "variant", "seed", "y", arms)
         spread = blocked.spread_check(model, settings.level)
         common = {
             "size": size,
@@ -158,40 +161,61 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[st
             "level": settings.level,
             "min_effect": float(params["claims"]["min_effect"]),
         }
-        m, sd, n_arms = common["min_effect"], common["resid_sd"], len(model.arms)
-        need = blocked.seeds_for_halfwidth(sd, n_arms - 1, n_arms, m, settings.level)  # the whole family's
-        for r in blocked.versus_reference(model, ref, settings.level, settings.seed).to_dict("records"):
-            rows.append({**common, **_comparison(r, r["arm"], ref, "reference"), "seeds_for_mde": need})
+        for arm in [a for a in arms if a != ref]:
+            rows.append(
+                {**common, **_comparison(blocked.contrast(model, arm, ref, settings.level), arm, ref)}
+            )
         if (runner := _runner_up(model, arms, settings.level)) is not None:
-            need = blocked.seeds_for_halfwidth(sd, 1, n_arms, m, settings.level)
-            rows.append({**common, **runner, "seeds_for_mde": need})
+            rows.append({**common, **runner})
+        for aa in [v for v in trained if v in STREAMS]:
+            rows.append({**common, **unpaired(y, aa, ref, settings.level)})
     return pd.DataFrame(rows, columns=DELTA_COLUMNS)
 
 
+def _diverged(g: pd.DataFrame) -> pd.Series:
+    return g["diverged"].astype(str).str.strip().str.lower().isin(["true", "1", "1.0"])
+
+
+def unpaired(g: pd.DataFrame, arm: str, reference: str, level: float) -> dict[str, Any]:
+    """``arm - reference`` from independent seeds (an arm on its own seed stream): Welch's t interval of the
+    difference of the two arms' means over their finite values (``scipy.stats.ttest_ind``,
+    ``equal_var=False``: its variance holds the seed-to-seed variance of both arms, which pairing would
+    remove from a shared-stream arm), ``se`` and Satterthwaite ``df``; family ``aa``, method ``welch``."""
+    a = g.loc[g["variant"] == arm, "y"].dropna().to_numpy(float)
+    b = g.loc[g["variant"] == reference, "y"].dropna().to_numpy(float)
+    est = float(a.mean() - b.mean()) if a.size and b.size else float("nan")
+    low = high = se = df = float("nan")
+    if a.size >= 2 and b.size >= 2:
+        res = scipy.stats.ttest_ind(a, b, equal_var=False)
+        ci = res.confidence_interval(level)
+        low, high, df = float(ci.low), float(ci.high), float(res.df)
+        se = float(np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
+    r = {"estimate": est, "se": se, "df": df, "raw_low": low, "raw_high": high, "method": WELCH}
+    return {**_comparison(r, arm, reference, "aa"), "n_blocks": int(min(a.size, b.size))}
+
+
 def _runner_up(model: blocked.BlockedFit, arms: list[str], level: float) -> dict[str, Any] | None:
-    """The union arm minus the runner-up (the other arm, A/A arms excepted, with the lowest mean): one
-    pooled-t contrast, not adjusted; ``None`` where the union or a rival is not trained."""
-    rivals = [a for a in arms if a not in (UNION, *STREAMS)]
+    """The union arm minus the runner-up (the other arm with the lowest mean): one pooled-t contrast;
+    ``None`` where the union or a rival is not trained."""
+    rivals = [a for a in arms if a != UNION]
     if UNION not in arms or not rivals:
         return None
     runner_up = min(rivals, key=model.mean)
-    c = blocked.contrast(model, UNION, runner_up, level)
-    single = {**c, "ci_low": c["raw_low"], "ci_high": c["raw_high"], "p_adjusted": c["p_raw"]}
-    return _comparison({**single, "family_size": 1, "method": POOLED_T}, UNION, runner_up, "runner_up")
+    return _comparison(blocked.contrast(model, UNION, runner_up, level), UNION, runner_up, "runner_up")
 
 
-def _comparison(r: dict[str, Any], variant: str, versus: str, family: str) -> dict[str, Any]:
-    """A ``deltas.csv`` row's comparison columns from a :mod:`scaledyn.blocked` result ``r``."""
-    keys = ("se", "df", "ci_low", "ci_high", "raw_low", "raw_high", "p_raw", "p_adjusted", "crit")
+def _comparison(r: dict[str, Any], variant: str, versus: str, family: str = "reference") -> dict[str, Any]:
+    """A ``deltas.csv`` row's comparison columns from a :mod:`scaledyn.blocked` contrast ``r``."""
     return {
         "variant": variant,
         "versus": versus,
         "family": family,
         "delta": r["estimate"],
-        **{k: r[k] for k in keys},
-        "family_size": r["family_size"],
-        "method": r["method"],
-        "mde": (r["ci_high"] - r["ci_low"]) / 2.0,
+        "se": r["se"],
+        "df": r["df"],
+        "ci_low": r["raw_low"],
+        "ci_high": r["raw_high"],
+        "method": r.get("method", POOLED_T),
     }
 
 

@@ -2,31 +2,31 @@
 
 Every loss claim compares the final validation loss (nats per byte on the whole held-out split) of an arm
 with its architecture's reference (``llm.claims.reference``, baseline) in the blocked design of
-``deltas.csv`` (:mod:`scaledyn.blocked`: arm + seed block, pooled residual variance with ``(V - 1)(S - 1)``
-df). The interval of a comparison with the reference is Dunnett's simultaneous interval over that
-architecture's ``V - 1`` comparisons with it, so the row is already adjusted within its family (its
-``adjusted`` field; the claims table does not apply Holm to it again) and its p-value uses the pooled df.
+``deltas.csv`` (:mod:`scaledyn.blocked`: arm + seed block over the arms that share the reference's seed
+stream, pooled residual variance with ``(V - 1)(S - 1)`` df). Each row carries the pooled-t interval and the
+t test of its own threshold on those df; multiplicity is the claims table's (one Holm family per paper,
+:mod:`scaledyn.inference`), and each row's MDE (at ``stats.power``) and the seeds that would decide
+``effect = m`` come from there.
 
 With ``m = llm.claims.min_effect`` (the smallest effect of interest) and :func:`scaledyn.stats.verdict`: a
 claim "X helps" is ``delta < -m``: supported when the whole interval lies below ``-m``, not supported when it
 lies at or above ``-m`` (the interval excludes every effect of interest in the claimed direction: a null
-within ``+-m`` or the opposite effect), inconclusive otherwise; "X hurts" (``delta > +m``) mirrored. Each
-row's MDE is the half-width of its adjusted interval.
+within ``+-m`` or the opposite effect), inconclusive otherwise; "X hurts" (``delta > +m``) mirrored.
 
-- C0 (a check, not a claim of the paper): the A/A arm (baseline's flags on its own seed stream) minus the
-  reference must cover 0 (``ClaimResult.COVERS``): its interval measures the noise floor of the design.
+- C0 (a check, role ``check``: not in the paper's family or tallies): the A/A arm (baseline's flags on its
+  own seed stream) minus the reference, Welch's unpaired interval, must cover 0 (``ClaimResult.COVERS``).
+  It checks the seed streams and the noise model (independent seeds); it shares no block with the
+  reference, so it is outside the blocked fit.
 - C1 removing the scale vectors hurts (Pre-Norm): ``delta(no_scale) > m``.
 - C2 weight decay helps Input-Norm scales and hurts Output-Norm scales (sandwich, which has Output-Norms):
   ``delta(wd_input) < -m`` and ``delta(wd_output) > m``.
 - C3 branch-specific scales, placement around linear maps and the magnitude-direction form each help
   (Pre-Norm): ``delta(branch)``, ``delta(placement)``, ``delta(md) < -m``.
 - C4 their union helps most (Pre-Norm): ``delta(unified) < -m`` and ``unified - runner-up < -m``, the
-  runner-up being the other arm with the lowest mean final loss (the A/A arm excepted). The runner-up row is
-  one pooled-t contrast, not adjusted within C4: "unified is best" is the intersection of "unified beats arm
-  a" over the other arms, and rejecting each at level alpha is a level-alpha test of it
-  (intersection-union), the runner-up being the binding comparison (every difference has the same SE in the
-  balanced design); choosing it on the same runs can only make "supported" harder. It enters the claims
-  table's Holm step with the paper's other unadjusted rows.
+  runner-up being the other arm of the blocked fit with the lowest mean final loss: "unified is best" is the
+  intersection of "unified beats arm a" over the other arms, and rejecting each at level alpha is a
+  level-alpha test of it (intersection-union), the runner-up being the binding comparison (every difference
+  has the same SE in the balanced design); choosing it on the same runs can only make "supported" harder.
 - C5 at negligible cost: parameter overhead of unified vs the reference ``<= max_param_overhead`` (exact, no
   CI) and its tokens/s over the reference's, paired by seed, ``>= min_throughput_ratio``
   (``stats.ci_method`` over seeds).
@@ -44,8 +44,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaledyn.inference import Test
 from scaledyn.llm import tensor_snr_analysis
-from scaledyn.llm.variants import STREAMS, UNION
+from scaledyn.llm.variants import UNION
 from scaledyn.stats import EXACT, ClaimResult, Settings
 
 STUDY = "002"
@@ -74,24 +75,22 @@ UNION_ARCH = next(arch for _, variant, _, arch, _ in LOSS_CLAIMS if variant == U
 def _loss_row(
     claim: int, scope: str, row: pd.Series, direction: str, m: float, note: str = ""
 ) -> ClaimResult:
-    """A claim row from one ``deltas.csv`` row (a blocked comparison)."""
-    threshold = 0.0 if direction == ClaimResult.COVERS else m if direction == ">" else -m
-    runner = row["family"] == "runner_up"
-    how = (
-        "pooled-t contrast, not adjusted (intersection-union over the rivals), raw = adjusted"
-        if runner
-        else f"Dunnett over {int(row['family_size'])} comparisons with {row['reference']}; raw pooled-t "
-        f"[{row['raw_low']:.4g}, {row['raw_high']:.4g}]"
-    )
+    """A claim row from one ``deltas.csv`` row: its interval, and its t test of the row's own threshold
+    (``+-m``, or 0 for the A/A check) with the row's ``se`` and ``df``; the A/A check is a ``check`` row."""
+    check = direction == ClaimResult.COVERS
+    threshold = 0.0 if check else m if direction == ">" else -m
+    family = row["family"]
+    how = {
+        "runner_up": "pooled-t contrast with the runner-up (intersection-union over the rivals)",
+        "aa": "Welch's unpaired interval (the A/A arm has its own seed stream: no shared block)",
+    }.get(family, f"pooled-t, paired by seed with {row['reference']}")
     spread = "n/a" if pd.isna(row["spread_p"]) else f"{row['spread_p']:.2g}"
     gone = row["dropped_seeds"]  # "0 2"; read back from the CSV: NaN for none, a float for one seed
     gone = "" if pd.isna(gone) else str(int(gone)) if isinstance(gone, float) else str(gone)
     dropped = f"; seeds dropped: {gone}" if gone else ""
-    text = (
-        f"{int(row['n_blocks'])} seed blocks, pooled df {int(row['df'])}; {how}; spread check p = {spread}"
-        f"{dropped}; {note}"
-    )
-    label = f"{row['variant']} - {row['versus']}" + (" (runner-up)" if runner else "")
+    design = f"{int(row['n_blocks'])} seeds" if family == "aa" else f"{int(row['n_blocks'])} seed blocks"
+    text = f"{design}, df {row['df']:.3g}; {how}; spread check p = {spread}{dropped}; {note}"
+    label = f"{row['variant']} - {row['versus']}" + (" (runner-up)" if family == "runner_up" else "")
     return ClaimResult.checked(
         STUDY,
         f"C{claim}: {CLAIMS[claim]}",
@@ -105,10 +104,9 @@ def _loss_row(
         n_seeds=int(row["n_blocks"]),
         method=str(row["method"]),
         level=float(row["level"]),
-        df=float(row["df"]),
-        se=float(row["se"]),
-        adjusted="" if runner else f"{row['method']}, {int(row['family_size'])} comparisons",
-        p_adjusted=float(row["p_adjusted"]),
+        test=Test("t", center=float(row["delta"]), se=float(row["se"]), df=float(row["df"])),
+        role="check" if check else "claim",
+        effect=float("nan") if check else m,
     )
 
 
@@ -167,8 +165,8 @@ def check_all(
         scope = f"{size}, {arch}"
         d = deltas[(deltas["size"] == size) & (deltas["arch"] == arch)]
         vs_ref = {r["variant"]: r for _, r in d[d["family"] == "reference"].iterrows()}
-        for aa in [v for v in STREAMS if v in vs_ref]:
-            out.append(_loss_row(0, scope, vs_ref[aa], ClaimResult.COVERS, m, "expected to cover 0"))
+        for _, aa in d[d["family"] == "aa"].iterrows():
+            out.append(_loss_row(0, scope, aa, ClaimResult.COVERS, m, "expected to cover 0"))
         for claim, variant, direction, claim_arch, note in LOSS_CLAIMS:
             if arch == claim_arch and variant in vs_ref:
                 out.append(_loss_row(claim, scope, vs_ref[variant], direction, m, note))
