@@ -346,6 +346,8 @@ class Settings:
         if method == "percentile":
             _, draws = cluster_mean_draws(finite, np.arange(n), resamples=self.resamples, rng_seed=self.seed)
             return self._from_draws(mean, draws, n, method)
+        if n >= 2 and np.ptp(finite) == 0:
+            return self.median(finite)  # zero spread is not zero error (a bounded statistic at its bound)
         est = mean_interval(values, method, level=self.level, resamples=self.resamples, rng_seed=self.seed)
         test = None
         if n >= 2 and method == "t":
@@ -354,6 +356,17 @@ class Settings:
             _, draws = cluster_mean_draws(finite, np.arange(n), resamples=self.resamples, rng_seed=self.seed)
             test = Test("bca", center=mean, draws=tuple(draws), values=tuple(finite), rng_seed=self.seed)
         return Interval(*est, n=n, method=method, level=self.level, test=test)
+
+    def median(self, values: np.ndarray) -> Interval:
+        """(median, low, high) of per-seed values: the distribution-free interval of the median (order
+        statistics; NaN bounds when the seeds are too few for the level), which tests a threshold by the sign
+        test (method ``"sign (median)"``). Valid where a t interval is not: equal per-seed values (a bounded
+        statistic at its bound, where the t interval has zero width) and values at +-1 of a correlation."""
+        values = np.asarray(values, dtype=float)
+        finite = values[np.isfinite(values)]
+        est = median_interval(finite, self.level)
+        test = Test("sign", center=est[0], values=tuple(map(float, finite))) if finite.size else None
+        return Interval(*est, n=finite.size, method=SIGN, level=self.level, test=test)
 
     def proportion(self, successes: int, trials: int) -> Interval:
         """(proportion, low, high): the exact Clopper-Pearson interval of pooled counts, valid at 0 and 1
@@ -400,9 +413,7 @@ class Settings:
             est, low, high = (float(np.tanh(x)) for x in z)
             test = z.test if z.test is None else dataclasses.replace(z.test, scale=FISHER_Z)
             return Interval(est, low, high, n=z.n, method=f"fisher-z {z.method}", level=z.level, test=test)
-        est = median_interval(finite, self.level)
-        test = Test("sign", center=est[0], values=tuple(map(float, finite))) if finite.size else None
-        return Interval(*est, n=finite.size, method=SIGN, level=self.level, test=test)
+        return self.median(finite)
 
 
 @functools.cache

@@ -52,15 +52,15 @@ def interval_verdict(low: float, high: float, lo: float, hi: float) -> str:
     return SUPPORTED if parts == (SUPPORTED, SUPPORTED) else INCONCLUSIVE
 
 
-def _row(
-    claim: int, scope: str, measure: str, est: tuple[float, float, float], criterion: str, v: str, note=""
+def _between(
+    claim: int, scope: str, measure: str, est: Interval, lo: float, hi: float, note=""
 ) -> ClaimResult:
-    """A row whose criterion text and verdict are given (two-sided and missing-sweep rows); direction
-    ``"in"`` and no threshold for a two-sided criterion, the seed count, method and level from ``est`` when
-    it is an :class:`~scaledyn.stats.Interval`."""
-    row = ClaimResult(STUDY, f"C{claim}: {CLAIMS[claim]}", scope, measure, *est, criterion, v, note)
-    if isinstance(est, Interval):
-        row.direction, row.n_seeds, row.method, row.level = "in", est.n, est.method, est.level
+    """A two-sided row, ``lo <= value <= hi`` (:func:`interval_verdict`), tested at the bound nearer the
+    estimate (the one the verdict turns on: the interval excludes both bounds exactly when it excludes that
+    one), whose one-sided direction the row records (``>=`` at ``lo``, ``<=`` at ``hi``)."""
+    at_lo = abs(est[0] - lo) <= abs(est[0] - hi)
+    row = _checked(claim, scope, measure, est, ">=" if at_lo else "<=", lo if at_lo else hi, note)
+    row.criterion, row.verdict = f"{lo:g} <= slope <= {hi:g}", interval_verdict(est[1], est[2], lo, hi)
     return row
 
 
@@ -81,7 +81,8 @@ def _checked(
 
 def _missing(claim: int, sweep: str) -> list[ClaimResult]:
     nan = (float("nan"),) * 3
-    return [_row(claim, sweep, "-", nan, "-", INCONCLUSIVE, f"sweep {sweep!r} not among the inputs")]
+    note = f"sweep {sweep!r} not among the inputs"
+    return [ClaimResult(STUDY, f"C{claim}: {CLAIMS[claim]}", sweep, "-", *nan, "-", INCONCLUSIVE, note)]
 
 
 SAMPLED = {"snr_w": "snr_w", "snr_gamma": "snr_gamma", "snr_ratio": "snr_ratio"}
@@ -96,11 +97,14 @@ def _estimates(params: dict) -> list[tuple[dict[str, str], bool]]:
     return [(EXACT, False), (SAMPLED, True)]
 
 
+PRACTITIONER = "practitioner K-draw estimate"  # the scope's mark of a practitioner row
+
+
 def _tag(scope: str, practitioner: bool, params: dict) -> str:
     """The scope of a row, marked when it is a practitioner (K-draw estimate) row."""
     if not practitioner:
         return scope
-    return f"{scope}, practitioner K-draw estimate (K={int(params['measure']['snr_draws'])})"
+    return f"{scope}, {PRACTITIONER} (K={int(params['measure']['snr_draws'])})"
 
 
 def _snr_note(frame: pd.DataFrame, practitioner: bool, cols: dict[str, str]) -> str:
@@ -370,17 +374,7 @@ def claim_dimension(df: pd.DataFrame, params: dict, stats: dict | None = None) -
             lo, hi = p - tol * abs(p), p + tol * abs(p)
             est = an.seed_slope(frame, "value", metric, stats)
             note = _snr_note(raw, practitioner, cols) if key != "snr_gamma" else ""
-            rows.append(
-                _row(
-                    5,
-                    scope,
-                    f"log-log slope of {metric} vs d",
-                    est,
-                    f"{lo:g} <= slope <= {hi:g}",
-                    interval_verdict(est[1], est[2], lo, hi),
-                    note,
-                )
-            )
+            rows.append(_between(5, scope, f"log-log slope of {metric} vs d", est, lo, hi, note))
     return rows
 
 
@@ -398,4 +392,7 @@ def check_all(tables: dict[str, pd.DataFrame], params: dict, stats: dict) -> lis
             )
     frames = [t for t in tables.values() if len(t)]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"sweep": pd.Series(dtype=str)})
-    return [row for fn in CLAIM_FUNCTIONS for row in fn(df, params, stats)]
+    rows = [row for fn in CLAIM_FUNCTIONS for row in fn(df, params, stats)]
+    for row in rows:  # what a K-draw estimate would conclude: reported, not a claim of the paper
+        row.role = "practitioner" if PRACTITIONER in row.scope else row.role
+    return rows

@@ -7,9 +7,9 @@ python -m scaledyn.plots.llm fig2_delta_vs_baseline --tables deltas.csv runs.csv
 One panel (column, or row for fig3) per (size, arch): both architectures' arms are visible, each against its
 own reference. Bands of fig1 and fig3 are the study's intervals over seeds as the analysis computed them
 (``stats.ci_method`` at the ``stats`` settings; the level and method printed come from the tables' ``level``
-and ``ci_method`` columns). fig2 draws ``deltas.csv``'s blocked comparisons: Dunnett's simultaneous intervals
-against the reference, the raw pooled-t ends, the union minus its runner-up, the claims' ``min_effect``
-guide lines, each panel's seeds, pooled df and spread check. ``runs.csv`` gives fig1 the groups trained (a
+and ``ci_method`` columns). fig2 draws ``deltas.csv``'s comparisons: the pooled-t intervals against the
+reference, the union minus its runner-up, the A/A arm's unpaired interval, the claims' ``min_effect`` guide
+lines, each panel's seeds, pooled df and spread check. ``runs.csv`` gives fig1 the groups trained (a
 group whose runs all diverged keeps its empty column) and fig2 the diverged-run counts.
 """
 
@@ -90,9 +90,9 @@ def fig1(bands: pd.DataFrame, paired: pd.DataFrame, runs: pd.DataFrame) -> plt.F
 
 
 def fig2(deltas: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
-    """Final validation loss minus the reference per arm, one panel per (size, arch): Dunnett's simultaneous
-    interval (bar), the raw pooled-t interval's ends (|) and the union minus its runner-up (square,
-    pooled-t).
+    """Final validation loss minus the reference per arm, one panel per (size, arch): the pooled-t interval of
+    each arm on the reference's seed stream (bar, dot), the union minus its runner-up (square) and the A/A arm
+    (diamond, Welch's unpaired interval); each row's standard error beside it.
 
     ``deltas``: ``deltas.csv`` (intervals, level, blocks, df, spread check, reference, min_effect);
     ``runs``: ``runs.csv`` (the diverged-run counts)."""
@@ -111,17 +111,16 @@ def fig2(deltas: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
     for j, group in enumerate(groups):
         ax = axes[0, j]
         d = _of(deltas, group) if len(deltas) else deltas
-        rows = sorted(d.to_dict("records"), key=lambda r: (r["family"] != "reference", _rank(r["variant"])))
+        order = {"reference": 0, "runner_up": 1, "aa": 2}
+        rows = sorted(d.to_dict("records"), key=lambda r: (order.get(r["family"], 3), _rank(r["variant"])))
         for i, r in enumerate(rows):
-            colour, runner = COLORS[r["variant"]], r["family"] != "reference"
-            ax.hlines(i, r["ci_low"], r["ci_high"], color=colour, lw=2.4 if not runner else 1.3)
-            ax.plot([r["raw_low"], r["raw_high"]], [i, i], "|", color="0.15", ms=6, mew=0.8)
-            ax.plot(
-                r["delta"], i, "s" if runner else "o", color=colour, ms=4, mfc="white" if runner else colour
-            )
+            colour, main = COLORS[r["variant"]], r["family"] == "reference"
+            marker = {"runner_up": "s", "aa": "D"}.get(r["family"], "o")
+            ax.hlines(i, r["ci_low"], r["ci_high"], color=colour, lw=2.4 if main else 1.3)
+            ax.plot(r["delta"], i, marker, color=colour, ms=4, mfc=colour if main else "white")
             n_div = int(_of(runs, group).query("variant == @r['variant']")["diverged"].astype(bool).sum())
             ax.annotate(
-                f"mde {r['mde']:.3g}" + (f", {n_div} diverged" if n_div else ""),
+                f"se {r['se']:.2g}" + (f", {n_div} diverged" if n_div else ""),
                 (1.0, i),
                 xycoords=("axes fraction", "data"),
                 xytext=(4, 0),
@@ -141,8 +140,8 @@ def fig2(deltas: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
     axes[0, -1].set_xlabel("difference of final val loss (nats/byte)")
     if len(deltas):
         fig.suptitle(
-            f"arm $-$ {ref}: {100 * float(deltas['level'].iloc[0]):g}% Dunnett simultaneous interval (bar), "
-            f"raw pooled-t ends (|);\nsquare: unified $-$ runner-up (pooled-t); "
+            f"arm $-$ {ref}: {100 * float(deltas['level'].iloc[0]):g}% pooled-t interval, paired by seed;\n"
+            "square: unified $-$ runner-up; diamond: A/A arm (Welch, unpaired); "
             f"dotted: $\\pm$min_effect {m:g}"
         )
     return fig

@@ -194,32 +194,53 @@ def figures_of(study: str, figure_files: Iterable[str | Path]) -> dict[str, str]
 
 def claims_of(claims_file: str | Path | None, sections: dict[str, dict], config: dict) -> dict:
     """The claims table of every study (``results/claims/claims.csv``, :mod:`scaledyn.report.claims_table`),
-    its verdict counts and the multiplicity rule; without the file, the table of the sections' claims."""
+    its verdict counts over the rows that count and the multiplicity rule per paper (its family size m);
+    without the file, the table of the sections' claims."""
     if claims_file is not None:
         text = ("paper", "direction", "method", "note", "criterion", "scope", "measure", "claim", "label")
-        text += ("adjusted",)
+        text += ("role", "test", "scale")
         df = pd.read_csv(claims_file, dtype=dict.fromkeys(text, str), keep_default_na=False, na_values=[""])
         df[list(text)] = df[list(text)].fillna("")
     else:
         df = claims_table.table([c for s in sections.values() for c in s["claims"]], config["stats"])
     stats = config_section("stats", config["stats"])
     counts = claims_table.summary(df)
-    inconclusive = df[df["verdict"] == claims_table.INCONCLUSIVE]
+    counted = df[df["counted"].astype(bool)]
+    sized = counted[(counted["verdict_adjusted"] == claims_table.INCONCLUSIVE) & counted["effect"].notna()]
     return {
         "claims": _records(df),
         "claims_summary": {
             "rows": len(df),
+            "counted": len(counted),
+            "not_counted": {
+                r: int((df["role"] == r).sum()) for r in ("check", "practitioner", "descriptive")
+            },
             "raw": counts["verdict"],
             "adjusted": counts["verdict_adjusted"],
-            "downgraded": int((df["verdict"] != df["verdict_adjusted"]).sum()),
-            "inconclusive_with_seeds": int(inconclusive["seeds_needed"].notna().sum()),
+            "downgraded": int((counted["verdict"] != counted["verdict_adjusted"]).sum()),
+            "inconclusive_sized": len(sized),
+            "family_size": {str(p): int(g["family_size"].iloc[0]) for p, g in df.groupby("paper")},
+            "sizing": _records(sizing(counted)),
         },
         "multiplicity": {
             "adjust": stats["adjust"],
             "level": stats["ci_level"],
             "alpha": round(1.0 - stats["ci_level"], 12),
+            "power": stats["power"],
         },
     }
+
+
+def sizing(counted: pd.DataFrame) -> pd.DataFrame:
+    """Per (paper, scope, effect) of the claim rows that declare a smallest effect of interest: how many, the
+    largest MDE (at ``stats.power``) and the most seeds any of them needs for its MDE to reach the effect."""
+    sized = counted[counted["effect"].notna()]
+    return sized.groupby(["paper", "scope", "effect"], as_index=False, sort=True).agg(
+        rows=("mde", "size"),
+        mde_max=("mde", "max"),
+        seeds_max=("seeds_needed", "max"),
+        seeds=("seeds", "max"),
+    )
 
 
 REPORT_DIR = Path("results/report")  # where report.tex is compiled: the report's links are relative to it
