@@ -232,7 +232,8 @@ def power_at(effect: float, se: float, df: float, alpha: float) -> float:
         return float("nan")
     c, ncp = critical(alpha, df), effect / se
     if np.isfinite(df) and df >= 1:
-        return float(scipy.stats.nct.sf(c, df, ncp) + scipy.stats.nct.cdf(-c, df, ncp))
+        far = scipy.stats.nct.cdf(-c, df, ncp)  # the wrong-side tail: below Phi(-ncp); NaN far out in scipy
+        return float(scipy.stats.nct.sf(c, df, ncp) + (far if np.isfinite(far) else 0.0))
     return float(scipy.stats.norm.sf(c - ncp) + scipy.stats.norm.cdf(-c - ncp))
 
 
@@ -282,6 +283,8 @@ def in_units(scale: str, threshold: float, distance: float, upward: bool) -> flo
     if scale != FISHER_Z or not np.isfinite(distance):
         return distance
     z = float(np.arctanh(np.clip(threshold, -1.0, 1.0))) + (distance if upward else -distance)
+    if abs(np.tanh(z)) > 1.0 - 1e-6:  # past the end of the scale: no correlation is decided with that power
+        return float("nan")
     return float(abs(np.tanh(z) - threshold))
 
 
