@@ -13,13 +13,24 @@ def gaussian_draws(mean: torch.Tensor, std: torch.Tensor, k: int, seed: int = 0)
     return mean + std * torch.randn(k, *mean.shape, generator=gen, dtype=torch.float64)
 
 
-def test_gsnr_estimators_match_population_value():
-    mean = torch.linspace(-1.0, 1.0, 50, dtype=torch.float64)
-    std = torch.full((50,), 2.0, dtype=torch.float64)
-    true = float(mean.square().sum() / std.square().sum())
-    g = gaussian_draws(mean, std, 200_000)
-    assert float(estimators.gsnr_plugin(g)) == pytest.approx(true + 1 / 200_000, rel=0.02)
-    assert float(estimators.gsnr_bias_corrected(g)) == pytest.approx(true, rel=0.02)
+def test_gsnr_estimators_match_their_expectations_at_small_k():
+    """Many small-K estimates (K = 8, n = 50 entries, 4000 repetitions): the plug-in sits at
+    (GSNR + 1/K) nu / (nu - 2), nu = n (K - 1) (E||mean||^2 = ||mu||^2 + tr Sigma / K, and
+    E[1 / sum s^2] = (K - 1) / (sigma^2 (nu - 2))), the bias-corrected one 1/K lower. The standard error of
+    each mean is 5e-4, the tolerance 2e-3 (4 se); the two estimators differ by 1/K = 0.125 (250 se), so one
+    with the wrong correction (or the wrong K) fails."""
+    n, k, reps = 50, 8, 4000
+    mean = torch.linspace(-1.0, 1.0, n, dtype=torch.float64).repeat(reps, 1)
+    std = torch.full((reps, n), 4.0, dtype=torch.float64)
+    true = float(mean[0].square().sum() / std[0].square().sum())
+    g = gaussian_draws(mean, std, k)
+    nu = n * (k - 1)
+    plugin_expected = (true + 1 / k) * nu / (nu - 2)
+    assert float(estimators.gsnr_plugin(g).mean()) == pytest.approx(plugin_expected, abs=2e-3)
+    corrected = estimators.gsnr_bias_corrected(g)
+    assert float(corrected.mean()) == pytest.approx(plugin_expected - 1 / k, abs=2e-3)
+    assert float(corrected.mean()) == pytest.approx(true, abs=2e-3)  # 0.0217: the floor removed
+    assert abs(float(estimators.gsnr_plugin(g).mean()) - true) > 0.1  # the plug-in keeps it
 
 
 def test_plugin_floor_is_one_over_k_and_bias_correction_removes_it():
@@ -56,10 +67,21 @@ def test_snr_floor_at_zero_signal():
         torch.zeros(2000, 10, dtype=torch.float64), torch.ones(2000, 10, dtype=torch.float64), k
     )
     assert float(estimators.snr_per_parameter(g).mean()) == pytest.approx(estimators.snr_floor(k), rel=0.05)
-    assert float(estimators.snr2_per_parameter(g).mean()) == pytest.approx(
-        estimators.snr_floor(k, squared=True), rel=0.1
-    )
     assert estimators.snr_floor(k) == pytest.approx(math.sqrt(2 / math.pi / k))
+
+
+def test_squared_snr_floor_is_the_sample_variance_closed_form():
+    """At zero signal m^2 / s^2 = t_{K-1}^2 / K, mean (K - 1) / (K (K - 3)) = 9/70 = 0.1286 at K = 10, not the
+    known-sigma 1/K = 0.1. Over 100,000 entries the standard error of the mean is 7e-4; the tolerance 3e-3
+    (about 4 se) is far below the 0.029 between the two forms, so the 1/K form fails."""
+    k = 10
+    zeros = torch.zeros(2000, 50, dtype=torch.float64)
+    g = gaussian_draws(zeros, torch.ones_like(zeros), k, seed=6)
+    plugin = float(estimators.snr2_per_parameter(g).mean())
+    assert estimators.snr_floor(k, squared=True) == estimators.snr2_plugin_floor(k) == pytest.approx(9 / 70)
+    assert plugin == pytest.approx(estimators.snr_floor(k, squared=True), abs=3e-3)
+    assert abs(plugin - 1 / k) > 0.02
+    assert math.isinf(estimators.snr2_plugin_floor(3))  # E t_2^2 is infinite
 
 
 def test_too_few_draws_is_an_error():

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 import torch
 
 from scaledyn import config, estimators
@@ -187,7 +188,7 @@ CLAIM_ROWS = [  # (claim function, measure, criterion) in check_all's order
 )
 @pytest.mark.parametrize("paper_like", [True, False], ids=["paper_like", "contrary"])
 def test_claim_known_answer(claim, measure, criterion, paper_like):
-    runs = synthetic_runs(paper_like)
+    runs = synthetic_runs(paper_like, seeds=13)  # 195 runs: 0 errors shows an error <= 0.02 (needs 183)
     row = claim(runs, "entry noise, sgd", small_params(), STATS)
     assert (row.study, row.measure, row.criterion) == ("000", measure, criterion)
     assert row.ci_low <= row.value <= row.ci_high
@@ -217,7 +218,7 @@ def test_matrix_gap_without_a_matrix_is_inconclusive():
 def test_check_all_rows_per_claim_and_job():
     jobs = (("total", "adamw"), ("entry", "sgd"), ("entry", "adamw"))
     params = small_params()
-    rows = claims.check_all({"runs": synthetic_runs(True, jobs)}, params, STATS)
+    rows = claims.check_all({"runs": synthetic_runs(True, jobs, seeds=13)}, params, STATS)
     assert all(isinstance(r, ClaimResult) for r in rows)
     scopes = ["entry noise, adamw", "entry noise, sgd", "total noise, adamw"]  # jobs in sorted order
     gap_scopes = ["entry noise, any optimiser", "total noise, any optimiser"]  # once per noise model
@@ -247,16 +248,19 @@ def test_check_all_rows_per_claim_and_job():
         "level",
     }
     first = rows[0].as_dict()
-    assert (first["direction"], first["threshold"], first["n_seeds"]) == (">=", 0.7, 6)
-    assert first["adjusted"] == "" and np.isnan(first["df"])  # not family-adjusted: Holm; df = seeds - 1
-    # rho and D are 1 in every seed of the synthetic runs: no Fisher z, the clipped t interval
-    assert (first["method"], first["level"]) == ("t, clipped", STATS["ci_level"])
-    bounded = ("Spearman rho", "Somers' D")
+    assert (first["direction"], first["threshold"], first["n_seeds"]) == (">=", 0.7, 13)
+    # rho, D and the gap are equal in every seed of the synthetic runs: the median interval and sign test;
+    # the error rates are pooled counts over the 13 x 3 x 5 runs of a job: Clopper-Pearson
+    method = {"LOSO accuracy": "clopper-pearson", "in-sample error": "clopper-pearson"}
     assert all(
-        (r.n_seeds, r.method, r.level)
-        == (6, "t, clipped" if r.measure in bounded else "t", STATS["ci_level"])
+        (r.n_seeds, r.method, r.level) == (195, method[r.measure], STATS["ci_level"])
+        if r.measure in method
+        else (13, "sign (median)", STATS["ci_level"])
         for r in rows
     )
+    roles = {(r.role, r.measure == "LOSO accuracy", "practitioner" in r.note) for r in rows}
+    assert roles == {("claim", False, False), ("descriptive", True, False), ("practitioner", False, True),
+                     ("practitioner", True, True)}  # fmt: skip
 
 
 def test_claims_default_to_the_exact_gsnr_and_show_the_plugin():
@@ -334,8 +338,8 @@ def test_matrix_gap_below_the_smallest_effect_is_a_null(decades, expected):
 def test_closed_form_gap_matches_simulated_exact_gsnr(noise):
     """The closed-form expectation in the note equals the gap of the simulator's exact GSNR, and is what the
     noise model makes it: entry 0, total log10(n_matrix / n_vector), minibatch 0 (same d_in)."""
-    params = small_params(
-        shapes=["matrix", "vector"], shape_dims={"matrix": [6, 5], "vector": [1, 5]}, steps=2
+    params = small_params(  # 6 seeds: enough for the sign test of a gap equal in every seed
+        shapes=["matrix", "vector"], shape_dims={"matrix": [6, 5], "vector": [1, 5]}, steps=2, seeds=6
     )
     runs = simulate.simulate(params, "matrix", noise, "sgd", 0)
     runs = pd.concat([runs, simulate.simulate(params, "vector", noise, "sgd", 0)], ignore_index=True)
@@ -377,11 +381,58 @@ def test_claim_intervals_are_t_intervals_of_per_seed_statistics():
     ]
     assert (row.value, row.ci_low, row.ci_high) == pytest.approx(np.tanh(t_mean_ci(np.arctanh(rho))))
     assert row.ci_low < row.value < row.ci_high and (row.n_seeds, row.method) == (6, "fisher-z t")
-    # LOSO: the per-seed value is the accuracy on the held-out seed (threshold refitted on the others)
+    # LOSO: each run predicted by the threshold refitted without its seed; the exact interval of the pooled
+    # count (the beta quantiles of Clopper-Pearson), shown but not counted
     flip = runs.index[rng.random(len(runs)) < 0.1]
     runs.loc[flip, "adapts"] = ~runs.loc[flip, "adapts"]
     row = claims.classifier_accuracy(runs, "", params, STATS)
     x, y, seeds = np.log10(runs["gsnr_plugin"]).to_numpy(), runs["adapts"].to_numpy(), runs["seed"].to_numpy()
-    correct = classify.loso_predictions(x, y, seeds) == y
-    per_seed = [correct[seeds == s].mean() for s in range(6)]
-    assert (row.value, row.ci_low, row.ci_high) == pytest.approx(t_mean_ci(np.array(per_seed)))
+    k, n = int((classify.loso_predictions(x, y, seeds) == y).sum()), len(runs)
+    assert 0 < n - k < n
+    bounds = (scipy.stats.beta.ppf(0.025, k, n - k + 1), scipy.stats.beta.ppf(0.975, k + 1, n - k))
+    assert (row.value, row.ci_low, row.ci_high) == pytest.approx((k / n, *bounds), rel=1e-9)
+    assert (row.method, row.n_seeds, row.role) == ("clopper-pearson", n, "descriptive")
+    assert f"{k} of {n} runs correct over 6 seeds" in row.note
+
+
+def separable(runs: int, seeds: int, errors: int = 0) -> pd.DataFrame:
+    """``runs`` runs over ``seeds`` seeds, perfectly separated at log10 GSNR = 0 but for ``errors`` runs
+    whose label is flipped at the extremes (so the best threshold stays at 0)."""
+    x = np.linspace(-3.0, 3.0, runs)
+    adapts = x >= 0
+    adapts[:errors] = True  # the lowest GSNRs labelled as adapting
+    return pd.DataFrame({"seed": np.arange(runs) % seeds, "gsnr_exact": 10.0**x, "adapts": adapts})
+
+
+def test_clean_separation_is_the_exact_interval_of_the_pooled_error_count():
+    """Known answers of the Clopper-Pearson row: 0 errors in 40 runs has upper bound 1 - 0.025^(1/40) = 0.088,
+    above 0.02 (inconclusive; the exact test's p at 0.02 is 2 * 0.98^40); 0 errors in 200 runs shows it
+    (upper 0.018); 2 errors in 200 runs: the beta quantiles, and p = 2 P(X <= 2 | 0.02) (4 expected)."""
+    params = small_params()
+    row = claims.clean_separation(separable(40, 4), "", params, STATS)
+    assert (row.value, row.ci_low, row.ci_high) == pytest.approx((0.0, 0.0, 1 - 0.025 ** (1 / 40)), abs=1e-12)
+    assert (row.method, row.n_seeds, row.role, row.verdict) == ("clopper-pearson", 40, "claim", INCONCLUSIVE)
+    assert row.p_value == pytest.approx(2 * 0.98**40, rel=1e-9) and "0 of 40 runs misclassified" in row.note
+    row = claims.clean_separation(separable(200, 8), "", params, STATS)
+    assert row.ci_high == pytest.approx(1 - 0.025 ** (1 / 200), rel=1e-9) and row.verdict == SUPPORTED
+    row = claims.clean_separation(separable(200, 8, errors=2), "", params, STATS)
+    low, high = scipy.stats.beta.ppf(0.025, 2, 199), scipy.stats.beta.ppf(0.975, 3, 198)
+    assert (row.value, row.ci_low, row.ci_high) == pytest.approx((0.01, low, high), rel=1e-9)
+    assert row.p_value == pytest.approx(2 * scipy.stats.binom.cdf(2, 200, 0.02), rel=1e-9)  # 4 expected
+    assert row.verdict == INCONCLUSIVE
+
+
+@pytest.mark.parametrize(
+    ("seeds", "bounds", "p"), [(6, (1.0, 1.0), 2 * 0.5**6), (5, (np.nan, np.nan), 2 * 0.5**5)]
+)
+def test_correlation_rows_at_their_bound_use_the_sign_test(seeds, bounds, p):
+    """Every seed at rho = D = 1 (no Fisher z): the distribution-free interval of the median, [1, 1] with 6
+    seeds (its coverage 1 - 2 / 2^6 >= 0.95), undefined with 5 (1 - 2 / 2^5 < 0.95: inconclusive); the sign
+    test of the criterion 0.7 (0.8) has p = 2 / 2^n, every seed above it."""
+    runs = synthetic_runs(True, seeds=seeds)
+    for claim in (claims.correlation, claims.ranking):
+        row = claim(runs, "", small_params(), STATS)
+        assert (row.value, row.method, row.n_seeds, row.test) == (1.0, "sign (median)", seeds, "sign")
+        np.testing.assert_array_equal([row.ci_low, row.ci_high], bounds)
+        assert row.p_value == pytest.approx(p, rel=1e-12)
+        assert row.verdict == (SUPPORTED if seeds == 6 else INCONCLUSIVE)

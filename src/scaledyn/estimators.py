@@ -20,8 +20,9 @@ Per-parameter SNR (paper 001)
     ``snr_per_parameter``: for each entry j, |mean_k g_j| / s_j, averaged over entries.
     ``snr2_per_parameter``: the squared form mean_j^2 / s_j^2, averaged over entries.
     With zero signal, |mean| / s is about |N(0,1)| / sqrt(K) so the first has a floor of
-    sqrt(2 / pi) / sqrt(K) (``snr_floor``) and the squared form a floor of 1 / K with a known sigma, exactly
-    (K - 1) / (K (K - 3)) with the sample variance (``snr2_plugin_floor``).
+    sqrt(2 / pi) / sqrt(K) (``snr_floor``) and the squared form a floor of 1 / K with a known sigma but
+    (K - 1) / (K (K - 3)) with the sample variance every estimator here uses (``snr2_plugin_floor``, which
+    ``snr_floor(K, squared=True)`` returns).
     ``snr2_unbiased``: mean over entries of (K - 3) / (K - 1) * mean_j^2 / s_j^2 - 1 / K, unbiased for
     mean_j mu_j^2 / sigma_j^2 with Gaussian draws (no floor; it can be negative). With m ~ N(mu, sigma^2 / K)
     independent of (K - 1) s^2 / sigma^2 ~ chi^2_{K-1}, E[1 / s^2] = (K - 1) / ((K - 3) sigma^2), so
@@ -158,14 +159,21 @@ def gsnr_plugin_floor(k: int | np.ndarray) -> float | np.ndarray:
 
 
 def snr2_plugin_floor(k: int) -> float:
-    """Expected ``snr2_per_parameter`` at zero signal with Gaussian draws: (K - 1) / (K (K - 3)), K >= 4."""
-    return (k - 1) / (k * (k - 3))
+    """Expected ``snr2_per_parameter`` at zero signal with Gaussian draws: (K - 1) / (K (K - 3)).
+
+    At zero signal ``m^2 / s^2 = t^2 / K`` with ``t ~ t_{K-1}`` (Student), and ``E t^2 = (K - 1) / (K - 3)``;
+    the expectation is infinite for K <= 3 (returned as ``inf``). It is not 1/K, the value with a known sigma:
+    the sample variance in the denominator inflates it by (K - 1) / (K - 3) (7/5 at K = 8).
+    """
+    return (k - 1) / (k * (k - 3)) if k > 3 else float("inf")
 
 
 def snr_floor(k: int, squared: bool = False) -> float:
-    """Expected per-parameter SNR estimate at zero signal with Gaussian noise and K draws.
+    """Zero-signal floor of the per-parameter SNR estimate from K Gaussian draws.
 
-    |mean|/s is approximately |t_{K-1}| / sqrt(K); we quote the Gaussian value sqrt(2/pi)/sqrt(K)
-    (and 1/K for the squared form, exact in expectation for mean^2 / sigma^2).
+    ``|mean| / s`` is ``|t_{K-1}| / sqrt(K)``; we quote the known-sigma value ``sqrt(2/pi) / sqrt(K)`` (it
+    differs from ``E|t_{K-1}| / sqrt(K)`` by a factor 1 + O(1/K): 0.4% at K = 64). ``squared``: the squared
+    form ``snr2_per_parameter``, whose floor with the sample variance is :func:`snr2_plugin_floor`,
+    (K - 1) / (K (K - 3)), not the known-sigma 1/K (7% above it at K = 64, 40% at K = 8).
     """
-    return 1.0 / k if squared else math.sqrt(2.0 / math.pi) / math.sqrt(k)
+    return snr2_plugin_floor(k) if squared else math.sqrt(2.0 / math.pi) / math.sqrt(k)

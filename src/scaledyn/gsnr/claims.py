@@ -15,12 +15,22 @@ GSNR at theta0 only, which does not depend on the optimiser, so it is checked on
 ``"<noise> noise, any optimiser"``) and its note gives the closed-form expectation of the gap (under the
 simulator's noise models the gap follows from the model by construction).
 
-Every interval is a seed-level interval (:meth:`scaledyn.stats.Settings.per_seed`): the statistic is computed
-on each seed's runs (every shape and noise level of that seed) separately, and the interval is that of the
-per-seed values by ``stats.ci_method`` (Student t by default). The estimand is thus the per-seed statistic
-averaged over seeds. A verdict is ``supported`` when the whole interval meets the criterion, ``not
-supported`` when the whole interval misses it, and ``inconclusive`` otherwise. Every row records its
-direction, threshold, seed count, method and level.
+Intervals. The rank statistics (rho, D) and the matrix gap are seed-level: the statistic is computed on each
+seed's runs (every shape and noise level of that seed) separately, and the interval is that of the per-seed
+values (:meth:`scaledyn.stats.Settings.per_seed` by ``stats.ci_method``; rho and D by Fisher's z, or by the
+sign test of the per-seed median when a seed sits at +-1:
+:meth:`~scaledyn.stats.Settings.per_seed_correlation`), so the estimand is the per-seed statistic averaged
+over seeds. The two error rates are proportions bounded by 0 and 1, where every seed sits in the paper-like
+case and a t interval of per-seed rates collapses to zero width: they get the exact Clopper-Pearson interval
+of the counts pooled over the job's runs (:meth:`~scaledyn.stats.Settings.proportion`). The in-sample error is
+a claim; the leave-one-seed-out accuracy is shown but not counted (role ``descriptive``): its folds share
+training seeds, so its hits are not independent trials and its interval is no basis for a decision
+(``gsnr.claims.high_accuracy``).
+
+A verdict is ``supported`` when the whole interval meets the criterion, ``not supported`` when the whole
+interval misses it, and ``inconclusive`` otherwise. Every row records its direction, threshold, seed count
+(the run count for the pooled proportions), method and level; every threshold, and the reason for it, is a
+key of the ``gsnr.claims`` schema. Practitioner rows have role ``practitioner`` and count for nothing.
 """
 
 from __future__ import annotations
@@ -45,8 +55,10 @@ def _column(params: dict, estimate: str | None) -> str:
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman rank correlation (average ranks for ties)."""
-    return float(np.corrcoef(pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy())[0, 1])
+    """Spearman rank correlation (average ranks for ties); a perfect ranking is exactly +-1 (the rounding of
+    ``corrcoef`` can leave 1 - 1e-16, whose Fisher z, 18.7, would stand for a finite correlation)."""
+    rho = float(np.corrcoef(pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy())[0, 1])
+    return float(np.sign(rho)) if abs(abs(rho) - 1.0) < 1e-12 else rho
 
 
 def somers_d(x: np.ndarray, y: np.ndarray) -> float:
@@ -80,7 +92,8 @@ def ranking(
 
     Measure: Somers' D = 2 AUC - 1 of log10 GSNR at init against the ``adapts`` label over the runs of one
     seed, combined over seeds by Fisher's z (:meth:`~scaledyn.stats.Settings.per_seed_correlation`; a seed
-    whose runs share one label drops out; every seed at D = 1 gives the zero-width interval at 1).
+    whose runs share one label drops out; with a seed at D = +-1, which has no z, the distribution-free
+    interval of the per-seed median and its sign test instead).
     D = 1: every adapting run has a higher GSNR than every non-adapting one; 0: no ranking; -1: reversed.
     Criterion: D >= ``claims.strong_ranking``.
     """
@@ -93,19 +106,29 @@ def ranking(
 def classifier_accuracy(
     job: pd.DataFrame, scope: str, params: dict, stats: dict, estimate: str | None = None
 ) -> ClaimResult:
-    """A GSNR threshold classifier predicts ``adapts`` with high accuracy.
+    """A GSNR threshold classifier predicts ``adapts`` with high accuracy (shown, not counted).
 
-    Measure: leave-one-seed-out accuracy of the threshold rule, pooled over shapes: the per-seed value is
-    the accuracy on the held-out seed's runs of the threshold refitted on the other seeds
-    (:func:`classify.loso_predictions`); mean over seeds and its seed-level interval.
-    Criterion: accuracy >= ``claims.high_accuracy``.
+    Measure: leave-one-seed-out accuracy of the threshold rule, pooled over shapes: each run is predicted by
+    the threshold refitted on the other seeds (:func:`classify.loso_predictions`); the estimate is the share
+    of correct predictions over the job's runs, with the exact Clopper-Pearson interval of that count
+    (:meth:`~scaledyn.stats.Settings.proportion`). Criterion: accuracy >= ``claims.high_accuracy``.
+    Role ``descriptive``: the folds share training seeds (each threshold is fitted on all seeds but one), so
+    the predictions are dependent and the binomial interval is no valid basis for a decision; the paper's
+    claim about one threshold is decided by :func:`clean_separation` and :func:`ranking`.
     """
     col, thr = _column(params, estimate), params["claims"]["high_accuracy"]
     x, y, seeds = classify.log10_gsnr(job[col]), job["adapts"].to_numpy(), job["seed"].to_numpy()
     correct = classify.loso_predictions(x, y, seeds) == y
-    interval = Settings.of(stats).per_seed(seeds, lambda r: float(correct[r].mean()))
+    interval = Settings.of(stats).proportion(int(correct.sum()), correct.size)
+    note = (
+        f"{int(correct.sum())} of {correct.size} runs correct over {np.unique(seeds).size} seeds; "
+        "not counted: the leave-one-seed-out folds share training seeds, so the hits are not independent "
+        "trials"
+    )
     claim = "A GSNR threshold classifier has high accuracy"
-    return ClaimResult.checked(STUDY, claim, scope, "LOSO accuracy", interval, "accuracy", ">=", thr)
+    return ClaimResult.checked(
+        STUDY, claim, scope, "LOSO accuracy", interval, "accuracy", ">=", thr, note, role="descriptive"
+    )
 
 
 def _is_matrix(params: dict) -> dict[str, bool]:
@@ -204,19 +227,22 @@ def clean_separation(
     """The best threshold cleanly separates the regimes.
 
     Measure: in-sample error rate of the best threshold rule, pooled over shapes. The one threshold is
-    fitted on all runs of the job (the claim is about a single threshold); the per-seed value is its error
-    on that seed's runs, so the estimate is the pooled in-sample error (seeds have equal run counts) and the
-    seed-level interval is over the per-seed errors. The threshold's own fitting noise is not in it (out of
-    sample, that is the leave-one-seed-out claim). Criterion: error <= ``claims.clean_max_error``.
+    fitted on all runs of the job (the claim is about a single threshold); the estimate is its error over the
+    job's runs, with the exact Clopper-Pearson interval of the count of misclassified runs
+    (:meth:`~scaledyn.stats.Settings.proportion`): valid at 0 errors, where every per-seed error rate is 0
+    and a t interval of them has zero width. The interval treats the runs as independent trials: it holds
+    the noise of which runs land on the wrong side, not the threshold's own fitting noise (out of sample,
+    that is the leave-one-seed-out row). Criterion: error <= ``claims.clean_max_error``.
     """
     col, thr = _column(params, estimate), params["claims"]["clean_max_error"]
 
     x, y = classify.log10_gsnr(job[col]), job["adapts"].to_numpy()
     threshold, _ = classify.best_threshold(x, y)
     wrong = (x >= threshold) != y
-    interval = Settings.of(stats).per_seed(job["seed"].to_numpy(), lambda r: float(wrong[r].mean()))
+    interval = Settings.of(stats).proportion(int(wrong.sum()), wrong.size)
+    note = f"{int(wrong.sum())} of {wrong.size} runs misclassified over {job['seed'].nunique()} seeds"
     claim = "The best GSNR threshold cleanly separates the regimes"
-    return ClaimResult.checked(STUDY, claim, scope, "in-sample error", interval, "error", "<=", thr)
+    return ClaimResult.checked(STUDY, claim, scope, "in-sample error", interval, "error", "<=", thr, note)
 
 
 CLAIMS = (correlation, ranking, classifier_accuracy, matrix_gsnr_gap, clean_separation)
@@ -233,14 +259,16 @@ def practitioner_note(estimate: str, params: dict) -> str:
     )
 
 
-def _with_note(row: ClaimResult, note: str) -> ClaimResult:
-    return dataclasses.replace(row, note=f"{note}; {row.note}" if row.note else note)
+def practitioner_row(row: ClaimResult, note: str) -> ClaimResult:
+    """``row`` as a practitioner row: role ``practitioner`` (it counts for nothing), ``note`` first."""
+    return dataclasses.replace(row, note=f"{note}; {row.note}" if row.note else note, role="practitioner")
 
 
 def check_all(tables: dict[str, pd.DataFrame], params: dict, stats: dict) -> list[ClaimResult]:
     """Every claim on ``claims.estimate`` and then on each of ``claims.practitioner_estimates``, claim by
     claim: per (noise model, optimiser) job of ``tables["runs"]`` (the concatenated runs table,
-    ``results/gsnr/runs.csv``), or per noise model for :data:`PER_NOISE`, in sorted order."""
+    ``results/gsnr/runs.csv``), or per noise model for :data:`PER_NOISE`, in sorted order. The rows of the
+    practitioner estimates have role ``practitioner`` (:func:`practitioner_row`)."""
     runs = tables["runs"]
     main = params["claims"]["estimate"]
     estimates = [main, *(e for e in params["claims"]["practitioner_estimates"] if e != main)]
@@ -260,5 +288,5 @@ def check_all(tables: dict[str, pd.DataFrame], params: dict, stats: dict) -> lis
                 groups = [(f"{n} noise, {o}", job) for (n, o), job in runs.groupby(JOB_KEYS, sort=True)]
             for scope, job in groups:
                 row = claim(job.reset_index(drop=True), scope + suffix, params, stats, estimate=est)
-                rows.append(row if est == main else _with_note(row, practitioner_note(est, params)))
+                rows.append(row if est == main else practitioner_row(row, practitioner_note(est, params)))
     return rows
