@@ -3,10 +3,11 @@
 A claims row decides ``value <direction> threshold`` from a two-sided interval at ``level``: *supported* when
 the whole interval meets the criterion, *not supported* when the whole interval misses it. Both are the two
 one-sided tests of ``H0: value = threshold`` at ``alpha / 2`` each, so a row's p-value is the two-sided
-p-value of its threshold *on the interval's own scale* (:class:`Test`): it is below ``alpha = 1 - level``
-exactly when the interval excludes the threshold, whatever the interval's shape.
+p-value of its threshold *on the interval's own scale* (:class:`ThresholdTest`): it is below
+``alpha = 1 - level`` exactly when the interval excludes the threshold, whatever the interval's shape.
 
-Interval kinds (:attr:`Test.kind`) and how each tests a threshold and states its minimal detectable effect:
+Interval kinds (:attr:`ThresholdTest.kind`), how each tests a threshold and states its minimal detectable
+effect:
 
 - ``t``: Student t, ``(center - threshold) / se`` on ``df`` degrees of freedom (a mean of per-seed values:
   ``df = n - 1``; a blocked comparison: the pooled ``(V - 1)(S - 1)``; Welch: the Satterthwaite df).
@@ -51,7 +52,7 @@ def _nan() -> float:
 
 
 @dataclass(frozen=True)
-class Test:
+class ThresholdTest:
     """How an interval tests a threshold (module docstring): ``kind`` with the fields it needs.
 
     ``center``, ``se``, ``df``: the estimate, standard error and degrees of freedom on the test scale
@@ -100,11 +101,11 @@ class Test:
         """The degrees of freedom of the MDE's reference distribution (NaN: normal)."""
         return self.df if self.kind == "t" else float("nan")
 
-    def with_center(self, center: float) -> Test:
+    def with_center(self, center: float) -> ThresholdTest:
         return replace(self, center=float(center))
 
 
-def _p_location(test: Test, thr: float) -> float:
+def _p_location(test: ThresholdTest, thr: float) -> float:
     if not (np.isfinite(test.center) and np.isfinite(test.se)):
         return float("nan")
     if test.se <= 0:  # no spread: the threshold is either the value itself or certainly not it
@@ -115,7 +116,7 @@ def _p_location(test: Test, thr: float) -> float:
     return float(2.0 * scipy.stats.norm.sf(stat))
 
 
-def _p_draws(test: Test, threshold: float) -> float:
+def _p_draws(test: ThresholdTest, threshold: float) -> float:
     draws = np.asarray(test.draws, dtype=float)
     draws = draws[np.isfinite(draws)]
     if draws.size == 0:
@@ -124,7 +125,7 @@ def _p_draws(test: Test, threshold: float) -> float:
     return float(min(1.0, 2.0 * (1.0 + tail) / (1.0 + draws.size)))
 
 
-def _p_bca(test: Test, threshold: float) -> float:
+def _p_bca(test: ThresholdTest, threshold: float) -> float:
     values = np.asarray(test.values, dtype=float)
     if values.size < 2:
         return float("nan")
@@ -161,7 +162,7 @@ def _p_bca(test: Test, threshold: float) -> float:
     return float(1.0 - lo)
 
 
-def _p_binomial(test: Test, threshold: float) -> float:
+def _p_binomial(test: ThresholdTest, threshold: float) -> float:
     if test.trials < 1 or not 0.0 <= threshold <= 1.0:
         return float("nan")
     low = scipy.stats.binom.cdf(test.k, test.trials, threshold)
@@ -169,7 +170,7 @@ def _p_binomial(test: Test, threshold: float) -> float:
     return float(min(1.0, 2.0 * min(low, high)))
 
 
-def _p_sign(test: Test, threshold: float) -> float:
+def _p_sign(test: ThresholdTest, threshold: float) -> float:
     values = np.asarray(test.values, dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:

@@ -39,7 +39,7 @@ import pandas as pd
 import scipy.stats
 
 from scaledyn import config
-from scaledyn.inference import FISHER_Z, Test, clopper_pearson, median_interval
+from scaledyn.inference import FISHER_Z, ThresholdTest, clopper_pearson, median_interval
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 METHODS = ("t", "bca", "percentile")  # interval of a mean of per-seed values; the first two are configurable
@@ -51,13 +51,13 @@ ROLES = ("claim", "check", "practitioner", "descriptive")  # what a claims row c
 class Interval(tuple):
     """``(estimate, low, high)`` (a 3-tuple: unpacks and compares like one) with how it was computed: ``n``
     (independent seeds behind it), ``method`` (``t``, ``bca``, ``percentile``, ``cluster-bootstrap``, ...),
-    ``level`` and ``test``: how it tests a threshold on its own scale (:class:`scaledyn.inference.Test`;
-    ``None`` for an interval that cannot test one)."""
+    ``level`` and ``test``: how it tests a threshold on its own scale
+    (:class:`scaledyn.inference.ThresholdTest`; ``None`` for an interval that cannot test one)."""
 
     n: int
     method: str
     level: float
-    test: Test | None
+    test: ThresholdTest | None
 
     def __new__(
         cls,
@@ -68,7 +68,7 @@ class Interval(tuple):
         n: int,
         method: str,
         level: float,
-        test: Test | None = None,
+        test: ThresholdTest | None = None,
     ):
         self = super().__new__(cls, (float(estimate), float(low), float(high)))
         self.n, self.method, self.level, self.test = int(n), method, float(level), test
@@ -329,7 +329,7 @@ class Settings:
 
     def _from_draws(self, estimate: float, draws: np.ndarray, n: int, method: str) -> Interval:
         """A percentile interval of bootstrap ``draws`` that tests thresholds by their tail shares."""
-        test = Test("draws", center=estimate, draws=tuple(map(float, draws))) if len(draws) else None
+        test = ThresholdTest("draws", center=estimate, draws=tuple(map(float, draws))) if len(draws) else None
         return Interval(
             estimate, *_percentiles(draws, self.level), n=n, method=method, level=self.level, test=test
         )
@@ -338,7 +338,7 @@ class Settings:
         """(mean, low, high) of one value per seed, NaNs dropped, by ``method`` (default: the settings'):
         ``"t"`` (Student t, :func:`t_mean_ci`), ``"bca"`` (:func:`bca_mean_ci`) or ``"percentile"``
         (percentile bootstrap, :func:`mean_ci`; undercovers with few seeds, only where asked for). The
-        interval carries its test (:class:`scaledyn.inference.Test`)."""
+        interval carries its test (:class:`scaledyn.inference.ThresholdTest`)."""
         method = self.method if method is None else method
         values = np.asarray(values, dtype=float)
         finite, mean = _finite_mean(values)
@@ -351,10 +351,12 @@ class Settings:
         est = mean_interval(values, method, level=self.level, resamples=self.resamples, rng_seed=self.seed)
         test = None
         if n >= 2 and method == "t":
-            test = Test("t", center=mean, se=float(finite.std(ddof=1) / np.sqrt(n)), df=n - 1)
+            test = ThresholdTest("t", center=mean, se=float(finite.std(ddof=1) / np.sqrt(n)), df=n - 1)
         elif n >= 2 and method == "bca":
             _, draws = cluster_mean_draws(finite, np.arange(n), resamples=self.resamples, rng_seed=self.seed)
-            test = Test("bca", center=mean, draws=tuple(draws), values=tuple(finite), rng_seed=self.seed)
+            test = ThresholdTest(
+                "bca", center=mean, draws=tuple(draws), values=tuple(finite), rng_seed=self.seed
+            )
         return Interval(*est, n=n, method=method, level=self.level, test=test)
 
     def median(self, values: np.ndarray) -> Interval:
@@ -365,14 +367,14 @@ class Settings:
         values = np.asarray(values, dtype=float)
         finite = values[np.isfinite(values)]
         est = median_interval(finite, self.level)
-        test = Test("sign", center=est[0], values=tuple(map(float, finite))) if finite.size else None
+        test = ThresholdTest("sign", center=est[0], values=tuple(map(float, finite))) if finite.size else None
         return Interval(*est, n=finite.size, method=SIGN, level=self.level, test=test)
 
     def proportion(self, successes: int, trials: int) -> Interval:
         """(proportion, low, high): the exact Clopper-Pearson interval of pooled counts, valid at 0 and 1
         (where a t interval of per-seed proportions collapses to zero width); ``n`` counts the trials."""
         est = clopper_pearson(int(successes), int(trials), self.level)
-        test = Test("binomial", center=est[0], k=int(successes), trials=int(trials))
+        test = ThresholdTest("binomial", center=est[0], k=int(successes), trials=int(trials))
         return Interval(*est, n=int(trials), method=EXACT_BINOMIAL, level=self.level, test=test)
 
     def per_seed_values(self, seeds: np.ndarray, statistic: Callable[[np.ndarray], float]) -> pd.Series:
@@ -537,7 +539,7 @@ class ClaimResult:
         method: str | None = None,
         level: float | None = None,
         stats: Settings | None = None,
-        test: Test | None = None,
+        test: ThresholdTest | None = None,
         role: str = "claim",
         effect: float = float("nan"),
     ) -> ClaimResult:
@@ -577,7 +579,7 @@ class ClaimResult:
         row.role, row.effect = role, float(effect)
         return row.tested(test, float(threshold))
 
-    def tested(self, test: Test | None, threshold: float) -> ClaimResult:
+    def tested(self, test: ThresholdTest | None, threshold: float) -> ClaimResult:
         """This row with the p-value of ``threshold`` and the ``se``, ``df``, ``test`` and ``scale`` of
         ``test`` (unchanged without one)."""
         if test is not None:

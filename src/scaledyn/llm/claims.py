@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaledyn.inference import Test
+from scaledyn.inference import ThresholdTest
 from scaledyn.llm import tensor_snr_analysis
 from scaledyn.llm.variants import UNION
 from scaledyn.stats import EXACT, ClaimResult, Settings
@@ -104,7 +104,7 @@ def _loss_row(
         n_seeds=int(row["n_blocks"]),
         method=str(row["method"]),
         level=float(row["level"]),
-        test=Test("t", center=float(row["delta"]), se=float(row["se"]), df=float(row["df"])),
+        test=ThresholdTest("t", center=float(row["delta"]), se=float(row["se"]), df=float(row["df"])),
         role="check" if check else "claim",
         effect=float("nan") if check else m,
     )
