@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 import torch
 import yaml
 
@@ -21,7 +22,7 @@ from scaledyn.llm.optim import make_optimizer
 from scaledyn.llm.variants import VARIANTS
 from scaledyn.plots import llm as figures
 from scaledyn.plots import style
-from scaledyn.stats import NOT_SUPPORTED, SUPPORTED, Settings
+from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Settings
 from tests.test_llm_train import PARAMS, VOCAB, data_dir  # noqa: F401  (data_dir: the toy-corpus fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +116,12 @@ def test_the_measurement_does_not_change_training(tmp_path, data_dir):  # noqa: 
     assert list(rows.columns) == tensor_snr.COLUMNS and sorted(set(rows["step"])) == [10, 20, 30, 40]
     assert (rows["draws"] == 6).all() and set(rows["class"]) == MATRICES | {"md_magnitude", "md_direction"}
     assert np.isfinite(rows[["gsnr", "gsnr_plugin", "snr2", "snr", "norm", "update_rms"]]).all().all()
-    np.testing.assert_allclose(rows["gsnr_plugin"] - rows["gsnr"], 1 / 6, rtol=1e-9)  # the floor, removed
+    # the squared SNR and the SNR of the same entries (Cauchy-Schwarz over the active entries): the mean
+    # of the plug-in m^2 / s^2, (K - 1) / (K - 3) (snr2 + 1/K), is at least the square of the mean |m| / s;
+    # a wrong correction (K, sign or factor) or columns of different entries break it at a small signal
+    plugin_snr2 = (6 - 1) / (6 - 3) * (rows["snr2"] + 1 / 6)
+    assert (plugin_snr2 >= rows["snr"] ** 2 * (1 - 1e-9)).all()
+    assert (rows["gsnr"] < rows["gsnr_plugin"]).all() and (rows["snr"] > 0).all()
     assert (rows["decayed"] == np.isfinite(rows["eq_norm"])).all()  # an equilibrium only where decayed
     embed = rows[rows["class"] == "embedding"]
     assert (embed["n_active"] == 32 * 32).all() and (embed["n"] == 64 * 32).all()  # 32 unseen (padded) rows
@@ -162,7 +168,14 @@ STEPS = (10, 20, 30, 40)
 K = 16
 
 
-def synthetic(variant: str, seed: int, gsnr: dict[str, float], snr2: dict[str, float], rank: float = 1.0):
+def synthetic(
+    variant: str,
+    seed: int,
+    gsnr: dict[str, float],
+    snr2: dict[str, float],
+    rank: float = 1.0,
+    lr: float = 1e-3,
+):
     """Rows of one run: two tensors per class; late steps (30, 40) carry the given class values, early
     steps SNR^2 0.05. Decayed matrices (index 0-3): early GSNR grows with the index; their late distance from
     equilibrium grows with it for ``rank > 0`` and falls for ``rank < 0`` (Spearman = +-1)."""
@@ -188,7 +201,7 @@ def synthetic(variant: str, seed: int, gsnr: dict[str, float], snr2: dict[str, f
                         "gsnr_plugin": (gsnr[cls] if late else 0.05) + 1 / K,
                         "snr2": snr2[cls] if late else 0.05,
                         "snr": 0.3,
-                        "lr": 1e-3,
+                        "lr": lr,
                         "weight_decay": 0.1 if decayed else 0.0,
                         "update_rms": 0.2,
                         "eq_norm": 1.0 if decayed else float("nan"),
@@ -200,15 +213,31 @@ def synthetic(variant: str, seed: int, gsnr: dict[str, float], snr2: dict[str, f
     return pd.DataFrame(rows)
 
 
-def arm(variant: str, matrix: float, vector: float, rank: float = 1.0, seeds: int = 3) -> list[pd.DataFrame]:
+def arm(
+    variant: str,
+    matrix: float,
+    vector: float,
+    rank: float = 1.0,
+    seeds: int = 3,
+    spread: float = 0.0,
+    lr: float = 1e-3,
+) -> list[pd.DataFrame]:
     """Runs whose late matrices have ``matrix`` x (1 + seed / 10) and vectors ``vector`` x that (GSNR and
-    SNR^2 alike): the per-seed gap is exactly log10(matrix / vector)."""
+    SNR^2 alike): the per-seed gap is exactly log10(matrix / vector). ``spread`` > 0: the vectors' value
+    is instead ``vector`` + ``spread`` x a fixed standard-normal draw per seed (seed 0's draw is -2.2: below 0
+    at spread > vector / 2.2, as a bias-corrected estimate can be)."""
+    draws = np.r_[-2.2, np.random.default_rng(7).standard_normal(max(seeds - 1, 0))]
     out = []
     for s in range(seeds):
         f = 1 + s / 10
-        values = {"attn_matrix": matrix * f, "mlp_matrix": matrix * f, "input_gamma": vector * f,
-                  "output_gamma": vector * f}  # fmt: skip
-        out.append(synthetic(variant, s, values, values, rank))
+        vec = vector + spread * draws[s] if spread else vector * f
+        values = {
+            "attn_matrix": matrix * f,
+            "mlp_matrix": matrix * f,
+            "input_gamma": vec,
+            "output_gamma": vec,
+        }
+        out.append(synthetic(variant, s, values, values, rank, lr))
     return out
 
 
@@ -224,7 +253,8 @@ def analyse(parts: list[pd.DataFrame], diverged: tuple = (), tmp: Path | None = 
         for name, frame in tables.items():
             frame.to_csv(tmp / f"{name}.csv", index=False)
         back = {name: pd.read_csv(tmp / f"{name}.csv") for name in tables}
-        assert [c.as_dict() for c in tsa.claims("002", back, params, STATS)] == [c.as_dict() for c in claims]
+        again = pd.DataFrame([c.as_dict() for c in tsa.claims("002", back, params, STATS)])
+        pd.testing.assert_frame_equal(again, pd.DataFrame([c.as_dict() for c in claims]))
     return tables, {c.claim[:3] + c.scope: c for c in claims}
 
 
@@ -266,35 +296,135 @@ def test_seed_table_gaps_use_the_late_steps_and_rank_the_decayed_tensors():
 
 
 BOTH_WAYS = [(0.2, 0.02, SUPPORTED, NOT_SUPPORTED), (0.02, 0.2, NOT_SUPPORTED, SUPPORTED)]
+EFFECT = config.section("gsnr", {})["claims"]["min_log10_gap"]  # paper 000's smallest effect (log10 2)
+
+
+def delta_log_ratio(m: np.ndarray, v: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
+    """(log10 ratio of means, low, high, se): the delta-method t interval, written out."""
+    est = math.log10(m.mean() / v.mean())
+    se = np.std((m / m.mean() - v / v.mean()) / math.log(10), ddof=1) / math.sqrt(m.size)
+    half = scipy.stats.t.ppf(0.5 + level / 2, m.size - 1) * se
+    return est, est - half, est + half, se
 
 
 @pytest.mark.parametrize(("matrix", "vector", "c6", "c7"), BOTH_WAYS)
-def test_cross_paper_claims_both_ways(tmp_path, matrix, vector, c6, c7):
-    _, claims = analyse(arm("baseline", matrix, vector) + arm("md", vector, matrix), tmp=tmp_path)
-    assert set(claims) == {
-        "C6:tiny, baseline",
-        "C7:tiny, baseline",
-        "C8:tiny, baseline",
-    }  # reference arm only
-    gap = math.log10(matrix / vector)
-    assert (
-        claims["C6:tiny, baseline"].value == pytest.approx(gap) and claims["C6:tiny, baseline"].verdict == c6
+def test_cross_paper_claims_both_ways_on_spread_with_a_seed_below_zero(tmp_path, matrix, vector, c6, c7):
+    """8 seeds whose vector values spread around ``vector`` (seed 0's below 0, as a bias-corrected GSNR can
+    be): every seed enters the ratio of the means over seeds (a mean of per-seed logs would drop seed 0,
+    the lowest), with the delta-method interval; the verdicts go both ways."""
+    parts = arm("baseline", matrix, vector, seeds=8, spread=0.6 * vector)
+    _, claims = analyse(parts + arm("md", vector, matrix), tmp=tmp_path)
+    assert set(claims) == {"C6:tiny, baseline", "C7:tiny, baseline", "C8:tiny, baseline"}  # reference arm
+    m = np.array([matrix * (1 + s / 10) for s in range(8)])
+    v = np.r_[-2.2, np.random.default_rng(7).standard_normal(7)] * 0.6 * vector + vector
+    assert v[0] < 0 < v.mean()
+    est, low, high, se = delta_log_ratio(m, v)
+    for name, verdict, thr in (("C6", c6, 0.0), ("C7", c7, 0.0)):
+        row = claims[f"{name}:tiny, baseline"]
+        assert (row.value, row.ci_low, row.ci_high) == pytest.approx((est, low, high), rel=1e-9)
+        assert (row.n_seeds, row.method, row.verdict, row.effect) == (8, tsa.LOG_RATIO, verdict, EFFECT)
+        assert row.p_value == pytest.approx(2 * scipy.stats.t.sf(abs(est - thr) / se, 7), rel=1e-9)
+        assert "1 seed(s) with a group value <= 0 kept" in row.note and "ratio of means" in row.measure
+    assert EFFECT == pytest.approx(0.3)  # read from the gsnr schema, the study-000 value
+
+
+def test_the_log_ratio_interval_covers_at_its_level_with_correlated_groups_and_negative_seeds():
+    """2000 data sets of 8 seeds, matrix and vector values correlated (0.7) with a vector CV of 0.5 per
+    seed (a seed <= 0 in about 1 data set of 6): the 95% delta-method interval covers the true log10 ratio
+    (1) at 0.948 here; 0.93-0.97 is about 4 se of the coverage. Ignoring the covariance would cover at about
+    0.998, a normal instead of t quantile at about 0.91."""
+    settings, rng, covered = Settings.of(STATS), np.random.default_rng(0), 0
+    for _ in range(2000):
+        z = rng.multivariate_normal([0.0, 0.0], [[1.0, 0.7], [0.7, 1.0]], size=8)
+        low, high = tuple(tsa.log_ratio(1.0 + 0.3 * z[:, 0], 0.1 + 0.05 * z[:, 1], settings))[1:]
+        covered += low <= 1.0 <= high
+    assert 0.93 <= covered / 2000 <= 0.97
+
+
+def test_gap_rows_count_dropped_seeds_and_have_no_ratio_of_a_mean_below_zero():
+    settings = Settings.of(STATS)
+    seeds = pd.DataFrame(
+        {
+            "size": "tiny",
+            "variant": "baseline",
+            "seed": range(4),
+            **{c: np.nan for c in tsa.SEED_COLUMNS},
+        }
     )
-    assert (
-        claims["C7:tiny, baseline"].value == pytest.approx(gap) and claims["C7:tiny, baseline"].verdict == c7
+    seeds["gsnr_matrix"], seeds["gsnr_vector"] = [0.2, 0.3, 0.25, 0.2], [0.01, np.nan, 0.03, 0.02]
+    seeds["snr2_matrix"], seeds["snr2_vector"] = [0.2, 0.3, 0.25, 0.2], [-0.02, 0.01, -0.03, 0.01]
+    params = {"claims": {"reference": "baseline", "tensor_snr": {"rank_variants": []}}}
+    rows = {r.claim[:2]: r for r in tsa.claims("002", {"tensor_snr_seeds": seeds}, params, settings)}
+    assert rows["C6"].n_seeds == 3 and "3 seeds (1 of 4 dropped: a group absent)" in rows["C6"].note
+    want = tsa.log_ratio(np.array([0.2, 0.25, 0.2]), np.array([0.01, 0.03, 0.02]), settings)
+    assert rows["C6"].value == pytest.approx(math.log10(0.65 / 0.06)) and tuple(want) == pytest.approx(
+        (rows["C6"].value, rows["C6"].ci_low, rows["C6"].ci_high)
     )
-    assert (
-        claims["C6:tiny, baseline"].n_seeds == 3
-        and "matrices - vectors" in claims["C7:tiny, baseline"].measure
+    assert np.isnan(rows["C7"].value) and rows["C7"].verdict == INCONCLUSIVE  # the vectors' mean is < 0
+    assert "no ratio: a group's mean over seeds is <= 0" in rows["C7"].note
+
+
+def rank_table(rho, last_step: int = 40, equilibration: float = 20.0) -> pd.DataFrame:
+    """A ``tensor_snr_seeds`` table of the wd_input arm (not the reference) with per-seed Spearman ``rho``."""
+    return pd.DataFrame(
+        {
+            "size": "tiny",
+            "variant": "wd_input",
+            "seed": range(len(rho)),
+            **{c: np.nan for c in tsa.SEED_COLUMNS},
+        }
+    ).assign(rank_corr=rho, n_ranked=6, last_step=last_step, equilibration_steps=equilibration)
+
+
+def c8(table: pd.DataFrame):
+    params = {"claims": {"reference": "baseline", "tensor_snr": {"rank_variants": ["wd_input"]}}}
+    (row,) = tsa.claims("002", {"tensor_snr_seeds": table}, params, Settings.of(STATS))
+    return row
+
+
+def test_rank_claim_uses_paper_000s_criterion_on_fisher_z_and_is_gated_on_equilibrium():
+    """Per-seed rho inside (-1, 1) with spread: Fisher's z t interval, criterion rho >= paper 000's
+    strong_correlation (not rho > 0); runs shorter than the equilibration time scale cannot support it."""
+    rho = np.array([0.93, 0.88, 0.97, 0.9, 0.95, 0.86])
+    z = np.arctanh(rho)
+    half = scipy.stats.t.ppf(0.975, 5) * z.std(ddof=1) / math.sqrt(6)
+    strong = config.section("gsnr", {})["claims"]["strong_correlation"]
+    row = c8(rank_table(rho))
+    assert row.criterion == f"rho >= {strong:g}" and row.threshold == strong == 0.7
+    assert (row.value, row.ci_low, row.ci_high) == pytest.approx(
+        tuple(np.tanh([z.mean(), z.mean() - half, z.mean() + half])), rel=1e-9
     )
+    assert (row.method, row.scale, row.verdict) == ("fisher-z t", "fisher-z", SUPPORTED)
+    se = z.std(ddof=1) / math.sqrt(6)
+    assert row.p_value == pytest.approx(2 * scipy.stats.t.sf((z.mean() - np.arctanh(0.7)) / se, 5), rel=1e-9)
+    short = c8(rank_table(rho, last_step=40, equilibration=5000.0))
+    assert short.verdict == INCONCLUSIVE and "before the equilibration time scale ~5000" in short.note
+    weak = c8(
+        rank_table(rho - 0.5)
+    )  # rho about 0.4: positive, as the old criterion rho > 0 asked, not strong
+    assert weak.ci_low > 0 and weak.verdict == NOT_SUPPORTED
+
+
+def test_rank_claim_at_its_bound_uses_the_sign_test_and_counts_dropped_seeds():
+    row = c8(rank_table([1.0] * 6 + [np.nan]))
+    assert (row.value, row.ci_low, row.ci_high, row.method) == (1.0, 1.0, 1.0, "sign (median)")
+    assert row.p_value == pytest.approx(2 / 2**6) and row.verdict == SUPPORTED
+    assert "6 seeds (1 of 7 dropped: fewer than 3 ranked tensors)" in row.note
+    few = c8(rank_table([1.0] * 5))  # the median interval needs 6 seeds at 95%
+    assert np.isnan(few.ci_low) and few.verdict == INCONCLUSIVE and few.p_value == pytest.approx(2 / 2**5)
 
 
 @pytest.mark.parametrize(("rank", "verdict"), [(1.0, SUPPORTED), (-1.0, NOT_SUPPORTED)])
 def test_rank_claim_both_ways(rank, verdict):
-    _, claims = analyse(arm("baseline", 0.2, 0.02, rank) + arm("wd_input", 0.2, 0.02, rank))
+    """From raw rows: 6 seeds at rho = +-1 (sign test) with lr 0.5, wd 0.1 (equilibration 10 < 40 steps)."""
+    parts = arm("baseline", 0.2, 0.02, rank, seeds=6, lr=0.5) + arm(
+        "wd_input", 0.2, 0.02, rank, seeds=6, lr=0.5
+    )
+    _, claims = analyse(parts)
     for scope in ("tiny, baseline", "tiny, wd_input"):
         c = claims[f"C8:{scope}"]
         assert c.value == rank and c.verdict == verdict and "4 decayed tensors" in c.note
+        assert "equilibration ~10 steps vs 40 trained" in c.note
 
 
 def test_no_measurement_gives_empty_tables_and_no_claims():
