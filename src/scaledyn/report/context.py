@@ -16,6 +16,7 @@ import pandas as pd
 from scaledyn import estimators, io
 from scaledyn.config import section as config_section
 from scaledyn.gsnr.simulate import sigma_grid
+from scaledyn.minimal_model import claims as mm_claims
 from scaledyn.plots import FIGURES
 from scaledyn.provenance import sidecar
 from scaledyn.report import claims_table
@@ -115,26 +116,32 @@ def comparison(study_dirs: dict[str, Path], config: dict) -> list[dict] | None:
     Study 000: median log10 GSNR (the claims' estimate) of matrices minus that of the non-matrix shapes, over
     the moderate noise levels, per noise model (the rows of any optimiser, not the practitioner rows; the
     note holds the closed-form expectation: the gap follows from the noise model). Study 001: late-phase
-    per-parameter SNR of gamma over that of W at the headline point. Study 002 (the LM, where both papers'
-    measures are taken on the same runs): the late log10 gap, matrices minus scale vectors, of the
-    bias-corrected GSNR (paper 000's measure, claim C6) and of the unbiased per-parameter SNR^2 (paper 001's,
-    claim C7) on the reference arm. Every row is read from its study's own results files; ``matrix_higher``
-    / ``matrix_lower``: the whole interval on one side of no difference.
+    per-parameter SNR of gamma over that of W at the headline point, on the estimate its claims are decided on
+    (``minimal_model.claims.snr_estimate``: by default the exact SNR, not the K-draw estimate, whose floor
+    pulls the ratio towards 1). Study 002 (the LM, where both papers' measures are taken on the same runs):
+    the late log10 ratio of the group means, matrices over scale vectors, of the bias-corrected GSNR (paper
+    000's measure, claim C6) and of the unbiased per-parameter SNR^2 (paper 001's, claim C7) on the reference
+    arm. Only the rows that decide (role ``claim``), never practitioner rows. Every row is read from its
+    study's own results files; ``matrix_higher`` / ``matrix_lower``: the whole interval on one side of no
+    difference.
     """
     rows = []
     if "gsnr" in study_dirs:
         for c in io.read_json(study_dirs["gsnr"] / "claims.json"):
-            if c["measure"] == "min log10 GSNR gap" and c["scope"].endswith("any optimiser"):
+            decides = c.get("role", "claim") == "claim"
+            if decides and c["measure"] == "min log10 GSNR gap" and c["scope"].endswith("any optimiser"):
                 rows.append(
                     _gap_row("000", f"matrix minus vector/scalar log10 GSNR, {c['scope']} ({c['note']})", c)
                 )
     if "minimal_model" in study_dirs:
         eq = pd.read_csv(study_dirs["minimal_model"] / "equilibrium.csv")
-        ratio = eq[(eq["sweep"] == "dynamics") & (eq["metric"] == "snr_ratio")].iloc[0]
+        estimate = config_section("minimal_model", config.get("minimal_model", {}))["claims"]["snr_estimate"]
+        metric = (mm_claims.EXACT if estimate == "exact" else mm_claims.SAMPLED)["snr_ratio"]
+        ratio = eq[(eq["sweep"] == "dynamics") & (eq["metric"] == metric)].iloc[0]
         rows.append(
             {
                 "study": "001",
-                "what": "late-phase SNR(gamma) / SNR(W) per parameter, headline",
+                "what": f"late-phase SNR(gamma) / SNR(W) per parameter ({estimate} SNR), headline",
                 "value": ratio["mean"],
                 "ci_low": ratio["ci_low"],
                 "ci_high": ratio["ci_high"],
@@ -144,14 +151,15 @@ def comparison(study_dirs: dict[str, Path], config: dict) -> list[dict] | None:
         )
     if "llm" in study_dirs:
         for c in io.read_json(study_dirs["llm"] / "claims.json"):
-            if c["claim"].startswith(("C6:", "C7:")):
+            if c["claim"].startswith(("C6:", "C7:")) and c.get("role", "claim") == "claim":
                 paper = "000" if c["claim"].startswith("C6:") else "001"
                 rows.append(_gap_row("002", f"{c['measure']} (paper {paper}'s measure), {c['scope']}", c))
     return rows if len({r["study"] for r in rows}) >= 2 else None
 
 
 def _gap_row(study: str, what: str, c: dict) -> dict:
-    """A comparison row from a claims row whose estimate is a log10 gap, matrices minus the others."""
+    """A comparison row from a claims row whose estimate is a log10 gap (or log10 ratio), matrices against
+    the others."""
     return {
         "study": study,
         "what": what,
