@@ -33,11 +33,13 @@ least that); its seeds are sized from its standard error alone (the measured spr
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pandas as pd
 import scipy.optimize
 import scipy.stats
 from statsmodels.stats.multitest import multipletests
@@ -240,16 +242,22 @@ def power_at(effect: float, se: float, df: float, alpha: float) -> float:
 
 def mde(se: float, df: float, alpha: float, power: float) -> float:
     """The true distance from the threshold decided with probability ``power`` by a two-sided level-``alpha``
-    test with standard error ``se`` on ``df`` degrees of freedom (about ``(t_{1-alpha/2} + t_power) se``;
-    solved exactly on the noncentral t). NaN without a finite positive ``se``."""
+    test with standard error ``se`` on ``df`` degrees of freedom: ``se`` times the noncentrality at which the
+    test has that power (:func:`noncentrality`; about ``t_{1-alpha/2} + t_power``). NaN without a finite
+    positive ``se``."""
     if not (np.isfinite(se) and se > 0):
         return float("nan")
-    hi = (critical(alpha, df) + critical(2.0 * (1.0 - power), df) + 1.0) * se
-    while power_at(hi, se, df, alpha) < power:
+    return float(se * noncentrality(float(df) if np.isfinite(df) else float("nan"), alpha, power))
+
+
+@functools.lru_cache(maxsize=4096)
+def noncentrality(df: float, alpha: float, power: float) -> float:
+    """The noncentrality ``delta / se`` at which a two-sided level-``alpha`` t test on ``df`` degrees of
+    freedom (NaN: normal) rejects with probability ``power`` (noncentral t, both tails; solved exactly)."""
+    hi = critical(alpha, df) + critical(2.0 * (1.0 - power), df) + 1.0
+    while power_at(hi, 1.0, df, alpha) < power:
         hi *= 2.0
-    return float(
-        scipy.optimize.brentq(lambda e: power_at(e, se, df, alpha) - power, 0.0, hi, xtol=1e-12 * hi)
-    )
+    return float(scipy.optimize.brentq(lambda e: power_at(e, 1.0, df, alpha) - power, 0.0, hi, xtol=1e-12))
 
 
 def seeds_for(
@@ -320,46 +328,49 @@ def flip_at(
 
 
 def decide(rows, alpha: float, power: float, adjust: str = "holm", exact: str = "exact"):
-    """The paper's decisions: ``rows`` (a DataFrame of one paper's claims rows: ``verdict``, ``role``,
+    """The papers' decisions: ``rows`` (a DataFrame of claims rows: ``paper``, ``verdict``, ``role``,
     ``p_value``, ``method``, ``se``, ``df``, ``scale``, ``direction``, ``threshold``, ``seeds``, ``effect``)
     with ``counted``, ``family_size`` m, ``p_adjusted``, ``verdict_adjusted``, ``mde`` and ``seeds_needed``.
 
-    The family: the rows of role ``claim`` with a finite p-value, Holm at ``alpha`` (:func:`holm`). A counted
-    row keeps a decided verdict only if Holm rejects its null, else it is inconclusive; a claim row that is
-    ``exact`` (no sampling error) keeps its verdict; any other claim row without a p-value cannot be decided.
-    ``adjust="none"``: each counted row at level ``alpha`` on its own (no family).
-    Checks, practitioner and descriptive rows keep their raw verdict and count for nothing. ``mde``: the
-    distance beyond the threshold decided with ``power`` at level ``alpha / m`` (:func:`mde`, in the row's
-    units); ``seeds_needed``: the seeds whose MDE reaches the row's ``effect`` (:func:`seeds_for`)."""
+    One family per paper: its rows of role ``claim`` with a finite p-value, Holm at ``alpha`` (:func:`holm`).
+    A family row keeps a decided verdict only if Holm rejects its null, else it is inconclusive; a claim row
+    that is ``exact`` (no sampling error) keeps its verdict; any other claim row without a p-value cannot be
+    decided. Checks, practitioner and descriptive rows keep their raw verdict and count for nothing.
+    ``adjust="none"``: each claim row at level ``alpha`` on its own. For claim rows: ``mde``, the distance
+    beyond the threshold decided with ``power`` at level ``alpha / m`` (:func:`mde`, in the row's units);
+    ``seeds_needed``, the seeds whose MDE reaches the row's ``effect`` (:func:`seeds_for`)."""
     out = rows.copy()
-    p = out["p_value"].astype(float)
-    claim = out["role"].eq("claim")
-    exact_row = out["method"].eq(exact)
+    p = out["p_value"].to_numpy(float)
+    claim = out["role"].eq("claim").to_numpy()
+    exact_row = out["method"].eq(exact).to_numpy()
     family = claim & np.isfinite(p) & ~exact_row
-    m = int(family.sum())
-    out["counted"] = claim
-    out["family_size"] = m
-    out["p_adjusted"] = np.nan
-    reject = np.zeros(len(out), bool)
-    if m:
-        raw = p[family].to_numpy()
-        rej, adj = holm(raw, alpha) if adjust == "holm" else (raw <= alpha, raw)
-        out.loc[family, "p_adjusted"] = adj
-        reject[np.flatnonzero(family.to_numpy())] = rej
+    m = pd.Series(family).groupby(out["paper"].to_numpy()).transform("sum").to_numpy()
+    adjusted, reject = np.full(len(out), np.nan), np.zeros(len(out), bool)
+    for idx in (
+        pd.Series(np.arange(len(out))[family]).groupby(out["paper"].to_numpy()[family]).indices.values()
+    ):
+        rows_of = np.flatnonzero(family)[idx]
+        rej, adj = holm(p[rows_of], alpha) if adjust == "holm" else (p[rows_of] <= alpha, p[rows_of])
+        adjusted[rows_of], reject[rows_of] = adj, rej
     decided = out["verdict"].isin(["supported", "not supported"]).to_numpy()
     keep = np.where(family, reject, np.where(claim, exact_row, True))
+    row_alpha = alpha / np.maximum(m, 1) if adjust == "holm" else np.full(len(out), alpha)
+    upward = out["direction"].isin([">=", ">"]).to_numpy()
+    se, df, n = (out[c].to_numpy(float) for c in ("se", "df", "seeds"))
+    thr, effect, scale = (
+        out["threshold"].to_numpy(float),
+        out["effect"].to_numpy(float),
+        out["scale"].to_numpy(),
+    )
+    mdes, seeds = np.full(len(out), np.nan), np.full(len(out), np.nan)
+    for i in np.flatnonzero(claim & ~exact_row):
+        mdes[i] = in_units(scale[i], thr[i], mde(se[i], df[i], row_alpha[i], power), upward[i])
+        if np.isfinite(effect[i]):
+            target = on_scale(scale[i], thr[i], effect[i], upward[i])
+            seeds[i] = seeds_for(
+                target, se[i], df[i], int(n[i]) if np.isfinite(n[i]) else 0, row_alpha[i], power
+            )
+    out["counted"], out["family_size"], out["p_adjusted"] = claim, m.astype(int), adjusted
     out["verdict_adjusted"] = np.where(decided & keep, out["verdict"], "inconclusive")
-    row_alpha = alpha / max(m, 1) if adjust == "holm" else alpha
-    mdes, seeds = [], []
-    for r in out.itertuples(index=False):
-        upward = r.direction in (">=", ">", "covers")
-        scale_mde = mde(float(r.se), float(r.df), row_alpha, power) if r.method != exact else float("nan")
-        mdes.append(in_units(r.scale, float(r.threshold), scale_mde, upward))
-        target = on_scale(r.scale, float(r.threshold), float(r.effect), upward)
-        n = int(r.seeds) if np.isfinite(r.seeds) else 0
-        need = (
-            seeds_for(target, float(r.se), float(r.df), n, row_alpha, power) if r.role == "claim" else np.nan
-        )
-        seeds.append(need)
     out["mde"], out["seeds_needed"] = mdes, seeds
     return out

@@ -166,10 +166,7 @@ def table(rows: Iterable[Mapping[str, Any]], stats: Mapping[str, Any] | None = N
     df = pd.DataFrame(out, columns=[c for c in COLUMNS if c not in DECIDED])
     df = df.sort_values("paper", kind="stable", ignore_index=True)
     alpha, power = 1.0 - float(st["ci_level"]), float(st["power"])
-    parts = [
-        inference.decide(g, alpha, power, st["adjust"], EXACT) for _, g in df.groupby("paper", sort=False)
-    ]
-    return (pd.concat(parts) if parts else df.assign(**dict.fromkeys(DECIDED, np.nan)))[list(COLUMNS)]
+    return inference.decide(df, alpha, power, st["adjust"], EXACT)[list(COLUMNS)]
 
 
 DECIDED = ("counted", "family_size", "p_adjusted", "verdict_adjusted", "mde", "seeds_needed")
