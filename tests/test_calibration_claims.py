@@ -4,8 +4,8 @@ real claims table (:func:`scaledyn.report.claims_table.table`, Holm per paper, M
 
 One synthetic paper = one experiment: m = 6 claim rows of four interval kinds (two per-seed t means, a Fisher-z
 correlation, two blocked pooled-t comparisons against a margin, a Clopper-Pearson proportion), plus an A/A
-check (Welch, unpaired) and a practitioner row that must not count. N = 1000 experiments per scenario, all in
-one table (one paper each).
+check (Welch, unpaired) and a practitioner row that must not count. N = 1000 experiments per scenario,
+all in one table (one paper each).
 
 - Null at the margin (every true value exactly at its threshold): the paper's family-wise error (any claim row
   decided after adjustment) is at most alpha = 0.05 + 0.021 (3 binomial sd at N = 1000).
