@@ -2,8 +2,8 @@
 through the real interval builders (:class:`scaledyn.stats.Settings`, :mod:`scaledyn.blocked`, Welch) and the
 real claims table (:func:`scaledyn.report.claims_table.table`, Holm per paper, MDE at ``stats.power``).
 
-One synthetic paper = one experiment: m = 6 claim rows of four interval kinds (two per-seed t means, a Fisher-z
-correlation, two blocked pooled-t comparisons against a margin, a Clopper-Pearson proportion), plus an A/A
+One synthetic paper = one experiment: m = 6 claim rows of four interval kinds (two per-seed t means, a
+Fisher-z correlation, two blocked pooled-t comparisons against a margin, a Clopper-Pearson proportion), plus an A/A
 check (Welch, unpaired) and a practitioner row that must not count. N = 1000 experiments per scenario,
 all in one table (one paper each).
 

@@ -38,7 +38,8 @@ def test_one_holm_family_per_paper_over_its_claim_rows_only():
     p = by["p_value"]
     assert by["p_adjusted"].iloc[:3].tolist() == pytest.approx([p[0], 2 * p[1], 2 * p[1]])
     assert by["verdict"].tolist() == [SUPPORTED] * 4 + [NOT_SUPPORTED]
-    assert by["verdict_adjusted"].tolist() == [SUPPORTED, INCONCLUSIVE, INCONCLUSIVE, SUPPORTED, NOT_SUPPORTED]
+    adjusted = [SUPPORTED, INCONCLUSIVE, INCONCLUSIVE, SUPPORTED, NOT_SUPPORTED]
+    assert by["verdict_adjusted"].tolist() == adjusted
     assert by["counted"].tolist() == [True, True, True, False, False]
     assert by.loc[3:, "p_adjusted"].isna().all() and by.loc[3:, "mde"].isna().all()
     counts = ct.summary(by)  # tallies count claim rows only

@@ -90,13 +90,14 @@ def test_per_seed_interval_is_the_interval_of_per_seed_statistics():
     got = s.per_seed(seeds, slope)
     assert got == s.mean(values.to_numpy()) and got.n == 5 and got.method == "t"
     assert s.per_seed(seeds, slope, "bca") == s.mean(values.to_numpy(), "bca")
-    nan_one = s.per_seed(seeds, lambda r: float("nan") if seeds[r[0]] == 4 else 1.0)
-    assert nan_one.n == 4 and tuple(nan_one) == (1.0, 1.0, 1.0)  # non-finite seeds dropped
+    nan_one = s.per_seed(seeds, lambda r: float("nan") if seeds[r[0]] == 4 else 1.0 + seeds[r[0]])
+    assert nan_one.n == 4 and nan_one[0] == 2.5  # non-finite seeds dropped
 
 
 def test_correlation_interval_stays_in_bounds_and_is_fishers_z():
     """Per-seed correlations near 1: the t interval of the raw values passes 1, the Fisher-z one is that
-    interval on arctanh mapped back by tanh; a seed at exactly 1 falls back to the clipped raw interval."""
+    interval on arctanh mapped back by tanh; a seed at exactly 1 falls back to the median's sign-test
+    interval (3 seeds: too few for 95%, NaN bounds)."""
     seeds = np.repeat([0, 1, 2], 4)
     near = {0: 0.99, 1: 0.6, 2: 0.95}
     got = DEFAULT.per_seed_correlation(seeds, lambda r: near[seeds[r[0]]])
@@ -106,9 +107,9 @@ def test_correlation_interval_stays_in_bounds_and_is_fishers_z():
     assert tuple(got) == pytest.approx(tuple(np.tanh(z)))
     assert (got.n, got.method, got.level) == (3, "fisher-z t", DEFAULT.level)
     at_one = DEFAULT.per_seed_correlation(seeds, lambda r: {0: 1.0, 1: 0.6, 2: 0.95}[seeds[r[0]]])
-    assert at_one.method == "t, clipped" and at_one[2] == 1.0 and at_one[1] < at_one[0] < 1.0
+    assert at_one.method == "sign (median)" and at_one[0] == 0.95 and np.isnan(at_one[1])
     ones = DEFAULT.per_seed_correlation(seeds, lambda r: 1.0)
-    assert tuple(ones) == (1.0, 1.0, 1.0)
+    assert ones[0] == 1.0 and np.isnan(ones[1]) and ones.test.p_value(0.7) == pytest.approx(0.25)
 
 
 def test_correlation_interval_covers_at_the_nominal_rate():
