@@ -46,3 +46,15 @@ def copy_repo(dest: Path) -> Path:
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     return copy_repo(tmp_path / "repo")
+
+
+def claim_row(value, low, high, direction, threshold, verdict, study="001", claim="C1: a claim", **extra):
+    """A claims row (a ``ClaimResult`` dict) with a given interval, criterion ``x <direction> <threshold>``
+    and verdict, for tests of what reads claims tables (figures, terminal, report)."""
+    from scaledyn.stats import ClaimResult
+
+    row = ClaimResult(
+        study, claim, "scope", "measure", value, low, high, f"x {direction} {threshold:g}", verdict
+    )
+    row.direction, row.threshold = direction, float(threshold)
+    return {**row.as_dict(), **extra}

@@ -3,9 +3,9 @@ through the real interval builders (:class:`scaledyn.stats.Settings`, :mod:`scal
 real claims table (:func:`scaledyn.report.claims_table.table`, Holm per paper, MDE at ``stats.power``).
 
 One synthetic paper = one experiment: m = 6 claim rows of four interval kinds (two per-seed t means, a
-Fisher-z correlation, two blocked pooled-t comparisons against a margin, a Clopper-Pearson proportion), plus an A/A
-check (Welch, unpaired) and a practitioner row that must not count. N = 1000 experiments per scenario,
-all in one table (one paper each).
+Fisher-z correlation, two blocked pooled-t comparisons against a margin, a Clopper-Pearson proportion), plus
+an A/A check (Welch, unpaired) and a practitioner row that must not count. N = 1000 experiments per
+scenario, all in one table (one paper each).
 
 - Null at the margin (every true value exactly at its threshold): the paper's family-wise error (any claim row
   decided after adjustment) is at most alpha = 0.05 + 0.021 (3 binomial sd at N = 1000).

@@ -10,17 +10,17 @@ from scaledyn.plots import FIGURES, style
 from scaledyn.plots import claims as fig
 from scaledyn.report import claims_table as ct
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
-from tests.test_claims_table import row
+from tests.conftest import claim_row as row
 from tests.test_plots_gsnr import layout_problems, rgb
 
 
 def test_forest_plot_draws_every_paper_from_the_claims_table(tmp_path):
     rows = [
-        row(0.8, 0.7, 0.9, "rho >= 0.5", SUPPORTED, study="000", claim="unnumbered"),
-        row(0.1, 0.05, 0.12, "error <= 0.02", NOT_SUPPORTED, study="000", claim="other"),
-        row(-0.9, -1.3, -0.4, "-1.25 <= slope <= -0.75", INCONCLUSIVE),
-        row(float("nan"), float("nan"), float("nan"), "-", INCONCLUSIVE, claim="C2: missing sweep"),
-        row(0.03, 0.001, 0.06, "diff > 0", SUPPORTED, study="002", claim="C4: x"),
+        row(0.8, 0.7, 0.9, ">=", 0.5, SUPPORTED, study="000", claim="unnumbered"),
+        row(0.1, 0.05, 0.12, "<=", 0.02, NOT_SUPPORTED, study="000", claim="other"),
+        row(-0.9, -1.3, -0.4, "<=", -0.75, INCONCLUSIVE),
+        row(float("nan"), float("nan"), float("nan"), "", float("nan"), INCONCLUSIVE, claim="C2: missing"),
+        row(0.03, 0.001, 0.06, ">", 0, SUPPORTED, study="002", claim="C4: x"),
     ]
     csv = tmp_path / "claims.csv"
     ct.write(ct.table(rows, {}), csv)
@@ -50,7 +50,7 @@ def test_forest_fits_a_page_at_the_text_width_with_readable_rows(rows):
     its labels never overlap; verdicts keep their colours of style.COLORS."""
     verdicts = [SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE]
     claims = [
-        row(0.1 * k, 0.1 * k - 0.05, 0.1 * k + 0.05, "x >= 1", verdicts[k % 3],
+        row(0.1 * k, 0.1 * k - 0.05, 0.1 * k + 0.05, ">=", 1, verdicts[k % 3],
             study="000" if k % 4 else "001", claim=f"C{k % 5}: a claim with a long text")
         for k in range(rows)
     ]  # fmt: skip

@@ -48,7 +48,7 @@ def test_both_architectures_get_their_panels(files):
     panels = fig.fig2(deltas, runs).axes
     assert [a.get_title().split(":")[0] for a in panels] == ["size tiny, prenorm", "size tiny, sandwich"]
     rows = [t.get_text() for t in panels[0].get_yticklabels()]
-    assert rows == ["baseline_aa", "no_scale", "unified", "unified - baseline"]  # the runner-up contrast last
+    assert rows == ["no_scale", "unified", "unified - baseline", "baseline_aa - baseline"]  # A/A last
 
 
 def test_level_text_comes_from_the_table():

@@ -15,7 +15,7 @@ from scaledyn.report import __main__ as report_main
 from scaledyn.report import claims_table, context, render
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, verdict
 from tests.conftest import ROOT
-from tests.test_claims_table import row
+from tests.conftest import claim_row as row
 
 
 def test_tex_escaping():
@@ -86,23 +86,12 @@ def test_templates_type_no_confidence_level_or_percentage():
 def results(tmp_path):
     """A results folder whose claims table has a long claim in paper 000 (two scopes) and one row of 001."""
     long_claim = "GSNR strongly correlates with scale adaptation across every shape and noise model"
+    rho, p = {"criterion": "rho >= 0.7"}, {"p_value": 0.001}  # decided rows that survive Holm
     rows = [
-        row(
-            0.812,
-            0.74,
-            0.88,
-            "rho >= 0.7",
-            SUPPORTED,
-            study="000",
-            claim=long_claim,
-            scope="entry noise, sgd",
-        ),
-        row(
-            0.31, 0.05, 0.52, "rho >= 0.7", INCONCLUSIVE, study="000", claim=long_claim, scope="total, adamw"
-        ),
-        row(
-            -0.463, -0.49, -0.42, "-2.5 <= slope <= -1.5", NOT_SUPPORTED, scope="dimension sweep, late phase"
-        ),
+        row(0.812, 0.74, 0.88, ">=", 0.7, SUPPORTED, "000", long_claim, scope="entry noise, sgd", **rho, **p),
+        row(0.31, 0.05, 0.52, ">=", 0.7, INCONCLUSIVE, "000", long_claim, scope="total, adamw", **rho),
+        row(-0.463, -0.49, -0.42, "<=", -1.5, NOT_SUPPORTED, scope="dimension sweep, late phase", **p)
+        | {"criterion": "-2.5 <= slope <= -1.5"},
     ]
     claims_table.write(claims_table.table(rows, {}), tmp_path / "claims" / "claims.csv")
     return tmp_path
