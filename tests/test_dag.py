@@ -85,7 +85,9 @@ def test_smoke_run_produces_figures_report_and_claims(smoke):
     llm_claims = [c for c in claims if c["paper"] == "002"]
     # C6-C8: the per-tensor SNR claims (baseline arm; no wd_input in the smoke config)
     assert [c["claim"][:3] for c in llm_claims] == ["C0:", "C4:", "C4:", "C5:", "C5:", "C6:", "C7:", "C8:"]
-    assert [c["adjusted"] for c in llm_claims[:3]] == ["dunnett, 2 comparisons"] * 2 + [""]
+    # the A/A arm is outside the blocked fit (Welch, unpaired) and not in the paper's family
+    assert [c["method"] for c in llm_claims[:3]] == ["welch", "pooled-t", "pooled-t"]
+    assert [c["role"] for c in llm_claims[:3]] == ["check", "claim", "claim"] and not llm_claims[0]["counted"]
     assert (
         llm_claims[0]["direction"] == "covers"
         and llm_claims[0]["verdict"] == llm_claims[0]["verdict_adjusted"]
