@@ -1,16 +1,17 @@
 """Study 002's power at the CPU default: each loss claim's MDE and the study's wall time, from a real run.
 
     make paper                                      # or: snakemake --cores 2 <the llm targets>
-    python benchmarks/llm_power.py [--results results/llm] [--log .snakemake/log/<latest>.snakemake.log] \
+    python benchmarks/llm_power.py [--results results] [--log .snakemake/log/<latest>.snakemake.log] \
         [--out benchmarks/results/llm_power.json] [--note "machine, load"]
 
-Reads what the run wrote: ``deltas.csv`` (every blocked comparison: its adjusted half-width ``mde``, the
-family's residual sd, pooled df, spread check and ``seeds_for_mde``, the seeds that would bring the
-half-width to ``llm.claims.min_effect``), ``runs.csv`` (runs, seeds, within-run evaluation SE) and the
-Snakemake log (the first start and the last end of an ``llm:`` job: the study-002 part of the run, its wall
-time; the sum of the training jobs' own times from ``results/benchmarks/llm_train``). Writes
-``llm_power.json``: ``mde`` (claim row -> half-width), ``llm_wall_s``, the targets of issue 11 (MDE at most
-0.01 nats/byte, at most 30 minutes on the 2-core machine) and whether they are met, and the noise.
+Reads what the run wrote: ``claims/claims.csv`` (paper 002's loss rows: each one's MDE at ``stats.power``
+within the paper's Holm family, and ``seeds_needed``, the seeds at which it reaches ``llm.claims.min_effect``,
+sized from the spread), ``llm/deltas.csv`` (each family's residual sd, pooled df, spread check),
+``llm/runs.csv`` (runs, within-run evaluation SE) and the Snakemake log (the first start and the last end of
+an ``llm:`` job: the study-002 part of the run, its wall time; the sum of the training jobs' own times from
+``results/benchmarks/llm_train``). Writes ``llm_power.json``: ``mde`` (loss row -> MDE at 80% power),
+``seeds_needed``, ``llm_wall_s``, the targets (every loss row's MDE at most ``min_effect``, at most 30
+minutes of study 002 on the 2-core machine) and whether they are met, and the noise.
 """
 
 from __future__ import annotations
@@ -27,14 +28,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from scaledyn.llm.claims import LOSS_CLAIMS  # noqa: E402
-from scaledyn.llm.variants import STREAMS  # noqa: E402
-
-TARGET_MDE, TARGET_WALL_S = 0.01, 1800.0
+TARGET_WALL_S = 1800.0
 FINISHED = re.compile(r"^Finished job(?:id:)? (\d+)\b")  # "Finished job 7." / "Finished jobid: 7 (Rule: x)"
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
-# the claim each comparison decides: the loss claims' arms, C0 for the A/A arms
-CLAIM = {variant: f"C{claim}" for claim, variant, *_ in LOSS_CLAIMS} | {aa: "C0" for aa in STREAMS}
 
 
 def llm_wall(log: Path) -> tuple[float, str, str]:
@@ -56,39 +52,47 @@ def llm_wall(log: Path) -> tuple[float, str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--results", type=Path, default=Path("results/llm"))
+    parser.add_argument("--results", type=Path, default=Path("results"))
     parser.add_argument("--log", type=Path, default=None, help="default: the newest .snakemake/log/*.log")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "llm_power.json")
     parser.add_argument("--note", default="")
     args = parser.parse_args()
     log = args.log or max(Path(".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
-    deltas = pd.read_csv(args.results / "deltas.csv")
-    runs = pd.read_csv(args.results / "runs.csv")
+    claims = pd.read_csv(args.results / "claims" / "claims.csv", dtype={"paper": str})
+    deltas = pd.read_csv(args.results / "llm" / "deltas.csv")
+    runs = pd.read_csv(args.results / "llm" / "runs.csv")
     wall, first, last = llm_wall(log)
     bench = sorted(Path("results/benchmarks/llm_train").glob("*.tsv"))
     train_s = float(sum(pd.read_csv(b, sep="\t")["s"].iloc[0] for b in bench))
-    mde, noise = {}, {}
-    for r in deltas.itertuples(index=False):
-        runner = r.family != "reference"
-        label = (
-            f"{'C4' if runner else CLAIM.get(r.variant, '?')} {r.size}, {r.arch}: {r.variant} - {r.versus}"
-        )
-        mde[label + (" (runner-up)" if runner else "")] = round(float(r.mde), 5)
-        if runner:
-            continue
-        noise[f"{r.size}, {r.arch}"] = {
+    loss = claims[
+        (claims["paper"] == "002") & claims["counted"] & claims["measure"].str.startswith("final val")
+    ]
+    label = (
+        loss["claim"].str[:2]
+        + " "
+        + loss["scope"]
+        + ": "
+        + loss["measure"].str.removeprefix("final val loss, ")
+    )
+    mde = dict(zip(label, loss["mde"].round(5), strict=True))
+    seeds = dict(zip(label, loss["seeds_needed"].astype("Int64").astype(object), strict=True))
+    target = float(loss["effect"].max()) if len(loss) else float("nan")
+    noise = {
+        f"{r.size}, {r.arch}": {
             "seeds": int(r.n_blocks),
-            "arms": int(r.family_size) + 1,
             "pooled_residual_df": int(r.df),
             "residual_sd": round(float(r.resid_sd), 5),
             "spread_check_p": round(float(r.spread_p), 3),
-            "seeds_for_mde_at_min_effect": None if pd.isna(r.seeds_for_mde) else int(r.seeds_for_mde),
             "min_effect": float(r.min_effect),
         }
+        for r in deltas[deltas["family"] == "reference"].drop_duplicates(["size", "arch"]).itertuples()
+    }
     result = {
         "command": "python benchmarks/llm_power.py " + " ".join(sys.argv[1:]),
         "log": str(log),
         "mde": mde,
+        "mde_power": "stats.power (0.8 by default), level alpha / m of paper 002's Holm family",
+        "seeds_needed": {k: None if pd.isna(v) else int(v) for k, v in seeds.items()},
         "llm_wall_s": wall,
         "llm_wall_note": f"first llm job start {first}, last llm job end {last} (Snakemake log) {args.note}",
         "llm_train_job_s_sum": round(train_s, 1),
@@ -97,9 +101,9 @@ def main() -> int:
         "within_run_eval_se_median": round(float(runs["final_val_se"].median()), 5),
         "noise": noise,
         "targets": {
-            "mde_max": TARGET_MDE,
+            "mde_max": target,
             "llm_wall_s_max": TARGET_WALL_S,
-            "mde_met": max(mde.values()) <= TARGET_MDE,
+            "mde_met": bool(mde) and max(mde.values()) <= target,
             "wall_met": wall <= TARGET_WALL_S,
         },
     }
