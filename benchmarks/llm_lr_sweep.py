@@ -41,19 +41,67 @@ from scaledyn import config  # noqa: E402
 SIZE = "tiny"
 
 
-def train(work: Path, args: argparse.Namespace, llm: dict, lr: float, seed: int, global_seed: int) -> dict:
-    """One run of the reference arm through the training CLI at peak lr ``lr``; its summary.json."""
-    variant = llm["claims"]["reference"]
-    out = work / f"{args.arch}_{variant}_lr{lr:g}_s{seed}"
-    sizes = {args.size: {**llm["sizes"][args.size], "lr": lr}}
-    params = json.dumps({**llm, "optim": {**llm["optim"], "lr": lr}, "sizes": sizes})
-    cmd = [sys.executable, "-m", "scaledyn.llm", "train", "--arch", args.arch, "--variant", variant]
-    cmd += ["--size", args.size, "--seed", str(seed), "--global-seed", str(global_seed), "--params", params]
-    cmd += ["--data", str(work / "data"), "--out", str(out), "--ckpt", str(out / "ckpt")]
-    cmd += ["--device", args.device, "--threads", str(args.threads)]
+def train_run(
+    work: Path,
+    llm: dict,
+    arch: str,
+    variant: str,
+    seed: int,
+    global_seed: int,
+    *,
+    device: str,
+    threads: int,
+    size: str = SIZE,
+) -> dict:
+    """One run through the training CLI with the ``llm`` section ``llm`` (data prepared under ``work/data``
+    by :func:`prepare_data`); its summary.json."""
+    out = work / f"{arch}_{variant}_s{seed}"
+    cmd = [sys.executable, "-m", "scaledyn.llm", "train", "--arch", arch, "--variant", variant]
+    cmd += [
+        "--size",
+        size,
+        "--seed",
+        str(seed),
+        "--global-seed",
+        str(global_seed),
+        "--params",
+        json.dumps(llm),
+    ]
+    cmd += ["--data", str(work.parent / "data"), "--out", str(out), "--ckpt", str(out / "ckpt")]
+    cmd += ["--device", device, "--threads", str(threads)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return json.loads((out / "summary.json").read_text())
+
+
+def prepare_data(work: Path, llm: dict) -> None:
+    """The corpus of ``llm.corpus`` as byte tokens under ``work/data`` (the DAG's data step)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    data = [sys.executable, "-m", "scaledyn.llm", "data", "--source", llm["corpus"]["path"]]
+    data += [
+        "--cache-dir",
+        str(Path(llm["corpus"]["cache_dir"]).expanduser()),
+        "--out-dir",
+        str(work / "data"),
+    ]
+    subprocess.run(data, check=True, env=env, capture_output=True)
+
+
+def train(work: Path, args: argparse.Namespace, llm: dict, lr: float, seed: int, global_seed: int) -> dict:
+    """One run of the reference arm at peak lr ``lr``; its summary.json."""
+    sizes = {args.size: {**llm["sizes"][args.size], "lr": lr}}
+    params = {**llm, "optim": {**llm["optim"], "lr": lr}, "sizes": sizes}
+    return train_run(
+        work / f"lr{lr:g}",
+        params,
+        args.arch,
+        llm["claims"]["reference"],
+        seed,
+        global_seed,
+        device=args.device,
+        threads=args.threads,
+        size=args.size,
+    )
 
 
 def mean_losses(runs: list[dict], lrs: list[float]) -> dict[float, float]:
@@ -90,15 +138,7 @@ def main() -> int:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="llm_lr_sweep_") as tmp:
         work = Path(tmp)
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-        data = [sys.executable, "-m", "scaledyn.llm", "data", "--source", llm["corpus"]["path"]]
-        data += [
-            "--cache-dir",
-            str(Path(llm["corpus"]["cache_dir"]).expanduser()),
-            "--out-dir",
-            str(work / "data"),
-        ]
-        subprocess.run(data, check=True, env=env, capture_output=True)
+        prepare_data(work, llm)
         lrs, runs = sorted(args.lrs), []
         with ThreadPoolExecutor(args.jobs) as pool:
             for _ in range(args.max_extend + 1):
