@@ -82,7 +82,7 @@ rule gsnr_analyse:
     input:
         runs=GSNR_RUNS,
         code=code(
-            "gsnr/__init__", "gsnr/__main__", "gsnr/analysis", "gsnr/classify", "stats"
+            "gsnr/__init__", "gsnr/__main__", "gsnr/analysis", "gsnr/classify", "stats", "inference"
         ),
     output:
         **with_provenance({t: f"{GSNR_DIR}/{t}.csv" for t in GSNR_TABLES}),
@@ -111,7 +111,7 @@ rule gsnr_analyse:
 rule gsnr_claims:
     input:
         runs=rules.gsnr_analyse.output.runs,
-        code=code("gsnr", "stats"),
+        code=code("gsnr", "stats", "inference"),
     output:
         **with_provenance({"claims": f"{GSNR_DIR}/claims.json"}),
     log:

@@ -216,7 +216,7 @@ rule llm_analyse:
             "llm/tensor_snr",
             "llm/variants",
             "blocked",
-            "stats",
+            "stats", "inference",
         ),
     output:
         **with_provenance({t: f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES}),
@@ -253,7 +253,7 @@ rule llm_claims:
             "llm/tensor_snr_analysis",
             "llm/tensor_snr",
             "llm/variants",
-            "stats",
+            "stats", "inference",
         ),
     output:
         **with_provenance({"claims": f"{LLM_DIR}/claims.json"}),

@@ -79,7 +79,7 @@ rule minimal_model_simulate:
 rule minimal_model_analyse:
     input:
         sweeps=MM_SWEEP_FILES,
-        code=code("minimal_model", "stats"),
+        code=code("minimal_model", "stats", "inference"),
     output:
         **with_provenance({t: f"{MM_DIR}/{t}.csv" for t in MM_TABLES}),
     log:
@@ -108,7 +108,7 @@ rule minimal_model_analyse:
 rule minimal_model_claims:
     input:
         sweeps=MM_SWEEP_FILES,
-        code=code("minimal_model", "stats"),
+        code=code("minimal_model", "stats", "inference"),
     output:
         **with_provenance({"claims": f"{MM_DIR}/claims.json"}),
     log:

@@ -16,7 +16,7 @@ localrules:
 # Measured coverage of the interval methods on synthetic per-seed values with a known mean (n = 3, 5, 8).
 rule stats_calibration:
     input:
-        code=code("calibration", "stats"),
+        code=code("calibration", "stats", "inference"),
     output:
         **with_provenance({"csv": f"{CLAIMS_DIR}/calibration.csv"}),
     log:
@@ -36,7 +36,7 @@ rule stats_calibration:
 rule claims_table:
     input:
         claims=claims_files,
-        code=code("report/claims_table", "stats"),
+        code=code("report/claims_table", "stats", "inference"),
     output:
         **with_provenance(
             {
