@@ -28,7 +28,7 @@ from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 RESULTS = Path("results")
 CLAIMS = Path("claims") / f"{TABLES[0]}.csv"  # under the results folder (rule claims_table)
 VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
-TEXT = ("paper", "claim", "scope", "measure", "criterion", "verdict", "verdict_adjusted")
+TEXT = ("paper", "claim", "scope", "measure", "criterion", "verdict", "verdict_adjusted", "role")
 HEADERS = ("claim", "scope", "measured [CI]", "criterion", "verdict", "adjusted")
 SHARES = (0.26, 0.2, 0.34, 0.2)  # of the width left to the text columns, after the two verdict columns
 VERDICT_WIDTH = max(map(len, VERDICTS))
@@ -89,14 +89,20 @@ def render(df: pd.DataFrame, width: int = 110) -> str:
         repeated = rows["claim"].eq(rows["claim"].shift())  # a claim's text on its first row only
         cells = [
             ["" if again else r["claim"], r["scope"], measured(r), r["criterion"], r["verdict"],
-             r["verdict_adjusted"]]
+             r["verdict_adjusted"] if r["counted"] else f"({r['role']})"]
             for again, (_, r) in zip(repeated, rows.iterrows(), strict=True)
         ]  # fmt: skip
         table = tabulate(cells, headers=HEADERS, tablefmt="simple", maxcolwidths=cols, disable_numparse=True)
         blocks.append(f"Paper {paper} ({len(rows)} rows)\n{table}")
-    counts = df["verdict_adjusted"].value_counts()
+    counted = df[df["counted"]]
+    counts = counted["verdict_adjusted"].value_counts()
     total = ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
-    return "\n\n".join(blocks) + f"\n\n{len(df)} claims rows after adjustment: {total}"
+    rest = (
+        f" ({len(df) - len(counted)} more rows: checks, practitioner, descriptive)"
+        if len(df) > len(counted)
+        else ""
+    )
+    return "\n\n".join(blocks) + f"\n\n{len(counted)} claims rows after adjustment: {total}{rest}"
 
 
 def run(args: argparse.Namespace) -> int:
