@@ -24,6 +24,13 @@ def job_params(llm: dict, size: str) -> dict:
     return {**{k: v for k, v in llm.items() if k not in NOT_RUN_KEYS}, "sizes": {size: entry}}
 
 
+def seed_range(llm: dict) -> tuple[int, int]:
+    """``(pilot, ceiling)`` of ``llm.seeds``: a fixed count n is ``(n, n)`` (no pilot); ``{pilot, max}`` an
+    internal pilot (:mod:`scaledyn.llm.plan`)."""
+    seeds = llm["seeds"]
+    return (int(seeds), int(seeds)) if isinstance(seeds, int) else (int(seeds["pilot"]), int(seeds["max"]))
+
+
 def arms_of(llm: dict, size: str) -> dict[str, list[str]]:
     """The arms (architecture -> variants) trained at ``size``: its own ``arms``, else ``llm.arms``."""
     return llm["sizes"][size].get("arms") or llm["arms"]

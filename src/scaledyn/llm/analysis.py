@@ -43,6 +43,7 @@ A missing or malformed run file or config section stops with ``Error: ...`` and 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ import scipy.stats
 
 from scaledyn import blocked, config
 from scaledyn.io import read_json, write_csv
-from scaledyn.llm import tensor_snr_analysis
+from scaledyn.llm import seed_range, tensor_snr_analysis
 from scaledyn.llm.variants import STREAMS, UNION, VARIANTS
 from scaledyn.stats import Settings, paired
 
@@ -94,7 +95,7 @@ KEYS = ["size", "arch", "variant", "seed"]
 GROUP = ["size", "arch"]  # one study of arms against their reference: a size and an architecture
 DELTA_COLUMNS = ["size", "arch", "variant", "versus", "family", "reference", "delta", "se", "df", "ci_low"]
 DELTA_COLUMNS += ["ci_high", "method", "n_blocks", "seeds", "dropped_seeds", "resid_sd", "spread_stat"]
-DELTA_COLUMNS += ["spread_p", "spread_ok", "level", "min_effect"]
+DELTA_COLUMNS += ["spread_p", "spread_ok", "level", "min_effect", "variance_seeds"]
 POOLED_T, WELCH = "pooled-t", "welch"  # a contrast with the pooled residual variance; an unpaired one
 BAND_COLUMNS = ["mean", "low", "high", "n_seeds", "level", "ci_method"]
 
@@ -133,12 +134,16 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[st
     minus the runner-up, the other arm with the lowest mean, the same pooled-t contrast. Family ``aa``: an arm
     on its own seed stream (the A/A arm) shares no block with the reference, so it is not in the fit (its
     residuals would carry the seed-block variance into every pooled comparison); it is compared with the
-    reference by Welch's unpaired interval over seeds (:func:`unpaired`). Every row: ``se``, ``df``, the
-    residual sd of the blocked fit (``resid_sd``), the Brown-Forsythe check of the arms' spreads
+    reference by Welch's unpaired interval over seeds (:func:`unpaired`). Under an internal pilot
+    (``llm.seeds: {pilot, max}``, :mod:`scaledyn.llm.plan`) the blocked variance and its df are the pilot
+    seeds' (Stein's two-stage design: exact t intervals although the seed count was chosen from that variance;
+    ``variance_seeds`` says how many seeds it rests on). Every row: ``se``, ``df``, the residual sd of the
+    blocked fit (``resid_sd``), the Brown-Forsythe check of the arms' spreads
     (``spread_stat``, ``spread_p``, ``spread_ok``), ``level`` and the claims' ``min_effect``.
     """
     settings = Settings.of(stats)
     ref, rows = params["claims"]["reference"], []
+    pilot, ceiling = seed_range(params) if "seeds" in params else (0, 0)
     for (size, arch), g in runs.groupby(GROUP, sort=True):
         trained = [v for v in VARIANTS if v in set(g["variant"])]
         arms = [v for v in trained if v not in STREAMS]
@@ -146,6 +151,11 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[st
             continue
         y = g.assign(y=g["final_val_loss"].astype(float).where(~_diverged(g)))
         model = blocked.fit(y[y["variant"].isin(arms)], "variant", "seed", "y", arms)
+        if pilot < ceiling:  # Stein's two-stage design: the pilot's variance and df (scaledyn.llm.plan)
+            first = blocked.fit(
+                y[y["variant"].isin(arms) & (y["seed"] < pilot)], "variant", "seed", "y", arms
+            )
+            model = dataclasses.replace(model, s2=first.s2, df=first.df)
         spread = blocked.spread_check(model, settings.level)
         common = {
             "size": size,
@@ -155,6 +165,7 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[st
             "seeds": " ".join(map(str, model.blocks)),
             "dropped_seeds": " ".join(map(str, model.dropped)),
             "resid_sd": float(np.sqrt(model.s2)),
+            "variance_seeds": pilot if pilot < ceiling else model.n_blocks,
             "spread_stat": spread["statistic"],
             "spread_p": spread["p_value"],
             "spread_ok": spread["compatible"],
