@@ -235,6 +235,9 @@ def check_llm(llm: Config, *, runs: bool) -> None:
         micro = size["micro_batch_size"]
         if micro is not None and size["batch_size"] % micro:
             _fail(key, f"batch_size ({size['batch_size']}) is not a multiple of micro_batch_size ({micro})")
+    seeds = llm["seeds"]
+    if isinstance(seeds, dict) and seeds["max"] < seeds["pilot"]:
+        _fail("llm.seeds.max", f"the ceiling ({seeds['max']}) is below the pilot ({seeds['pilot']})")
     if not runs:
         return
     unknown = [s for s in llm["run_sizes"] if s not in llm["sizes"]]

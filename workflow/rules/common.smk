@@ -165,8 +165,14 @@ STUDY_FILES = {}
 
 
 def report_inputs(kind):
-    """Input function: one kind of study file (results, benchmarks, figures) of every configured study."""
-    return lambda wildcards: [f for name in STUDIES for f in STUDY_FILES[name][kind]]
+    """Input function: one kind of study file (results, benchmarks, figures) of every configured study (a
+    list, or an input function of its own: files known only after a checkpoint)."""
+
+    def files(wildcards):
+        kinds = [STUDY_FILES[name][kind] for name in STUDIES]
+        return [f for v in kinds for f in (v(wildcards) if callable(v) else v)]
+
+    return files
 
 
 # What the report adds of its own (report.smk): one claims table of every study and its figures.

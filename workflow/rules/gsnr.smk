@@ -82,7 +82,12 @@ rule gsnr_analyse:
     input:
         runs=GSNR_RUNS,
         code=code(
-            "gsnr/__init__", "gsnr/__main__", "gsnr/analysis", "gsnr/classify", "stats", "inference"
+            "gsnr/__init__",
+            "gsnr/__main__",
+            "gsnr/analysis",
+            "gsnr/classify",
+            "stats",
+            "inference",
         ),
     output:
         **with_provenance({t: f"{GSNR_DIR}/{t}.csv" for t in GSNR_TABLES}),

@@ -17,6 +17,8 @@ from scaledyn.llm import (
     TABLES as LLM_TABLES,
     arms_of as llm_arms_of,
     job_params as llm_job_params,
+    planned_seeds as llm_plan_seeds,
+    seed_range as llm_seed_range,
 )
 
 LLM_FIGURES = FIGURES["llm"]  # name -> drawing function and tables (scaledyn.plots)
@@ -34,14 +36,25 @@ LLM_TRAIN_CODE = (
     "llm/variants",
     "llm/data",
 )
-# The wildcard values of every training run, one column per wildcard (runs of llm.arms, for expand(zip)).
-LLM_RUNS = [
-    dict(size=size, arch=arch, variant=variant, seed=seed)
-    for size in LLM["run_sizes"]
-    for arch, variants in llm_arms_of(LLM, size).items()
-    for variant in variants
-    for seed in range(LLM["seeds"])
-]
+# Seeds: a fixed count, or an internal pilot {pilot, max} whose checkpoint llm_plan sizes each (size, arch)
+# family from the pilot runs' residual variance (scaledyn.llm.plan); then the rest of the seeds train.
+LLM_PILOT, LLM_MAX = llm_seed_range(LLM)
+LLM_SIZED = LLM_PILOT < LLM_MAX
+
+
+def llm_runs(seeds_of):
+    """The wildcard values of every training run of llm.arms, `seeds_of(size, arch)` seeds per family."""
+    return [
+        dict(size=size, arch=arch, variant=variant, seed=seed)
+        for size in LLM["run_sizes"]
+        for arch, variants in llm_arms_of(LLM, size).items()
+        for variant in variants
+        for seed in range(seeds_of(size, arch))
+    ]
+
+
+# The runs known before any training: every run of a fixed count, the pilot's under a pilot.
+LLM_RUNS = llm_runs(lambda size, arch: LLM_PILOT)
 LLM_RUN_WILDCARDS = {
     k: [run[k] for run in LLM_RUNS] for k in ("size", "arch", "variant", "seed")
 }
@@ -71,21 +84,39 @@ LLM_GPUS = (
     else LLM_NPROC
 )
 
-# Every file (summary.json, metrics.csv, ...) of every training run, by file name.
+# Every file (summary.json, metrics.csv, ...) of every run known before training (the pilot's), by file name.
 LLM_RUN_OUTPUTS = {
     name: expand(f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{name}", zip, **LLM_RUN_WILDCARDS)
     for name in LLM_RUN_FILES
 }
+LLM_BENCH = "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv"
+
+
+def llm_all_runs():
+    """Every training run: LLM_RUNS, or under a pilot the seeds its plan sizes (after the checkpoint)."""
+    if not LLM_SIZED:
+        return LLM_RUNS
+    with open(checkpoints.llm_plan.get().output.plan) as f:
+        planned = json.load(f)
+    return llm_runs(lambda size, arch: llm_plan_seeds(planned, size, arch))
+
+
+def llm_run_files(*patterns):
+    """Input function: each pattern (a run file under runs/, or a path with the run's wildcards) of every
+    training run."""
+    patterns = [
+        p if "{" in p else f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{p}" for p in patterns
+    ]
+    return lambda wildcards: [
+        p.format(**run) for p in patterns for run in llm_all_runs()
+    ]
 
 
 STUDY_FILES["llm"] = {
     "results": [f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES]
-    + [f"{LLM_DIR}/claims.json", f"{LLM_DIR}/data/meta.json"],
-    "benchmarks": expand(
-        "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv",
-        zip,
-        **LLM_RUN_WILDCARDS,
-    )
+    + [f"{LLM_DIR}/claims.json", f"{LLM_DIR}/data/meta.json"]
+    + ([f"{LLM_DIR}/plan.json"] if LLM_SIZED else []),
+    "benchmarks": lambda wildcards: llm_run_files(LLM_BENCH)(wildcards)
     + ["results/benchmarks/llm_analyse/all.tsv"],
     "figures": figure_files(LLM_FIGS, LLM_FIGURES),
 }
@@ -95,6 +126,7 @@ STUDY_FILES["llm"] = {
 # the analysis, the claims and the figures, which take seconds.
 localrules:
     llm_data,
+    llm_plan,
     llm_analyse,
     llm_claims,
     llm_figure,
@@ -166,7 +198,7 @@ rule llm_train:
                     Path(f).stem: f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{f}"
                     for f in LLM_RUN_FILES
                 },
-                "bench": "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv",
+                "bench": LLM_BENCH,
             },
             skip=("bench",),
         ),
@@ -204,19 +236,56 @@ rule llm_train:
         f"{provenance('llm_train', 'job', 'seed')}"
 
 
-# Tables over all runs (blocked comparisons by seed, overheads, gamma trajectories, gradients).
-rule llm_analyse:
+# The internal pilot (llm.seeds: {pilot, max}): each family's seeds from the pilot runs' residual variance.
+checkpoint llm_plan:
     input:
         summaries=LLM_RUN_OUTPUTS["summary.json"],
         logs=[LLM_RUN_OUTPUTS[f] for f in LLM_RUN_FILES if f != "summary.json"],
         code=code(
+            "llm/__init__",
+            "llm/__main__",
+            "llm/plan",
+            "llm/analysis",
+            "llm/claims",
+            "llm/tensor_snr_analysis",
+            "llm/tensor_snr",
+            "llm/variants",
+            "blocked",
+            "stats",
+            "inference",
+        ),
+    output:
+        **with_provenance({"plan": f"{LLM_DIR}/plan.json"}),
+    log:
+        "results/logs/llm/plan.log",
+    conda:
+        ENV
+    params:
+        llm=as_json({"claims": LLM["claims"], "seeds": LLM["seeds"]}),
+        stats=as_json(config["stats"]),
+    message:
+        "llm: plan the seeds from {LLM_PILOT} pilot seeds (at most {LLM_MAX}) -> {output.plan}"
+    shell:
+        "python -m scaledyn.llm plan --summaries {input.summaries} --params {params.llm:q}"
+        " --stats {params.stats:q} --out {output.plan} > {log} 2>&1"
+        f"{provenance('llm_plan', 'llm', 'stats')}"
+
+
+# Tables over all runs (blocked comparisons by seed, overheads, gamma trajectories, gradients).
+rule llm_analyse:
+    input:
+        summaries=llm_run_files("summary.json"),
+        logs=llm_run_files(*[f for f in LLM_RUN_FILES if f != "summary.json"]),
+        code=code(
+            "llm/__init__",
             "llm/__main__",
             "llm/analysis",
             "llm/tensor_snr_analysis",
             "llm/tensor_snr",
             "llm/variants",
             "blocked",
-            "stats", "inference",
+            "stats",
+            "inference",
         ),
     output:
         **with_provenance({t: f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES}),
@@ -231,7 +300,8 @@ rule llm_analyse:
         mem_mb=2048,
         runtime=10,
     params:
-        llm=as_json({"claims": LLM["claims"]}),  # all the analysis reads; the runs come as inputs
+        # all the analysis reads (seeds: a pilot's variance under an internal pilot); the runs come as inputs
+        llm=as_json({"claims": LLM["claims"], "seeds": LLM["seeds"]}),
         stats=as_json(config["stats"]),
         out_dir=lambda wildcards, output: Path(output.runs).parent,
         n_runs=lambda wildcards, input: len(input.summaries),
@@ -253,7 +323,8 @@ rule llm_claims:
             "llm/tensor_snr_analysis",
             "llm/tensor_snr",
             "llm/variants",
-            "stats", "inference",
+            "stats",
+            "inference",
         ),
     output:
         **with_provenance({"claims": f"{LLM_DIR}/claims.json"}),

@@ -31,6 +31,15 @@ def seed_range(llm: dict) -> tuple[int, int]:
     return (int(seeds), int(seeds)) if isinstance(seeds, int) else (int(seeds["pilot"]), int(seeds["max"]))
 
 
+def planned_seeds(plan: dict, size: str, arch: str) -> int:
+    """The seeds a (size, arch) family trains under an internal pilot's ``plan.json``
+    (:mod:`scaledyn.llm.plan`); its pilot seeds where the plan has no entry for it."""
+    for f in plan["families"]:
+        if f["size"] == size and f["arch"] == arch:
+            return int(f["seeds"])
+    return int(plan["pilot"])
+
+
 def arms_of(llm: dict, size: str) -> dict[str, list[str]]:
     """The arms (architecture -> variants) trained at ``size``: its own ``arms``, else ``llm.arms``."""
     return llm["sizes"][size].get("arms") or llm["arms"]

@@ -36,6 +36,7 @@ def _claims(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     steps = {"data": _step("data"), "train": _step("train"), "analyse": _step("analysis"), "claims": _claims}
+    steps["plan"] = _step("plan")
     return cli.dispatch("python -m scaledyn.llm", __doc__, steps, argv)
 
 

@@ -84,14 +84,6 @@ def plan(tables: dict, claims: list, llm: dict[str, Any], alpha: float, power: f
     return {"pilot": pilot, "ceiling": ceiling, "min_effect": target, "power": power, "families": families}
 
 
-def seeds_of(plan_json: dict[str, Any], size: str, arch: str) -> int:
-    """The seeds a (size, arch) family trains under ``plan_json`` (its pilot seeds where it has no entry)."""
-    for f in plan_json["families"]:
-        if f["size"] == size and f["arch"] == arch:
-            return int(f["seeds"])
-    return int(plan_json["pilot"])
-
-
 def main(argv: list[str] | None = None) -> int:
     from scaledyn.llm import analysis
     from scaledyn.llm import claims as llm_claims

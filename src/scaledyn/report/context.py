@@ -107,6 +107,7 @@ def llm_section(results: Path, config: dict) -> dict:
         "grads": _records(pd.read_csv(results / "grads.csv")),
         "device": sorted(set(runs["device"].astype(str))),
         "claims": io.read_json(results / "claims.json"),
+        "plan": io.read_json(results / "plan.json") if (results / "plan.json").exists() else None,
     }
 
 
