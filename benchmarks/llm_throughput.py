@@ -135,7 +135,7 @@ def worker(spec: dict) -> dict:
         fwd = torch.compile(model) if spec.get("compile") else model
 
         def step() -> None:
-            with tr.autocast(dev):
+            with tr.autocast(dev, run.dtype):
                 loss = fwd(xy[:, :-1], xy[:, 1:])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

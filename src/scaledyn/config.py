@@ -219,7 +219,7 @@ def check_gsnr(gsnr: Config, *, runs: bool) -> None:
 
 def check_llm(llm: Config, *, runs: bool) -> None:
     """Every size trainable; with ``runs``, the trained sizes defined and every arm runnable."""
-    from scaledyn.llm import split_problem  # the training run's own rules (no torch)
+    from scaledyn.llm import precision_problem, split_problem  # the training run's own rules (no torch)
     from scaledyn.llm.variants import check_arms
 
     for name, size in llm["sizes"].items():
@@ -235,6 +235,8 @@ def check_llm(llm: Config, *, runs: bool) -> None:
         micro = size["micro_batch_size"]
         if micro is not None and size["batch_size"] % micro:
             _fail(key, f"batch_size ({size['batch_size']}) is not a multiple of micro_batch_size ({micro})")
+    if llm["device"] == "cpu" and (problem := precision_problem(llm["precision"], "cpu")) is not None:
+        _fail("llm.precision", problem)  # device auto is checked where the run resolves it (train start-up)
     if not runs:
         return
     unknown = [s for s in llm["run_sizes"] if s not in llm["sizes"]]
