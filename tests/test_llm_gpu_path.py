@@ -60,8 +60,9 @@ def smoke_params(steps: int, **over: object) -> dict:
 
 
 def smoke_run(tmp, data, name: str, **over: object) -> tuple[dict, pd.DataFrame]:
-    s = tr.train(smoke_params(100, **over), "baseline", "tiny", 0, 7, data, tmp / name / "out", tmp / name / "ckpt",
-                 arch="prenorm", device="cpu", threads=1)  # fmt: skip
+    out, ckpt = tmp / name / "out", tmp / name / "ckpt"
+    s = tr.train(smoke_params(100, **over), "baseline", "tiny", 0, 7, data, out, ckpt, arch="prenorm",
+                 device="cpu", threads=1)  # fmt: skip
     return s, pd.read_csv(tmp / name / "out" / "metrics.csv")
 
 
@@ -102,12 +103,13 @@ def test_bf16_loss_curve_stays_within_tolerance_of_float32(tmp_path, data_dir): 
 def test_bf16_on_a_cpu_without_avx512_bf16_is_a_one_line_error(tmp_path, data_dir, capsys, monkeypatch):  # noqa: F811
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
-    with pytest.raises(config.ConfigError, match=r"^Invalid config at 'llm.precision': bf16 on the CPU needs"):
+    with pytest.raises(config.ConfigError, match=r"^Invalid config at 'llm.precision': bf16 on the CPU"):
         config.load({"llm": {"precision": "bf16", "device": "cpu"}})
     config.load({"llm": {"precision": "bf16", "device": "cuda"}})  # a GPU study: nothing to check here
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    argv = ["--arch", "prenorm", "--variant", "baseline", "--size", "micro", "--seed", "0", "--global-seed", "0",
-            "--data", str(data_dir), "--out", str(tmp_path / "o"), "--ckpt", str(tmp_path / "c")]  # fmt: skip
+    argv = ["--arch", "prenorm", "--variant", "baseline", "--size", "micro", "--seed", "0", "--global-seed",
+            "0", "--data", str(data_dir), "--out", str(tmp_path / "o"), "--ckpt",
+            str(tmp_path / "c")]  # fmt: skip
     for device in ("cpu", "auto"):  # cpu: the config check; auto: the run's start-up, once it is the CPU
         params = json.dumps({**PARAMS, "precision": "bf16", "device": device})
         assert tr.main([*argv, "--params", params]) == 2
@@ -122,11 +124,12 @@ def test_evaluation_runs_in_bf16_and_the_tensor_snr_draws_in_float32(data_dir): 
     """The fixed-window and whole-split evaluations follow the run's dtype; the SNR draws are float32 even
     when called under a bf16 autocast (the same rows as without it)."""
     train_tokens, val_tokens, _ = tr.load_corpus(data_dir)
-    runs = {
-        p: run_config.build(config.section("llm", {**PARAMS, "precision": p}), "unified", "micro", 0, 7,
-                            arch="prenorm", vocab_size=VOCAB, device=CPU)  # fmt: skip
-        for p in ("fp32", "bf16")
-    }
+
+    def built(precision: str) -> run_config.RunConfig:
+        llm = config.section("llm", {**PARAMS, "precision": precision})
+        return run_config.build(llm, "unified", "micro", 0, 7, arch="prenorm", vocab_size=VOCAB, device=CPU)
+
+    runs = {p: built(p) for p in ("fp32", "bf16")}
     model = build(runs["fp32"].model, VARIANTS["unified"], init_seed=0)
     starts = tr.val_starts(len(val_tokens), MICRO["context"], 8, 7)
     fixed = {p: tr.evaluate(model, val_tokens, starts, r) for p, r in runs.items()}
@@ -138,7 +141,8 @@ def test_evaluation_runs_in_bf16_and_the_tensor_snr_draws_in_float32(data_dir): 
         return tr.window_batch(train_tokens, tr.batch_starts(len(train_tokens), MICRO["context"], n, keys),
                                MICRO["context"])  # fmt: skip
 
-    meter = Meter(model, make_optimizer(model, runs["bf16"].optim), windows, runs["bf16"], draws=4, sequences=2)
+    optimizer = make_optimizer(model, runs["bf16"].optim)
+    meter = Meter(model, optimizer, windows, runs["bf16"], draws=4, sequences=2)
     plain = pd.DataFrame(meter.rows(3)).drop(columns="seconds")
     with torch.autocast("cpu", dtype=torch.bfloat16):
         under = pd.DataFrame(meter.rows(3)).drop(columns="seconds")
@@ -160,9 +164,10 @@ def test_compiled_bf16_run_resumes_to_identical_results(tmp_path, data_dir):  # 
     full = run(tmp_path / "full", data_dir, "unified", params=params, arch="prenorm")
     assert full["compile"] and full["dtype"] == "bfloat16" and not full["diverged"]
     assert sum(counters["graph_break"].values()) <= MAX_GRAPH_BREAKS, dict(counters["graph_break"])
-    assert run(tmp_path / "part", data_dir, "unified", params=params, arch="prenorm", stop_after=17)["step"] == 17
-    assert run(tmp_path / "part", data_dir, "unified", params=params, arch="prenorm", stop_after=15)["step"] == 25
-    summary = run(tmp_path / "part", data_dir, "unified", params=params, arch="prenorm")
+    part = tmp_path / "part"
+    assert run(part, data_dir, "unified", params=params, arch="prenorm", stop_after=17)["step"] == 17
+    assert run(part, data_dir, "unified", params=params, arch="prenorm", stop_after=15)["step"] == 25
+    summary = run(part, data_dir, "unified", params=params, arch="prenorm")
     assert summary["resumed_at"] == [10, 20]
     assert_same_science(tmp_path / "full" / "out", tmp_path / "part" / "out")
 
@@ -211,6 +216,7 @@ def test_each_gpu_size_builds_and_one_compiled_bf16_step_runs(size):
     batch = torch.randint(0, 256, (REDUCED["batch_size"], REDUCED["context"] + 1))
     loss = tr.forward_backward(torch.compile(model), batch, run)
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0).item()
-    assert math.isfinite(loss) and abs(loss - math.log(256)) < 1.0 and math.isfinite(grad_norm) and grad_norm > 0
+    assert math.isfinite(loss) and abs(loss - math.log(256)) < 1.0  # about uniform at init
+    assert math.isfinite(grad_norm) and grad_norm > 0
     assert counters["stats"]["unique_graphs"] >= 1
     assert sum(counters["graph_break"].values()) <= MAX_GRAPH_BREAKS, dict(counters["graph_break"])
