@@ -15,8 +15,7 @@ measures the peak.
 
 Closed form (:func:`closed_form_activation_bytes`, Pre-Norm baseline under bf16 autocast; ``n = B T`` tokens
 of a micro-batch of ``B`` windows, ``d`` width, ``h`` SwiGLU width, ``H`` heads, ``d_h = d / H``, ``L``
-layers,
-``V`` vocabulary, ``N_mm`` parameters of the linear maps), in bytes::
+layers, ``V`` vocabulary, ``N_mm`` parameters of the linear maps), in bytes::
 
     n (L (36 d + 8 h + 4 H + 8) + 10 d + 4 V + 12) + 2 N_mm + 8 B (T + 1) + 4 L T d_h + 4
 
