@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 
 from scaledyn.llm import memory
 from scaledyn.llm.model import ModelConfig, build
 from scaledyn.llm.variants import VARIANTS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SHAPES = [  # (layers, width, heads, context, windows): reduced sizes, each axis of the formula varied
     (2, 64, 4, 32, 3),
@@ -59,3 +64,16 @@ def test_plan_is_affine_in_the_micro_batch_and_its_largest_micro_batch_fits():
     fits = memory.plan(cfg, flags, p["max_micro_batch"], 50e6)["total_bytes"]
     over = memory.plan(cfg, flags, p["max_micro_batch"] + 1, 50e6)["total_bytes"]
     assert fits <= 50e6 < over
+
+
+def test_gpu_configs_computed_block_is_the_plans_output():
+    """config/gpu.yaml's memory and time comments are benchmarks/gpu_plan.py's output, never typed."""
+    spec = importlib.util.spec_from_file_location("gpu_plan", ROOT / "benchmarks" / "gpu_plan.py")
+    gpu_plan = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_plan)
+    args = gpu_plan.parser().parse_args([])
+    plan = gpu_plan.plan_of(args)
+    text = (ROOT / "config" / "gpu.yaml").read_text()
+    assert gpu_plan.comment_block(plan) in text, "run: python benchmarks/gpu_plan.py --write-config"
+    for arm in plan["arms"]:  # every configured micro-batch fits the GPU with the reserve
+        assert 0 < arm["micro_batch_size"] <= arm["max_micro_batch"], arm
