@@ -88,13 +88,18 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 def worker(spec: dict) -> dict:
     """One measurement in this process: build, warm up, time ``steps`` training steps.
 
+    ``precision`` (``llm.precision``, default auto) and ``entry`` (the size's whole entry) are optional.
+
     ``seeds`` > 0: the batched program of :mod:`scaledyn.llm.batched` over that many seeds (one model per
     seed, ``seeds * batch`` sequences per step); ``compile``: ``torch.compile`` the (vmapped) loss.
     """
     t_start = time.perf_counter()
     dev = torch.device(spec["device"])
     section: dict = {"optim": {"impl": spec.get("impl", "auto")}, "threads": int(spec["threads"])}
-    if spec.get("micro_batch"):
+    section["precision"] = spec.get("precision", "auto")  # auto: bf16 autocast on cuda, float32 on the CPU
+    if spec.get("entry"):  # a whole size entry (a size the schema does not define, e.g. gpu.yaml's mid40m)
+        section["sizes"] = {spec["size"]: spec["entry"]}
+    elif spec.get("micro_batch"):
         section["sizes"] = {
             spec["size"]: {"batch_size": spec["micro_batch"], "micro_batch_size": spec["micro_batch"]}
         }

@@ -185,33 +185,44 @@ def test_divergence_is_detected_in_compiled_bf16(tmp_path, data_dir):  # noqa: F
 
 GPU_LLM = config.load(yaml.safe_load((ROOT / "config/gpu.yaml").read_text()))["llm"]
 REDUCED = {"context": 32, "batch_size": 2, "micro_batch_size": 1}  # full depth and width
+NARROW = {"d_model": 64, "n_heads": 4}  # the graph-break trace of every arm: the same code at any width
+
+
+def gpu_run(size: str, variant: str, arch: str, **over: object) -> run_config.RunConfig:
+    """A run of ``size`` of config/gpu.yaml on the CPU in bf16, its entry changed by ``over``."""
+    entry = {**GPU_LLM["sizes"][size], **over}
+    llm = config.section("llm", {**GPU_LLM, "sizes": {size: entry}, "device": "cpu", "precision": "bf16"})
+    return run_config.build(llm, variant, size, 0, 0, arch=arch, vocab_size=256, device=CPU)
 
 
 @needs_bf16
 @pytest.mark.parametrize("size", GPU_LLM["run_sizes"])
 def test_each_gpu_size_builds_and_one_compiled_bf16_step_runs(size):
-    """Every arm of the size traced at full shape (``torch._dynamo.explain``: one graph, at most
-    ``MAX_GRAPH_BREAKS`` breaks); one compiled bf16 training step (the training module's own
-    forward/backward, 2 micro-batches) of its costliest arm at a reduced context and batch: a finite loss and
-    gradient, no graph break in the compile counters."""
+    """Every arm of the size built at full shape (on the meta device: its parameter count) and traced by
+    ``torch._dynamo.explain`` under bf16 autocast at its full depth (narrow: the same code): one graph, at
+    most ``MAX_GRAPH_BREAKS`` breaks. Then one compiled bf16 training step (the training module's own
+    forward/backward, 2 micro-batches) of the unified arm (the most scale vectors) at full depth and width,
+    reduced context and batch: a finite loss near ln(256) and gradient, no graph break in the compile
+    counters."""
     from scaledyn.llm import arms_of
+    from scaledyn.llm.memory import plan
 
-    entry = {**GPU_LLM["sizes"][size], **REDUCED}
-    llm = config.section("llm", {**GPU_LLM, "sizes": {size: entry}, "device": "cpu", "precision": "bf16"})
-    arms = [(a, v) for a, vs in arms_of(GPU_LLM, size).items() for v in vs]
+    entry = GPU_LLM["sizes"][size]
     xy = torch.randint(0, 256, (1, REDUCED["context"] + 1), generator=torch.Generator().manual_seed(0))
-    for arch, variant in arms:
-        run = run_config.build(llm, variant, size, 0, 0, arch=arch, vocab_size=256, device=CPU)
-        model = build(run.model, run.flags, init_seed=0)
-        assert (run.model.n_layers, run.model.d_model) == (GPU_LLM["sizes"][size]["n_layers"],
-                                                           GPU_LLM["sizes"][size]["d_model"])  # fmt: skip
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            explained = torch._dynamo.explain(model)(xy[:, :-1], xy[:, 1:])
-        assert explained.graph_count == 1 + explained.graph_break_count, (arch, variant)
-        assert explained.graph_break_count <= MAX_GRAPH_BREAKS, (arch, variant, explained.break_reasons)
-        torch._dynamo.reset()
-    arch, variant = "prenorm", "unified" if ("prenorm", "unified") in arms else arms[0][1]
-    run = run_config.build(llm, variant, size, 0, 0, arch=arch, vocab_size=256, device=CPU)
+    for arch, variants in arms_of(GPU_LLM, size).items():
+        for variant in variants:
+            full = gpu_run(size, variant, arch)
+            assert (full.model.n_layers, full.model.d_model) == (entry["n_layers"], entry["d_model"])
+            counts = plan(full.model, full.flags, 2, 80 * 2**30)  # builds it on the meta device
+            assert counts["n_params"] > 12 * entry["n_layers"] * entry["d_model"] ** 2
+            narrow = gpu_run(size, variant, arch, **REDUCED, **NARROW)
+            model = build(narrow.model, narrow.flags, init_seed=0)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                explained = torch._dynamo.explain(model)(xy[:, :-1], xy[:, 1:])
+            assert explained.graph_count == 1 + explained.graph_break_count, (arch, variant)
+            assert explained.graph_break_count <= MAX_GRAPH_BREAKS, (arch, variant, explained.break_reasons)
+            torch._dynamo.reset()
+    run = gpu_run(size, "unified", "prenorm", **REDUCED)
     model = build(run.model, run.flags, init_seed=0)
     batch = torch.randint(0, 256, (REDUCED["batch_size"], REDUCED["context"] + 1))
     loss = tr.forward_backward(torch.compile(model), batch, run)
