@@ -62,14 +62,9 @@ from scaledyn.llm.variants import VARIANTS  # noqa: E402
 LOSS_TOL = 0.05  # nats: compiled bf16 vs eager float32, any logged train loss over the first 50 steps
 RESUME_TOL = 1e-2  # nats: a resumed compiled run vs the uninterrupted one on a GPU (exact on the CPU)
 DDP_TOL = 1e-2  # nats: 2 processes vs one (float32 sums in another order, bf16 rounding)
-REDUCED = {
-    "n_layers": 2,
-    "d_model": 64,
-    "n_heads": 4,
-    "context": 32,
-    "batch_size": 4,
-    "micro_batch_size": 4,
-}  # --device cpu: every shape alike (one compile, then the inductor cache)
+# --device cpu: every shape alike (one compile, then the inductor cache), 100 steps (the schedule's length)
+REDUCED = {"n_layers": 2, "d_model": 64, "n_heads": 4, "context": 32, "batch_size": 4, "micro_batch_size": 4,
+           "steps": 100}  # fmt: skip
 VOCAB = 256
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 

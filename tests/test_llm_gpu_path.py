@@ -184,7 +184,7 @@ def test_divergence_is_detected_in_compiled_bf16(tmp_path, data_dir):  # noqa: F
 # -- every gpu.yaml size ------------------------------------------------------------------------------------
 
 GPU_LLM = config.load(yaml.safe_load((ROOT / "config/gpu.yaml").read_text()))["llm"]
-REDUCED = {"context": 32, "batch_size": 2, "micro_batch_size": 1}  # full depth and width
+REDUCED = {"context": 32, "batch_size": 2, "micro_batch_size": 1, "steps": 10}  # full depth and width
 NARROW = {"d_model": 64, "n_heads": 4}  # the graph-break trace of every arm: the same code at any width
 
 
