@@ -158,17 +158,16 @@ def compiled_bf16(**over: object) -> dict:
 
 @needs_bf16
 def test_compiled_bf16_run_resumes_to_identical_results(tmp_path, data_dir):  # noqa: F811
-    """The GPU's training program (compile + bf16) on the CPU: stopped twice, resumed twice, bit-identical to
-    an uninterrupted run; its step compiles without a graph break."""
+    """The GPU's training program (compile + bf16) on the CPU: stopped between checkpoints, resumed,
+    bit-identical to an uninterrupted run; its step compiles without a graph break."""
     params = compiled_bf16()
     full = run(tmp_path / "full", data_dir, "unified", params=params, arch="prenorm")
     assert full["compile"] and full["dtype"] == "bfloat16" and not full["diverged"]
     assert sum(counters["graph_break"].values()) <= MAX_GRAPH_BREAKS, dict(counters["graph_break"])
     part = tmp_path / "part"
     assert run(part, data_dir, "unified", params=params, arch="prenorm", stop_after=17)["step"] == 17
-    assert run(part, data_dir, "unified", params=params, arch="prenorm", stop_after=15)["step"] == 25
     summary = run(part, data_dir, "unified", params=params, arch="prenorm")
-    assert summary["resumed_at"] == [10, 20]
+    assert summary["resumed_at"] == [10] and summary["compile"]
     assert_same_science(tmp_path / "full" / "out", tmp_path / "part" / "out")
 
 
