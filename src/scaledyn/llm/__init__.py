@@ -49,8 +49,9 @@ def autocast_bf16(precision: str, device_type: str) -> bool:
 
 def precision_problem(precision: str, device_type: str) -> str | None:
     """Why ``llm.precision`` cannot run on ``device_type``, or ``None`` (the rule of the config check and of
-    the training run): bf16 on the CPU needs AVX512-BF16 or AMX (without them oneDNN emulates bf16 matmuls,
-    slower than float32, so the choice would only cost time). Imports torch only for that case."""
+    the training run): bf16 on the CPU needs AVX512-BF16 or AMX (without them the bf16 matmuls run on
+    converting or reference kernels, slower than float32: the choice would only cost time). Imports torch only
+    for that case."""
     if not (autocast_bf16(precision, device_type) and device_type == "cpu"):
         return None
     import torch
