@@ -2,6 +2,7 @@
 #   make paper   # .venv -> package -> snakemake --cores all -> results/report/report.pdf
 #   make test    # .venv (if missing) -> the whole test suite (lint, formatting, unit, DAG behaviour)
 #   make claims  # the claims table of results/ in the terminal (after make paper; STUDY=gsnr for one study)
+#   make gpu-check  # on a GPU machine: the device check of study 002's GPU path (README, "Study 002 on a GPU")
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,7 +14,10 @@ TEX_PACKAGES := texlive-latex-base texlive-latex-recommended lmodern latexmk pop
 CORES ?= all
 STUDY ?=
 
-.PHONY: paper test claims venv tex clean
+GPU_CHECK_OUT ?= benchmarks/results/gpu_check
+GPU_CHECK_DEVICE ?= cuda
+
+.PHONY: paper test claims venv tex clean gpu-check
 
 venv: $(VENV)/.installed
 
@@ -44,6 +48,11 @@ test: venv
 
 claims: venv
 	$(PY) -m scaledyn.report claims $(if $(STUDY),--study $(STUDY))
+
+# The device check of study 002's GPU path (benchmarks/gpu_check.py): <= 8 min on one GPU, no network;
+# check.json and summary.txt under GPU_CHECK_OUT. GPU_CHECK_DEVICE=cpu runs its plumbing at a reduced size.
+gpu-check: venv
+	$(PY) benchmarks/gpu_check.py --device $(GPU_CHECK_DEVICE) --out $(GPU_CHECK_OUT)
 
 clean:
 	rm -rf results .snakemake

@@ -47,6 +47,11 @@ torchrun (``llm.nproc: 2``, gloo) and 1 process x 2 threads, in interleaved roun
 clock, so the global batch's tokens over the step time of the slowest rank). On a GPU machine the same
 runs on ``cuda`` for 1 .. ``torch.cuda.device_count()`` processes (one GPU each) show the scaling.
 
+Precision (``--precision-only``, writes ``llm_throughput_precision.json``): the single ``tiny`` run at one
+thread in four programs, ``eager``/``compiled`` x ``fp32``/``bf16`` (``llm.precision``: bf16 autocast on
+the CPU, AVX512-BF16), interleaved rounds, medians, each compiled program with its own warm inductor cache
+(a cold compile first, as above), and the largest gap of its first 5 losses from eager fp32's.
+
 GPU (when ``torch.cuda.is_available()``): the ``gpt124m`` shape with a GPT-2-sized vocabulary (``--gpu-vocab``
 50304), bf16 autocast and ``torch.compile``, ``--gpu-micro-batch`` sequences of 1024 tokens per step, tokens/s
 over ``--gpu-steps`` steps after 10 warm-up (compilation) steps, MFU against ``peak_flops.cuda`` (989 TFLOP/s,
@@ -88,13 +93,18 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 def worker(spec: dict) -> dict:
     """One measurement in this process: build, warm up, time ``steps`` training steps.
 
+    ``precision`` (``llm.precision``, default auto) and ``entry`` (the size's whole entry) are optional.
+
     ``seeds`` > 0: the batched program of :mod:`scaledyn.llm.batched` over that many seeds (one model per
     seed, ``seeds * batch`` sequences per step); ``compile``: ``torch.compile`` the (vmapped) loss.
     """
     t_start = time.perf_counter()
     dev = torch.device(spec["device"])
     section: dict = {"optim": {"impl": spec.get("impl", "auto")}, "threads": int(spec["threads"])}
-    if spec.get("micro_batch"):
+    section["precision"] = spec.get("precision", "auto")  # auto: bf16 autocast on cuda, float32 on the CPU
+    if spec.get("entry"):  # a whole size entry (a size the schema does not define, e.g. gpu.yaml's mid40m)
+        section["sizes"] = {spec["size"]: spec["entry"]}
+    elif spec.get("micro_batch"):
         section["sizes"] = {
             spec["size"]: {"batch_size": spec["micro_batch"], "micro_batch_size": spec["micro_batch"]}
         }
@@ -135,7 +145,7 @@ def worker(spec: dict) -> dict:
         fwd = torch.compile(model) if spec.get("compile") else model
 
         def step() -> None:
-            with tr.autocast(dev):
+            with tr.autocast(dev, run.dtype):
                 loss = fwd(xy[:, :-1], xy[:, 1:])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -431,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--ddp-steps", type=int, default=60, help="steps of each data-parallel run")
     parser.add_argument("--ddp-only", action="store_true", help="only the data-parallel runs (see above)")
+    parser.add_argument("--precision-only", action="store_true", help="only fp32/bf16 x eager/compiled")
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args(argv)
     if args.worker:
@@ -447,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.ddp_only:
         return ddp_main(args)
+    if args.precision_only:
+        return precision_main(args)
     base = {"device": "cpu", "size": "tiny", "arch": args.arch, "vocab": args.vocab, "steps": args.steps}
     base["warmup"] = 3
     if not args.skip_cpu:
@@ -474,6 +487,50 @@ def main(argv: list[str] | None = None) -> int:
     report["load_average_end"] = os.getloadavg()
     out = Path(args.out_dir) / ("llm_throughput.quick.json" if args.quick else "llm_throughput.json")
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"-> {out}")
+    return 0
+
+
+def precision_main(args: argparse.Namespace) -> int:
+    """``--precision-only``: tiny baseline, one thread, eager/compiled x fp32/bf16 in interleaved rounds."""
+    base = {"device": "cpu", "size": "tiny", "arch": args.arch, "vocab": args.vocab, "steps": args.steps,
+            "warmup": 3, "variant": "baseline", "threads": 1}  # fmt: skip
+    report: dict = {"load_average_start": os.getloadavg(), "cpu_count": os.cpu_count(),
+                    "torch": torch.__version__,
+                    "capability": torch.backends.cpu.get_cpu_capability(), "steps": args.steps,
+                    "rounds": args.repeats}  # fmt: skip
+    modes = {f"{c}_{p}": {"compile": c == "compiled", "precision": p} for c in ("eager", "compiled")
+             for p in ("fp32", "bf16")}  # fmt: skip
+    raw: dict[str, list[dict]] = {m: [] for m in modes}
+    with tempfile.TemporaryDirectory() as tmp:
+        specs = {m: with_cache({**base, **over}, Path(tmp) / m) for m, over in modes.items()}
+        cold = {m: run_together([spec])[0]["compile_s"] for m, spec in specs.items() if spec["compile"]}
+        for r in range(args.repeats):
+            for m, spec in specs.items():
+                load = os.getloadavg()[0]
+                (res,) = run_together([spec])
+                keep = ("tokens_per_s", "losses", "compile_s", "peak_rss_mib")
+                raw[m].append({"load_before": load, **{k: res[k] for k in keep}})
+                print(
+                    f"round {r + 1} {m:14s} {res['tokens_per_s']:9,.0f} tok/s (load {load:.1f})", flush=True
+                )
+    ref = median([x["tokens_per_s"] for x in raw["eager_fp32"]])
+    table = {}
+    for m, runs in raw.items():
+        tps = median([x["tokens_per_s"] for x in runs])
+        table[m] = {"tokens_per_s": tps, "ratio_vs_eager_fp32": tps / ref, "compile_cold_s": cold.get(m),
+                    "compile_warm_s": median([x["compile_s"] for x in runs]) if m in cold else None,
+                    "max_abs_loss_gap_first_5_steps": loss_gap(runs[0]["losses"],
+                                                               raw["eager_fp32"][0]["losses"]),
+                    "peak_rss_mib": max(x["peak_rss_mib"] for x in runs)}  # fmt: skip
+        print(f"{m:14s} {tps:9,.0f} tok/s ({tps / ref:.2f}x eager fp32), loss gap "
+              f"{table[m]['max_abs_loss_gap_first_5_steps']:.1e}")  # fmt: skip
+    for runs in raw.values():
+        for x in runs:
+            del x["losses"]
+    report |= {"modes": table, "rounds_raw": raw, "load_average_end": os.getloadavg()}
+    out = Path(args.out_dir) / "llm_throughput_precision.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"-> {out}")
     return 0

@@ -219,7 +219,7 @@ def check_gsnr(gsnr: Config, *, runs: bool) -> None:
 
 def check_llm(llm: Config, *, runs: bool) -> None:
     """Every size trainable; with ``runs``, the trained sizes defined and every arm runnable."""
-    from scaledyn.llm import split_problem  # the training run's own rules (no torch)
+    from scaledyn.llm import precision_problem, split_problem  # the training run's own rules (no torch)
     from scaledyn.llm.variants import check_arms
 
     for name, size in llm["sizes"].items():
@@ -238,6 +238,8 @@ def check_llm(llm: Config, *, runs: bool) -> None:
     seeds = llm["seeds"]
     if isinstance(seeds, dict) and seeds["max"] < seeds["pilot"]:
         _fail("llm.seeds.max", f"the ceiling ({seeds['max']}) is below the pilot ({seeds['pilot']})")
+    if llm["device"] == "cpu" and (problem := precision_problem(llm["precision"], "cpu")) is not None:
+        _fail("llm.precision", problem)  # device auto is checked where the run resolves it (train start-up)
     if not runs:
         return
     unknown = [s for s in llm["run_sizes"] if s not in llm["sizes"]]

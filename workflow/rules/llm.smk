@@ -20,6 +20,15 @@ from scaledyn.llm import (
     planned_seeds as llm_plan_seeds,
     seed_range as llm_seed_range,
 )
+import os
+
+# torch.compile's inductor cache (compile: auto is on for cuda), shared by every training job of the DAG and
+# kept between invocations: a job whose graphs an earlier job compiled loads their kernels instead of building
+# them again. Set in the environment the jobs inherit (no job param: it changes no number); a user's own
+# TORCHINDUCTOR_CACHE_DIR wins.
+os.environ.setdefault(
+    "TORCHINDUCTOR_CACHE_DIR", str(Path(LLM_DIR, "inductor_cache").resolve())
+)
 
 LLM_FIGURES = FIGURES["llm"]  # name -> drawing function and tables (scaledyn.plots)
 # The package code a training run executes (not the analysis): editing the analysis retrains nothing.

@@ -56,3 +56,25 @@ def split_problem(entry: dict, size: str, world_size: int) -> str | None:
             f"whole micro-batches (micro_batch_size {micro})"
         )
     return None
+
+
+def autocast_bf16(precision: str, device_type: str) -> bool:
+    """Whether ``llm.precision`` on ``device_type`` trains under bf16 autocast (``auto``: on cuda)."""
+    return precision == "bf16" or (precision == "auto" and device_type == "cuda")
+
+
+def precision_problem(precision: str, device_type: str) -> str | None:
+    """Why ``llm.precision`` cannot run on ``device_type``, or ``None`` (the rule of the config check and of
+    the training run): bf16 on the CPU needs AVX512-BF16 or AMX (without them the bf16 matmuls run on
+    converting or reference kernels, slower than float32: the choice would only cost time). Imports torch only
+    for that case."""
+    if not (autocast_bf16(precision, device_type) and device_type == "cpu"):
+        return None
+    import torch
+
+    if torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported():
+        return None
+    return (
+        "bf16 on the CPU needs AVX512-BF16 or AMX, which this CPU lacks "
+        f"({torch.backends.cpu.get_cpu_capability()}); use precision auto or fp32, or a GPU"
+    )

@@ -181,7 +181,7 @@ def forward_backward(stack: SeedStack, xy: Tensor, run: RunConfig) -> Tensor:
     loss_sum = torch.zeros(xy.shape[0], device=run.device)
     for i in range(n_micro):
         mb = xy[:, i * micro : (i + 1) * micro]
-        with tr.autocast(run.device):
+        with tr.autocast(run.device, run.dtype):
             loss = stack.loss(mb[..., :-1], mb[..., 1:])
         (loss / n_micro).sum().backward()
         loss_sum += loss.detach().float()
@@ -194,7 +194,7 @@ def evaluate(stack: SeedStack, val_tokens: Any, starts: Tensor, run: RunConfig) 
     losses, micro = [], run.micro_batch_size
     for i in range(0, len(starts), micro):
         xy = tr.window_batch(val_tokens, starts[i : i + micro], run.model.context).to(run.device)
-        with tr.autocast(run.device):
+        with tr.autocast(run.device, run.dtype):
             losses.append(stack.loss(xy[:, :-1], xy[:, 1:], shared=True).float())
     return torch.stack(losses).mean(dim=0).tolist()
 

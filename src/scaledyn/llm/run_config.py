@@ -2,8 +2,8 @@
 
 The schema (``workflow/schemas/llm.schema.yaml``) holds every default and range; this module only picks the
 run's size, resolves the ``null`` defaults (``steps``, ``micro_batch_size``, ``lr``, ``gamma_weight_decay``,
-``compile: auto``, ``optim.impl: auto``), the weight decay of ``optim.decay_timescales`` and names what
-identifies the run's checkpoints.
+``compile: auto``, ``precision: auto``, ``optim.impl: auto``), the weight decay of ``optim.decay_timescales``
+and names what identifies the run's checkpoints.
 
 Data parallelism (``world_size`` ranks, :mod:`scaledyn.llm.distributed`): ``batch_size`` stays the global
 batch; each rank trains on ``rank_batch = batch_size / world_size`` windows in micro-batches of
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from scaledyn.io import config_hash
-from scaledyn.llm import job_params, split_problem
+from scaledyn.llm import autocast_bf16, job_params, precision_problem, split_problem
 from scaledyn.llm.model import ModelConfig
 from scaledyn.llm.optim import LRSchedule, OptimConfig, decay_lambda, lr_sum, make_schedule
 from scaledyn.llm.variants import ScaleFlags, get_variant, resolve_arch, stream_of
@@ -73,6 +73,8 @@ class RunConfig:
     diverge_loss: float | None
     peak_flops: float
     compile: bool
+    precision: str  # llm.precision as configured (auto, bf16, fp32)
+    dtype: torch.dtype  # what it resolved to on the device: bfloat16 (autocast) or float32
     device: torch.device
     threads: int
     params: dict[str, Any]  # run_params(section, size): summary.json's "params"
@@ -189,6 +191,8 @@ def build(
     on_gpu = device.type == "cuda"
     params = run_params(section, size)
     check_split(entry, size, world_size)
+    if (problem := precision_problem(section["precision"], device.type)) is not None:
+        raise InputError(f"llm.precision {section['precision']}: {problem}")
     return RunConfig(
         variant=variant,
         size=size,
@@ -211,6 +215,8 @@ def build(
         peak_flops=world_size
         * (float(peak["cuda"]) if on_gpu else float(peak["cpu_per_thread"]) * section["threads"]),
         compile=section["compile"] is True or (section["compile"] == "auto" and on_gpu),
+        precision=section["precision"],
+        dtype=torch.bfloat16 if autocast_bf16(section["precision"], device.type) else torch.float32,
         device=device,
         threads=section["threads"],
         params=params,

@@ -13,8 +13,8 @@ micro-batch of ``S = llm.tensor_snr.sequences`` training windows whose starts co
 seed is measured on the same windows. The training batches have their own generators (keyed ``"batch"``),
 the gradients come from ``torch.autograd.grad`` (nothing is accumulated into ``.grad``) and the optimiser
 state is only read, so the measurement does not change training (tested bit-equal on the CPU). The draws
-run on the uncompiled model in float32 (on a GPU too, with the training's TF32 matmuls: not under its bf16
-autocast, so the SNRs carry no bf16 rounding noise).
+run on the uncompiled model in float32 (on a GPU too, with the training's TF32 matmuls: autocast is turned
+off around them, so the SNRs carry no bf16 rounding noise whatever ``llm.precision`` is).
 
 Per-draw gradients are K forward/backward passes in a loop rather than one
 ``torch.func.vmap(grad(functional_call))`` call: vmap has no batching rule for
@@ -158,8 +158,10 @@ class Meter:
         params = [p for _, p in self.named]
         for k in range(self.draws):
             xy = self.windows(draw_keys(self.run, step, k), self.sequences)
-            loss = self.model(xy[:, :-1], xy[:, 1:])
-            yield torch.autograd.grad(loss, params, materialize_grads=True)
+            with torch.autocast(xy.device.type, enabled=False):  # float32 under any caller's autocast
+                loss = self.model(xy[:, :-1], xy[:, 1:])
+                grads = torch.autograd.grad(loss, params, materialize_grads=True)  # backward too
+            yield grads
 
     def moments(self, step: int) -> list[estimators.RunningMoments]:
         """Per parameter, the moments of its K draws, accumulated draw by draw (no K copies are kept)."""

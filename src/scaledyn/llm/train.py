@@ -73,6 +73,13 @@ Choices and formulas
 - Devices: ``device: auto`` is cuda when available. On a GPU: bf16 autocast, ``torch.compile`` (``compile``),
   flash attention through SDPA, TF32 matmuls for the float32 rest. On the CPU: float32,
   ``torch.set_num_threads(threads)``, ``torch.use_deterministic_algorithms(True)``.
+- Precision (``llm.precision``, :attr:`RunConfig.dtype`): ``auto`` is the above (bf16 autocast on cuda,
+  float32 on the CPU); ``bf16`` puts the CPU's training, evaluation and whole-split passes under
+  ``torch.autocast("cpu", bfloat16)`` too (the GPU path, on a CPU with AVX512-BF16 or AMX:
+  :func:`scaledyn.llm.precision_problem`), ``fp32`` turns autocast off on a GPU. Weights, gradients, AdamW
+  and the cross-entropy stay float32 in every mode; the tensor-SNR draws run in float32 with autocast off.
+  With ``compile: true`` on the CPU this is the GPU's code path (bf16 + ``torch.compile``) at CPU speed:
+  ``tests/test_llm_gpu_path.py`` checks it (losses, resume, divergence, graph breaks).
 - Checkpoints: ``ckpt_dir/state.pt`` every ``ckpt_every`` steps and at the end, written atomically
   (``torch.save`` to a temporary file, then ``os.replace``): model, optimiser, scheduler, step, logs so far,
   wall time so far and the run's identity (a checkpoint of another configuration is ignored). A run started
@@ -202,10 +209,11 @@ def setup_device(dev: torch.device, threads: int) -> None:
         torch.backends.cudnn.allow_tf32 = True
 
 
-def autocast(dev: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on a GPU, nothing (float32) on the CPU."""
-    if dev.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def autocast(dev: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``dev`` (cuda or cpu) for ``dtype`` bfloat16 (:attr:`RunConfig.dtype`, from
+    ``llm.precision``), nothing (float32) for float32."""
+    if dtype == torch.bfloat16:
+        return torch.autocast(dev.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -223,7 +231,7 @@ def forward_backward(
     for i in range(n_micro):
         mb = xy[i * micro : (i + 1) * micro]
         with skip_sync() if i < n_micro - 1 else contextlib.nullcontext():
-            with autocast(run.device):
+            with autocast(run.device, run.dtype):
                 loss = loss_fn(mb[:, :-1], mb[:, 1:])
             (loss / n_micro).backward()
         loss_sum += loss.detach().float()
@@ -236,7 +244,7 @@ def evaluate(loss_fn: LossFn, val_tokens: np.ndarray, starts: torch.Tensor, run:
     losses, micro, dev = [], run.micro_batch_size, run.device
     for i in range(0, len(starts), micro):
         xy = window_batch(val_tokens, starts[i : i + micro], run.model.context).to(dev, non_blocking=True)
-        with autocast(dev):
+        with autocast(dev, run.dtype):
             losses.append(loss_fn(xy[:, :-1], xy[:, 1:]).float())
     return torch.stack(losses).mean().item()
 
@@ -251,7 +259,7 @@ def evaluate_split(loss_fn: LossFn, tokens: np.ndarray, run: RunConfig) -> dict[
     starts, per_window = tile_starts(len(tokens), context), []
     for i in range(0, len(starts), micro):
         xy = window_batch(tokens, starts[i : i + micro], context).to(dev, non_blocking=True)
-        with autocast(dev):
+        with autocast(dev, run.dtype):
             logits = loss_fn(xy[:, :-1])  # the model without targets: (windows, context, vocab) logits
         ce = F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="none")
         per_window.append(ce.view(len(xy), context).mean(1).double())
