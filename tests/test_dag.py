@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import BIN, copy_repo, snakemake
@@ -167,6 +168,26 @@ def test_adding_an_llm_seed_trains_only_the_new_runs(smoke):
     assert jobs.pop("llm_train") == 3  # seed 2 of the three arms; seeds 0 and 1 are kept
     assert jobs.pop("llm_analyse") == 1 and jobs.pop("llm_claims") == 1
     assert not any(r.startswith(("gsnr", "minimal_model")) for r in jobs), jobs
+
+
+def test_an_internal_pilot_plans_the_seeds_then_trains_only_the_planned_runs(smoke, tmp_path):
+    """llm.seeds {pilot: 2, max: 3} on the smoke run's results (its 2 seeds are the pilot): the checkpoint
+    sizes the family from the pilot's residual variance (ceiling bound at smoke scale), the third seed's runs
+    train, and the comparisons rest on the pilot's variance (Stein)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(smoke, repo, symlinks=True)
+    (repo / "pilot.yaml").write_text("llm:\n  seeds: {pilot: 2, max: 3}\n")
+    jobs = planned_jobs(repo, "--configfile", "config/smoke.yaml", "pilot.yaml", smoke=False)
+    assert jobs.pop("llm_plan") == 1 and "llm_train" not in jobs  # the pilot runs exist; the rest is planned
+    snakemake(repo, "--cores", "2", *SMOKE, "pilot.yaml", "results/llm/claims.json")
+    plan = json.loads((repo / "results/llm/plan.json").read_text())
+    (family,) = plan["families"]
+    assert (plan["pilot"], family["seeds"], family["ceiling_bound"]) == (2, 3, True)
+    assert len(list((repo / "results/llm/runs/tiny/prenorm").glob("*/seed2/summary.json"))) == 3
+    deltas = pd.read_csv(repo / "results/llm/deltas.csv")
+    shared = deltas[deltas["family"] != "aa"]
+    assert (shared["n_blocks"] == 3).all() and (shared["variance_seeds"] == 2).all()
+    assert (shared["df"] == family["pilot_df"]).all()
 
 
 def test_adding_an_arm_trains_only_its_runs(smoke):
