@@ -9,7 +9,8 @@ seeds of another global seed than the study's (``seed`` + 2: not the runs that t
 learning-rate sweep's) through the training CLI, as the DAG runs them (one thread, ``--jobs`` side by side).
 Per design it fits the blocked model (arm + seed block, :mod:`scaledyn.blocked`) and keeps only what does not
 depend on the arms' means: the pooled residual sd with its df, the seed-block sd (what pairing removes), and
-the CPU seconds per run (training + final evaluation, from each run's ``summary.json``). From those alone it
+the CPU seconds per run (user + system time of the training process: training, final evaluation and any
+compilation; robust to what else the machine runs, unlike wall time). From those alone it
 sizes the default study: the seeds at which a loss row's MDE (80% power at level alpha / m, ``--family-size``
 m of paper 002's Holm family) reaches ``llm.claims.min_effect`` (:func:`scaledyn.inference.seeds_for`, on the
 default Pre-Norm family's ``(V - 1)(S - 1)`` df), and the CPU time of that study (seeds x arms x seconds per
@@ -56,6 +57,7 @@ def design_llm(llm: dict, overrides: dict) -> dict:
     """The ``llm`` section of a design: its schedule keys replaced; ``batch`` k multiplies the tiny size's
     batch by k and divides its steps by k (the same tokens per run)."""
     out = {**llm, "schedule": {**llm["schedule"], **overrides.get("schedule", {})}}
+    out["compile"] = overrides.get("compile", llm["compile"])
     k = int(overrides.get("batch", 1))
     size = dict(llm["sizes"][SIZE])
     steps = size["steps"] or int(size["token_budget"] // (size["batch_size"] * size["context"]))
@@ -95,6 +97,7 @@ def main() -> int:
     alpha, power = 1 - float(cfg["stats"]["ci_level"]), float(cfg["stats"]["power"])
     target = float(llm["claims"]["min_effect"])
     load_start, t0 = os.getloadavg(), time.perf_counter()
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="llm_design_inductor_"))
     results = {}
     with tempfile.TemporaryDirectory(prefix="llm_design_") as tmp, ThreadPoolExecutor(args.jobs) as pool:
         work = Path(tmp)
@@ -117,7 +120,7 @@ def main() -> int:
                     for (v, s), sm in zip(todo, summaries, strict=True)
                 ]
             )
-            cpu_s = float(np.median([sm["wall_s"] for sm in summaries]))
+            cpu_s = float(np.median([sm["cpu_s"] for sm in summaries]))
             n = noise(runs, args.arms)
             se = n["resid_sd"] * math.sqrt(2 / args.seeds)
             df_study = (args.study_arms - 1) * (args.seeds - 1)
@@ -127,6 +130,7 @@ def main() -> int:
                 "overrides": overrides,
                 **n,
                 "cpu_s_per_run": cpu_s,
+                "wall_s_per_run": float(np.median([sm["wall_s"] for sm in summaries])),
                 "final_eval_s": float(np.median([sm.get("final_eval_s") or 0.0 for sm in summaries])),
                 "seeds_for_mde": need,
                 "cpu_s_to_mde": need * args.study_arms * cpu_s if math.isfinite(need) else float("inf"),

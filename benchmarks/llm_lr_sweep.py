@@ -70,8 +70,12 @@ def train_run(
     cmd += ["--data", str(work.parent / "data"), "--out", str(out), "--ckpt", str(out / "ckpt")]
     cmd += ["--device", device, "--threads", str(threads)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return json.loads((out / "summary.json").read_text())
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)  # the run's own CPU seconds, whatever else the machine runs
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), cmd, stderr=proc.stderr.read())
+    proc.stderr.close()
+    return {**json.loads((out / "summary.json").read_text()), "cpu_s": usage.ru_utime + usage.ru_stime}
 
 
 def prepare_data(work: Path, llm: dict) -> None:

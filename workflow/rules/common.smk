@@ -164,6 +164,12 @@ def figure_files(folder, names):
 STUDY_FILES = {}
 
 
+def run_files(runs, *patterns):
+    """Input function: each pattern formatted with every run of `runs()` (wildcard values), called when the
+    job is scheduled: after a checkpoint that decides which runs exist."""
+    return lambda wildcards: [p.format(**run) for p in patterns for run in runs()]
+
+
 def report_inputs(kind):
     """Input function: one kind of study file (results, benchmarks, figures) of every configured study (a
     list, or an input function of its own: files known only after a checkpoint)."""

@@ -17,7 +17,8 @@ from scaledyn.llm import (
     TABLES as LLM_TABLES,
     arms_of as llm_arms_of,
     job_params as llm_job_params,
-    planned_seeds as llm_plan_seeds,
+    planned_runs as llm_planned_runs,
+    runs as llm_runs,
     seed_range as llm_seed_range,
 )
 import os
@@ -49,21 +50,14 @@ LLM_TRAIN_CODE = (
 # family from the pilot runs' residual variance (scaledyn.llm.plan); then the rest of the seeds train.
 LLM_PILOT, LLM_MAX = llm_seed_range(LLM)
 LLM_SIZED = LLM_PILOT < LLM_MAX
-
-
-def llm_runs(seeds_of):
-    """The wildcard values of every training run of llm.arms, `seeds_of(size, arch)` seeds per family."""
-    return [
-        dict(size=size, arch=arch, variant=variant, seed=seed)
-        for size in LLM["run_sizes"]
-        for arch, variants in llm_arms_of(LLM, size).items()
-        for variant in variants
-        for seed in range(seeds_of(size, arch))
-    ]
-
-
-# The runs known before any training: every run of a fixed count, the pilot's under a pilot.
-LLM_RUNS = llm_runs(lambda size, arch: LLM_PILOT)
+# The runs known before any training (every run of a fixed count, the pilot's under a pilot), and every run
+# (under a pilot: those of its plan, known once the checkpoint has run).
+LLM_RUNS = llm_runs(LLM)
+llm_all_runs = lambda: (
+    llm_planned_runs(LLM, checkpoints.llm_plan.get().output.plan)
+    if LLM_SIZED
+    else LLM_RUNS
+)
 LLM_RUN_WILDCARDS = {
     k: [run[k] for run in LLM_RUNS] for k in ("size", "arch", "variant", "seed")
 }
@@ -101,31 +95,11 @@ LLM_RUN_OUTPUTS = {
 LLM_BENCH = "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv"
 
 
-def llm_all_runs():
-    """Every training run: LLM_RUNS, or under a pilot the seeds its plan sizes (after the checkpoint)."""
-    if not LLM_SIZED:
-        return LLM_RUNS
-    with open(checkpoints.llm_plan.get().output.plan) as f:
-        planned = json.load(f)
-    return llm_runs(lambda size, arch: llm_plan_seeds(planned, size, arch))
-
-
-def llm_run_files(*patterns):
-    """Input function: each pattern (a run file under runs/, or a path with the run's wildcards) of every
-    training run."""
-    patterns = [
-        p if "{" in p else f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{p}" for p in patterns
-    ]
-    return lambda wildcards: [
-        p.format(**run) for p in patterns for run in llm_all_runs()
-    ]
-
-
 STUDY_FILES["llm"] = {
     "results": [f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES]
     + [f"{LLM_DIR}/claims.json", f"{LLM_DIR}/data/meta.json"]
     + ([f"{LLM_DIR}/plan.json"] if LLM_SIZED else []),
-    "benchmarks": lambda wildcards: llm_run_files(LLM_BENCH)(wildcards)
+    "benchmarks": lambda wildcards: run_files(llm_all_runs, LLM_BENCH)(wildcards)
     + ["results/benchmarks/llm_analyse/all.tsv"],
     "figures": figure_files(LLM_FIGS, LLM_FIGURES),
 }
@@ -283,8 +257,15 @@ checkpoint llm_plan:
 # Tables over all runs (blocked comparisons by seed, overheads, gamma trajectories, gradients).
 rule llm_analyse:
     input:
-        summaries=llm_run_files("summary.json"),
-        logs=llm_run_files(*[f for f in LLM_RUN_FILES if f != "summary.json"]),
+        summaries=run_files(llm_all_runs, f"{LLM_DIR}/runs/{LLM_RUN_DIR}/summary.json"),
+        logs=run_files(
+            llm_all_runs,
+            *[
+                f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{f}"
+                for f in LLM_RUN_FILES
+                if f != "summary.json"
+            ],
+        ),
         code=code(
             "llm/__init__",
             "llm/__main__",

@@ -40,6 +40,29 @@ def planned_seeds(plan: dict, size: str, arch: str) -> int:
     return int(plan["pilot"])
 
 
+def runs(llm: dict, seeds_of=None) -> list[dict]:
+    """Every training run of ``llm.arms`` as its wildcard values (size, arch, variant, seed):
+    ``seeds_of(size, arch)`` seeds per family, by default the fixed count or the pilot's (:func:`seed_range`)."""
+    pilot = seed_range(llm)[0]
+    seeds_of = seeds_of or (lambda size, arch: pilot)
+    return [
+        {"size": size, "arch": arch, "variant": variant, "seed": seed}
+        for size in llm["run_sizes"]
+        for arch, variants in arms_of(llm, size).items()
+        for variant in variants
+        for seed in range(seeds_of(size, arch))
+    ]
+
+
+def planned_runs(llm: dict, plan_path) -> list[dict]:
+    """Every training run under an internal pilot's ``plan.json`` at ``plan_path``."""
+    import json
+    from pathlib import Path
+
+    plan = json.loads(Path(plan_path).read_text())
+    return runs(llm, lambda size, arch: planned_seeds(plan, size, arch))
+
+
 def arms_of(llm: dict, size: str) -> dict[str, list[str]]:
     """The arms (architecture -> variants) trained at ``size``: its own ``arms``, else ``llm.arms``."""
     return llm["sizes"][size].get("arms") or llm["arms"]
