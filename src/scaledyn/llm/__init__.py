@@ -42,7 +42,8 @@ def planned_seeds(plan: dict, size: str, arch: str) -> int:
 
 def runs(llm: dict, seeds_of=None) -> list[dict]:
     """Every training run of ``llm.arms`` as its wildcard values (size, arch, variant, seed):
-    ``seeds_of(size, arch)`` seeds per family, by default the fixed count or the pilot's (:func:`seed_range`)."""
+    ``seeds_of(size, arch)`` seeds per family, by default the fixed count or the pilot's
+    (:func:`seed_range`)."""
     pilot = seed_range(llm)[0]
     seeds_of = seeds_of or (lambda size, arch: pilot)
     return [
