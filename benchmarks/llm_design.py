@@ -50,6 +50,10 @@ DESIGNS = {
         "cosine to 0, 32 x 128 tokens per step, half the steps",
         {"schedule": {"min_lr_ratio": 0.0}, "batch": 2},
     ),
+    "cos0_b32_compiled": (
+        "cos0_b32 with torch.compile (one inductor cache shared by the runs)",
+        {"schedule": {"min_lr_ratio": 0.0}, "batch": 2, "compile": True},
+    ),
 }
 
 
