@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.stats
 from llm_lr_sweep import SIZE, prepare_data, train_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +84,18 @@ def noise(runs: pd.DataFrame, arms: list[str]) -> dict:
         "block_sd": math.sqrt(block_var),
         "seeds": model.n_blocks,
     }
+
+
+def evidence(results: dict, reference: str = "cos10") -> None:
+    """Per design, ``variance_ratio`` to the reference design's residual variance and the two-sided F-test
+    p-value of equal variances (``f_test_p``): how far the pilot's df can tell the designs' noise apart."""
+    ref = results.get(reference)
+    for r in results.values():
+        if ref is None or not (r["df"] >= 1 and ref["df"] >= 1):
+            continue
+        ratio = (r["resid_sd"] / ref["resid_sd"]) ** 2
+        tail = scipy.stats.f.cdf(ratio, r["df"], ref["df"])
+        r["variance_ratio"], r["f_test_p"] = ratio, float(min(1.0, 2 * min(tail, 1 - tail)))
 
 
 def main() -> int:
@@ -146,6 +159,7 @@ def main() -> int:
             )
     chosen = min(results, key=lambda k: results[k]["cpu_s_to_mde"])
     base = results.get("cos10", {}).get("cpu_s_to_mde", float("nan"))
+    evidence(results)
     out = {
         "command": "python benchmarks/llm_design.py " + " ".join(sys.argv[1:]),
         "rule": "least CPU time to a loss row's MDE (80% power, level alpha / m) at llm.claims.min_effect, "
