@@ -56,6 +56,10 @@ def main() -> int:
     parser.add_argument("--log", type=Path, default=None, help="default: the newest .snakemake/log/*.log")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "llm_power.json")
     parser.add_argument("--note", default="")
+    parser.add_argument("--make-paper-s", type=float, default=None, help="the fresh make paper's wall time")
+    parser.add_argument(
+        "--design", default=None, help="the training design's name (benchmarks/llm_design.py)"
+    )
     args = parser.parse_args()
     log = args.log or max(Path(".snakemake/log").glob("*.snakemake.log"), key=lambda p: p.stat().st_mtime)
     claims = pd.read_csv(args.results / "claims" / "claims.csv", dtype={"paper": str})
@@ -94,6 +98,8 @@ def main() -> int:
         "mde_power": "stats.power (0.8 by default), level alpha / m of paper 002's Holm family",
         "seeds_needed": {k: None if pd.isna(v) else int(v) for k, v in seeds.items()},
         "llm_wall_s": wall,
+        "make_paper_s": args.make_paper_s,
+        "design": args.design,
         "llm_wall_note": f"first llm job start {first}, last llm job end {last} (Snakemake log) {args.note}",
         "llm_train_job_s_sum": round(train_s, 1),
         "runs": int(len(runs)),
