@@ -386,13 +386,19 @@ def analyse(
     return out
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, runs: str) -> None:
+    """The inputs of a step that reads runs: ``--summaries`` (the summary.json of ``runs``), ``--params`` (the
+    llm section) and ``--stats``."""
+    parser.add_argument("--summaries", nargs="+", required=True, help=f"summary.json of {runs}")
+    parser.add_argument("--params", required=True, help="llm section: inline JSON or a JSON/YAML file")
+    parser.add_argument("--stats", required=True, help="pipeline stats section: inline JSON or a file")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m scaledyn.llm analyse", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--summaries", nargs="+", required=True, help="summary.json of every run")
-    parser.add_argument("--params", required=True, help="llm section: inline JSON or a JSON/YAML file")
-    parser.add_argument("--stats", required=True, help="pipeline stats section: inline JSON or a file")
+    add_run_arguments(parser, "every run")
     parser.add_argument("--out-dir", required=True, type=Path)
     args = parser.parse_args(argv)
     try:

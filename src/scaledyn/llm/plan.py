@@ -89,9 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     from scaledyn.llm import claims as llm_claims
 
     parser = argparse.ArgumentParser(prog="python -m scaledyn.llm plan", description=__doc__.split("\n")[0])
-    parser.add_argument("--summaries", nargs="+", required=True, help="summary.json of every pilot run")
-    parser.add_argument("--params", required=True, help="llm section: inline JSON or a JSON/YAML file")
-    parser.add_argument("--stats", required=True, help="pipeline stats section: inline JSON or a file")
+    analysis.add_run_arguments(parser, "every pilot run")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     try:
