@@ -170,11 +170,25 @@ def section(name: str, given: Config | None = None) -> Config:
 # -- --config strings ---------------------------------------------------------------------------------------
 
 
+def _kinds(schema: Config, root: Config) -> set[str]:
+    """The JSON types a (sub)schema allows, through a ``$ref``."""
+    if "$ref" in schema:
+        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    kinds = schema.get("type", [])
+    return set(kinds if isinstance(kinds, list) else [kinds])
+
+
 def coerce(value: Any, schema: Config, root: Config | None = None) -> Any:
     """``--config`` passes nested values as strings: numbers (or null) where the schema asks for them."""
     root = root or schema
     if "$ref" in schema:
         schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    for branch in schema.get("oneOf", []) + schema.get("anyOf", []):  # the first branch the value fits
+        if isinstance(value, dict):
+            if "object" in _kinds(branch, root):
+                return coerce(value, branch, root)
+        elif (out := coerce(value, branch, root)) is not value:
+            return out
     kinds = schema.get("type", [])
     kinds = kinds if isinstance(kinds, list) else [kinds]
     if isinstance(value, str):
