@@ -75,7 +75,10 @@ def test_command_line_strings_become_numbers_where_the_schema_says():
     assert out["llm"]["diverge_loss"] == 4.5 and out["llm"]["ckpt_every"] is None
     # a key with alternative forms (oneOf / anyOf): the branch the value fits
     assert config.load({"llm": {"seeds": "4"}})["llm"]["seeds"] == 4
-    assert config.load({"llm": {"seeds": {"pilot": "2", "max": "5"}}})["llm"]["seeds"] == {"pilot": 2, "max": 5}
+    assert config.load({"llm": {"seeds": {"pilot": "2", "max": "5"}}})["llm"]["seeds"] == {
+        "pilot": 2,
+        "max": 5,
+    }
     assert config.load({"llm": {"sizes": {"tiny": {"arms": "null"}}}})["llm"]["sizes"]["tiny"]["arms"] is None
 
 
