@@ -11,8 +11,7 @@ from snakemake.utils import update_config
 
 import scaledyn.llm as llm_pkg
 from scaledyn import config
-from scaledyn.llm import seed_range
-from scaledyn.llm import claims
+from scaledyn.llm import claims, seed_range
 from scaledyn.llm import train as tr
 from tests.conftest import ROOT, snakemake
 

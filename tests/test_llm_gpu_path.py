@@ -183,7 +183,12 @@ def test_divergence_is_detected_in_compiled_bf16(tmp_path, data_dir):  # noqa: F
 # -- every gpu.yaml size ------------------------------------------------------------------------------------
 
 GPU_LLM = config.load(yaml.safe_load((ROOT / "config/gpu.yaml").read_text()))["llm"]
-REDUCED = {"context": 32, "batch_size": 2, "micro_batch_size": 1, "steps": 10}  # full depth and width
+REDUCED = {
+    "context": 32,
+    "batch_size": 2,
+    "micro_batch_size": 1,
+    "steps": 10,
+}  # full width (depth: see below)
 NARROW = {"d_model": 64, "n_heads": 4}  # the graph-break trace of every arm: the same code at any width
 
 
@@ -200,9 +205,10 @@ def test_each_gpu_size_builds_and_one_compiled_bf16_step_runs(size):
     """Every arm of the size built at full shape (on the meta device: its parameter count) and traced by
     ``torch._dynamo.explain`` under bf16 autocast at its full depth (narrow: the same code): one graph, at
     most ``MAX_GRAPH_BREAKS`` breaks. Then one compiled bf16 training step (the training module's own
-    forward/backward, 2 micro-batches) of the unified arm (the most scale vectors) at full depth and width,
-    reduced context and batch: a finite loss near ln(256) and gradient, no graph break in the compile
-    counters."""
+    forward/backward, 2 micro-batches) of the unified arm (the most scale vectors) at full width, reduced
+    depth (2 blocks: the blocks are one code path, traced at full depth above; inductor's cold compile of
+    every block cost ~40 s per size), context and batch: a finite loss near ln(256) and gradient, no graph
+    break in the compile counters."""
     from scaledyn.llm import arms_of
     from scaledyn.llm.memory import plan
 
@@ -221,7 +227,7 @@ def test_each_gpu_size_builds_and_one_compiled_bf16_step_runs(size):
             assert explained.graph_count == 1 + explained.graph_break_count, (arch, variant)
             assert explained.graph_break_count <= MAX_GRAPH_BREAKS, (arch, variant, explained.break_reasons)
             torch._dynamo.reset()
-    run = gpu_run(size, "unified", "prenorm", **REDUCED)
+    run = gpu_run(size, "unified", "prenorm", **REDUCED, n_layers=2)
     model = build(run.model, run.flags, init_seed=0)
     batch = torch.randint(0, 256, (REDUCED["batch_size"], REDUCED["context"] + 1))
     loss = tr.forward_backward(torch.compile(model), batch, run)

@@ -50,6 +50,17 @@ LLM_TRAIN_CODE = (
 # family from the pilot runs' residual variance (scaledyn.llm.plan); then the rest of the seeds train.
 LLM_PILOT, LLM_MAX = llm_seed_range(LLM)
 LLM_SIZED = LLM_PILOT < LLM_MAX
+if (
+    LLM_SIZED
+    and not Path(f"{LLM_DIR}/plan.json").exists()
+    and Path(f"{LLM_DIR}/runs").exists()
+):
+    print(
+        f"Warning: llm.seeds is an internal pilot but {LLM_DIR} holds runs made without one (no plan.json):"
+        " add --forcerun llm_plan once, or the old tables stay (Snakemake schedules no checkpoint whose"
+        " downstream outputs exist)",
+        file=sys.stderr,
+    )
 # The runs known before any training (every run of a fixed count, the pilot's under a pilot), and every run
 # (under a pilot: those of its plan, known once the checkpoint has run).
 LLM_RUNS = llm_runs(LLM)
@@ -257,6 +268,8 @@ checkpoint llm_plan:
 # Tables over all runs (blocked comparisons by seed, overheads, gamma trajectories, gradients).
 rule llm_analyse:
     input:
+        # the plan itself too: a results folder made with a fixed count re-plans when switched to a pilot
+        plan=[f"{LLM_DIR}/plan.json"] if LLM_SIZED else [],
         summaries=run_files(llm_all_runs, f"{LLM_DIR}/runs/{LLM_RUN_DIR}/summary.json"),
         logs=run_files(
             llm_all_runs,
