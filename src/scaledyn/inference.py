@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -103,9 +103,6 @@ class ThresholdTest:
         """The degrees of freedom of the MDE's reference distribution (NaN: normal)."""
         return self.df if self.kind == "t" else float("nan")
 
-    def with_center(self, center: float) -> ThresholdTest:
-        return replace(self, center=float(center))
-
 
 def _p_location(test: ThresholdTest, thr: float) -> float:
     if not (np.isfinite(test.center) and np.isfinite(test.se)):
@@ -135,18 +132,15 @@ def _p_bca(test: ThresholdTest, threshold: float) -> float:
         return 1.0 if values[0] == threshold else 0.0
     below = threshold < test.center  # the bound that moves towards the threshold as the level grows
 
-    def bound(level: float) -> float:
+    def bootstrap(**how):  # scipy.stats.bootstrap of the mean, BCa
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = scipy.stats.bootstrap(
-                (values,),
-                np.mean,
-                method="BCa",
-                n_resamples=len(test.draws),
-                confidence_level=level,
-                random_state=test.rng_seed,
-            )
-        ci = res.confidence_interval
+            return scipy.stats.bootstrap((values,), np.mean, method="BCa", **how)
+
+    drawn = bootstrap(n_resamples=len(test.draws), random_state=test.rng_seed)  # resampled once
+
+    def bound(level: float) -> float:
+        ci = bootstrap(n_resamples=0, bootstrap_result=drawn, confidence_level=level).confidence_interval
         return float(ci.low if below else ci.high)
 
     def excludes(level: float) -> bool:
