@@ -149,7 +149,7 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[st
         arms = [v for v in trained if v not in STREAMS]
         if ref not in arms or len(trained) < 2:
             continue
-        y = g.assign(y=g["final_val_loss"].astype(float).where(~_diverged(g)))
+        y = g.assign(y=g["final_val_loss"].astype(float))  # a diverged run has none: NaN, its seed dropped
         model = blocked.fit(y[y["variant"].isin(arms)], "variant", "seed", "y", arms)
         if pilot < ceiling:  # Stein's two-stage design: the pilot's variance and df (scaledyn.llm.plan)
             first = blocked.fit(
@@ -181,10 +181,6 @@ def deltas(runs: pd.DataFrame, params: dict[str, Any], stats: Settings | dict[st
         for aa in [v for v in trained if v in STREAMS]:
             rows.append({**common, **unpaired(y, aa, ref, settings.level)})
     return pd.DataFrame(rows, columns=DELTA_COLUMNS)
-
-
-def _diverged(g: pd.DataFrame) -> pd.Series:
-    return g["diverged"].astype(str).str.strip().str.lower().isin(["true", "1", "1.0"])
 
 
 def unpaired(g: pd.DataFrame, arm: str, reference: str, level: float) -> dict[str, Any]:
