@@ -338,12 +338,11 @@ def decide(rows, alpha: float, power: float, adjust: str = "holm", exact: str = 
     claim = out["role"].eq("claim").to_numpy()
     exact_row = out["method"].eq(exact).to_numpy()
     family = claim & np.isfinite(p) & ~exact_row
-    m = pd.Series(family).groupby(out["paper"].to_numpy()).transform("sum").to_numpy()
+    m = pd.Series(family).groupby(out["paper"].to_numpy()).transform("sum").to_numpy()  # per paper
     adjusted, reject = np.full(len(out), np.nan), np.zeros(len(out), bool)
-    for idx in (
-        pd.Series(np.arange(len(out))[family]).groupby(out["paper"].to_numpy()[family]).indices.values()
-    ):
-        rows_of = np.flatnonzero(family)[idx]
+    papers = out["paper"].to_numpy()
+    for paper in np.unique(papers[family]):
+        rows_of = np.flatnonzero(family & (papers == paper))
         rej, adj = holm(p[rows_of], alpha) if adjust == "holm" else (p[rows_of] <= alpha, p[rows_of])
         adjusted[rows_of], reject[rows_of] = adj, rej
     decided = out["verdict"].isin(["supported", "not supported"]).to_numpy()
