@@ -57,10 +57,9 @@ def runs(llm: dict, seeds_of=None) -> list[dict]:
 
 def planned_runs(llm: dict, plan_path) -> list[dict]:
     """Every training run under an internal pilot's ``plan.json`` at ``plan_path``."""
-    import json
-    from pathlib import Path
+    from scaledyn.io import read_json
 
-    plan = json.loads(Path(plan_path).read_text())
+    plan = read_json(plan_path)
     return runs(llm, lambda size, arch: planned_seeds(plan, size, arch))
 
 

@@ -65,7 +65,6 @@ def plan(tables: dict, claims: list, llm: dict[str, Any], alpha: float, power: f
         s0, df0 = float(r["resid_sd"]), float(r["df"])
         need = seeds_for(s0, df0, target, alpha / m, power)
         run = int(min(max(need, pilot), ceiling)) if math.isfinite(need) else ceiling
-        delta = inference.noncentrality(df0, alpha / m, power) if df0 >= 1 else float("nan")
         families.append(
             {
                 "size": size,
@@ -78,7 +77,7 @@ def plan(tables: dict, claims: list, llm: dict[str, Any], alpha: float, power: f
                 "seeds": run,
                 "ceiling": ceiling,
                 "ceiling_bound": (not math.isfinite(need)) or need > ceiling,
-                "mde_planned": delta * s0 * math.sqrt(2.0 / run),
+                "mde_planned": inference.mde(s0 * math.sqrt(2.0 / run), df0, alpha / m, power),
             }
         )
     return {"pilot": pilot, "ceiling": ceiling, "min_effect": target, "power": power, "families": families}
