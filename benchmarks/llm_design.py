@@ -83,7 +83,20 @@ def noise(runs: pd.DataFrame, arms: list[str]) -> dict:
         "df": model.df,
         "block_sd": math.sqrt(block_var),
         "seeds": model.n_blocks,
+        "residuals": np.round(model.residuals, 6).tolist(),  # arm and seed means removed
     }
+
+
+def eval_share(resid_sd: float, eval_se: float, cpu_s: float, eval_cpu_s: float) -> dict:
+    """What the whole-split final evaluation buys. ``eval_se`` (a run's standard error over windows) bounds
+    the evaluation's part of the residual variance from above (the arms are evaluated on the same windows,
+    so a paired difference carries less); evaluating a fraction f of the windows costs ``eval_cpu_s * f``
+    and adds ``eval_se**2 * (1/f - 1)``. ``eval_fraction_optimal`` minimises CPU time x residual variance
+    (CPU time to a given MDE): f* = sqrt(train_cpu * e2 / (eval_cpu * (v - e2)))."""
+    v, e2 = resid_sd**2, eval_se**2
+    train = max(cpu_s - eval_cpu_s, 0.0)
+    f = math.sqrt(train * e2 / (eval_cpu_s * (v - e2))) if v > e2 and eval_cpu_s > 0 else 1.0
+    return {"eval_variance_share": e2 / v, "eval_fraction_optimal": min(f, 1.0)}
 
 
 def evidence(results: dict, reference: str = "cos10") -> None:
@@ -138,6 +151,9 @@ def main() -> int:
                 ]
             )
             cpu_s = float(np.median([sm["cpu_s"] for sm in summaries]))
+            wall_s = float(np.median([sm["wall_s"] for sm in summaries]))
+            eval_s = float(np.median([sm.get("final_eval_s") or 0.0 for sm in summaries]))
+            eval_se = float(np.median([sm.get("final_val_se") or 0.0 for sm in summaries]))
             n = noise(runs, args.arms)
             se = n["resid_sd"] * math.sqrt(2 / args.seeds)
             df_study = (args.study_arms - 1) * (args.seeds - 1)
@@ -147,8 +163,10 @@ def main() -> int:
                 "overrides": overrides,
                 **n,
                 "cpu_s_per_run": cpu_s,
-                "wall_s_per_run": float(np.median([sm["wall_s"] for sm in summaries])),
-                "final_eval_s": float(np.median([sm.get("final_eval_s") or 0.0 for sm in summaries])),
+                "wall_s_per_run": wall_s,
+                "final_eval_s": eval_s,
+                "final_val_se": eval_se,
+                **eval_share(n["resid_sd"], eval_se, cpu_s, eval_s * cpu_s / max(wall_s, 1e-9)),
                 "seeds_for_mde": need,
                 "cpu_s_to_mde": need * args.study_arms * cpu_s if math.isfinite(need) else float("inf"),
                 "diverged": int(sum(bool(sm["diverged"]) for sm in summaries)),

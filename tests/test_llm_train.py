@@ -159,6 +159,19 @@ def test_whole_split_windows_predict_every_token_once(n, context):
     assert int(starts[-1]) + context + 1 <= n and n - 1 - len(targets) < context  # a tail < context left out
 
 
+@pytest.mark.parametrize(
+    ("n_windows", "fraction", "kept"), [(100, 0.5, 50), (100, 0.33, 33), (7, 0.01, 1), (9, 1.0, 9)]
+)
+def test_a_fraction_of_the_split_keeps_evenly_spread_windows(n_windows, fraction, kept):
+    whole = tr.tile_starts(n_windows * 16 + 1, 16)
+    part = tr.tile_starts(n_windows * 16 + 1, 16, fraction)
+    assert len(whole) == n_windows and len(part) == kept and len(set(part.tolist())) == kept
+    assert set(part.tolist()) <= set(whole.tolist()) and int(part[0]) == 0
+    if kept > 1:  # spread over the split: first and last window, gaps within one window of each other
+        gaps = part.diff() // 16
+        assert int(part[-1]) == int(whole[-1]) and int(gaps.max() - gaps.min()) <= 1
+
+
 def test_final_loss_is_the_whole_split_with_its_standard_error(tmp_path, data_dir):
     params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 3}}, "keep_checkpoint": True, "eval_batches": 1}
     s = run(tmp_path, data_dir, "md", params=params)

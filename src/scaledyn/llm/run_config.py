@@ -67,6 +67,7 @@ class RunConfig:
     schedule: LRSchedule
     eval_every: int
     eval_batches: int
+    final_eval_fraction: float
     log_every: int
     ckpt_every: int  # 0: no periodic checkpoint (the last step still writes one)
     keep_checkpoint: bool
@@ -208,6 +209,7 @@ def build(
         schedule=schedule,
         eval_every=section["eval_every"],
         eval_batches=section["eval_batches"],
+        final_eval_fraction=float(section["final_eval_fraction"]),
         log_every=section["log_every"],
         ckpt_every=section["ckpt_every"] or 0,
         keep_checkpoint=section["keep_checkpoint"],

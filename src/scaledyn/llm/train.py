@@ -171,11 +171,14 @@ def val_starts(n_tokens: int, context: int, n: int, global_seed: int) -> torch.T
     return batch_starts(n_tokens, context, n, (global_seed, "llm", "val", context))
 
 
-def tile_starts(n_tokens: int, context: int) -> torch.Tensor:
+def tile_starts(n_tokens: int, context: int, fraction: float = 1.0) -> torch.Tensor:
     """Starts ``0, context, 2 context, ...`` of the windows that tile a split: a window's targets (its tokens
     1..context) follow the previous window's, so every token but the first is predicted exactly once; a
-    tail of fewer than ``context`` tokens is left out (every start has ``s + context + 1 <= n_tokens``)."""
-    return torch.arange(0, n_tokens - context, context)
+    tail of fewer than ``context`` tokens is left out (every start has ``s + context + 1 <= n_tokens``).
+    ``fraction`` < 1 keeps ``ceil(fraction * n)`` of the ``n`` windows, evenly spread over the split."""
+    starts = torch.arange(0, n_tokens - context, context)
+    keep = math.ceil(fraction * len(starts))
+    return starts if keep >= len(starts) else starts[torch.linspace(0, len(starts) - 1, keep).round().long()]
 
 
 def train_batch(run: RunConfig, tokens: np.ndarray, step: int) -> torch.Tensor:
@@ -251,12 +254,13 @@ def evaluate(loss_fn: LossFn, val_tokens: np.ndarray, starts: torch.Tensor, run:
 
 @torch.no_grad()
 def evaluate_split(loss_fn: LossFn, tokens: np.ndarray, run: RunConfig) -> dict[str, float]:
-    """The loss over the whole split: every window of :func:`tile_starts` once (batches of
+    """The loss over the whole split (or ``final_eval_fraction`` of its windows): every window of
+    :func:`tile_starts` once (batches of
     ``micro_batch_size`` windows). ``loss``: the mean over windows (= over tokens: equal windows), ``se``:
     its standard error over windows (``sd / sqrt(n_windows)``, ``sd`` with ``n - 1``), ``tokens``: the
     tokens predicted, ``seconds``: the wall time."""
     t0, context, micro, dev = time.perf_counter(), run.model.context, run.micro_batch_size, run.device
-    starts, per_window = tile_starts(len(tokens), context), []
+    starts, per_window = tile_starts(len(tokens), context, run.final_eval_fraction), []
     for i in range(0, len(starts), micro):
         xy = window_batch(tokens, starts[i : i + micro], context).to(dev, non_blocking=True)
         with autocast(dev, run.dtype):
@@ -480,7 +484,7 @@ def _train(
         "diverged"
         if final is None
         else (
-            f"final val {final['loss']:.4f} +- {final['se']:.4f} over the whole split "
+            f"final val {final['loss']:.4f} +- {final['se']:.4f} over the split "
             f"({final['tokens']:,} tokens, {final['seconds']:.1f} s)"
         )
     )
