@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from llm_throughput import worker  # noqa: E402
 
-from scaledyn import config  # noqa: E402
+from scaledyn import studies  # noqa: E402
 from scaledyn.llm import memory, run_config  # noqa: E402
 from scaledyn.llm import train as tr  # noqa: E402
 from scaledyn.llm.variants import VARIANTS  # noqa: E402
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = given["llm"]["sizes"]
         given["llm"]["sizes"] = {k: {**v, **REDUCED} for k, v in sizes.items()}
         given["llm"]["threads"] = 1
-    llm = config.load(given)["llm"]
+    llm = studies.load(given)["llm"]
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str((out / "inductor_cache").resolve()))
     ENV["TORCHINDUCTOR_CACHE_DIR"] = os.environ["TORCHINDUCTOR_CACHE_DIR"]
     data = write_corpus(

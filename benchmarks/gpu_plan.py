@@ -32,7 +32,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from scaledyn import config  # noqa: E402
+from scaledyn import studies  # noqa: E402
 from scaledyn.llm import arms_of, memory, run_config  # noqa: E402
 from scaledyn.llm.model import Transformer  # noqa: E402
 from scaledyn.llm.variants import VARIANTS  # noqa: E402
@@ -47,7 +47,7 @@ VOCAB = 256  # byte-level corpus (padded to llm.model.pad_vocab_to by the model 
 
 def load(path: Path) -> dict[str, Any]:
     """The config's validated ``llm`` section (the schema's defaults under the file)."""
-    return config.load(yaml.safe_load(path.read_text()))["llm"]
+    return studies.load(yaml.safe_load(path.read_text()))["llm"]
 
 
 def arm_plan(llm: dict[str, Any], size: str, arch: str, variant: str, capacity: float, mfu: float) -> dict:

@@ -30,14 +30,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from scaledyn import config  # noqa: E402
+from scaledyn import studies  # noqa: E402
 from scaledyn.gsnr import simulate  # noqa: E402
 from scaledyn.seeding import generator  # noqa: E402
 
 
 def load_params(path: Path) -> tuple[dict, int]:
     """The gsnr section and global seed of a config file, with the schema's defaults filled in."""
-    cfg = config.load(yaml.safe_load(path.read_text()) or {})
+    cfg = studies.load(yaml.safe_load(path.read_text()) or {})
     return cfg["gsnr"], cfg["seed"]
 
 

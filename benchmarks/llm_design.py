@@ -37,7 +37,7 @@ from llm_lr_sweep import SIZE, prepare_data, train_run
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from scaledyn import blocked, config, inference  # noqa: E402
+from scaledyn import blocked, inference, studies  # noqa: E402
 
 # name -> (what it changes, the llm overrides); every design trains the tiny size's tokens per run
 DESIGNS = {
@@ -122,7 +122,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=None, help="tiny's steps (a plumbing check only)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "llm_design.json")
     args = parser.parse_args()
-    cfg = config.load({} if args.steps is None else {"llm": {"sizes": {SIZE: {"steps": args.steps}}}})
+    cfg = studies.load({} if args.steps is None else {"llm": {"sizes": {SIZE: {"steps": args.steps}}}})
     llm, global_seed = cfg["llm"], int(cfg["seed"]) + 2
     alpha, power = 1 - float(cfg["stats"]["ci_level"]), float(cfg["stats"]["power"])
     target = float(llm["claims"]["min_effect"])

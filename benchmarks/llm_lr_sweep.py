@@ -36,7 +36,7 @@ from snakemake.utils import update_config
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from scaledyn import config  # noqa: E402
+from scaledyn import studies  # noqa: E402
 
 SIZE = "tiny"
 
@@ -133,7 +133,7 @@ def main() -> int:
     given: dict = {}
     for path in args.configfile:  # as snakemake --configfile: later files update earlier ones, key by key
         update_config(given, yaml.safe_load(path.read_text()) or {})
-    cfg = config.load({k: v for k, v in given.items() if k in ("seed", "llm")})
+    cfg = studies.load({k: v for k, v in given.items() if k in ("seed", "llm")})
     llm = cfg["llm"]
     if args.size not in llm["sizes"]:
         parser.error(f"--size {args.size}: not in llm.sizes ({', '.join(llm['sizes'])})")

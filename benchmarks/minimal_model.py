@@ -39,12 +39,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from scaledyn import config  # noqa: E402
+from scaledyn import config, studies  # noqa: E402
 from scaledyn.minimal_model import model as mm  # noqa: E402
 from scaledyn.minimal_model import simulate as sim  # noqa: E402
 from scaledyn.minimal_model.simulate import checkpoint_steps, run_specs  # noqa: E402
 
-GLOBAL_SEED = config.load({})["seed"]  # the pipeline's default config seed
+GLOBAL_SEED = studies.load({})["seed"]  # the pipeline's default config seed
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
 

@@ -5,31 +5,31 @@ import json
 import pytest
 import yaml
 
-from scaledyn import config
+from scaledyn import config, studies
 from tests.conftest import ROOT
 
 
 def test_the_default_config_file_overrides_nothing():
-    assert config.load(yaml.safe_load((ROOT / "config/config.yaml").read_text())) == config.load({})
+    assert studies.load(yaml.safe_load((ROOT / "config/config.yaml").read_text())) == studies.load({})
 
 
 def test_every_section_is_filled_from_the_schema():
-    full = config.load({})
+    full = studies.load({})
     assert set(full) == set(config.schema()["properties"])
     for name in ("gsnr", "minimal_model", "llm", "stats", "report"):
         assert config.section(name) == full[name]
 
 
 def test_a_partial_section_gets_the_schema_defaults():
-    llm = config.section("llm", {"optim": {"lr": 0.1}})
-    assert llm["optim"]["lr"] == 0.1 and llm["optim"]["beta2"] == config.section("llm")["optim"]["beta2"]
-    assert llm["sizes"]["tiny"]["steps"] == config.section("llm")["sizes"]["tiny"]["steps"]
+    llm = studies.section("llm", {"optim": {"lr": 0.1}})
+    assert llm["optim"]["lr"] == 0.1 and llm["optim"]["beta2"] == studies.section("llm")["optim"]["beta2"]
+    assert llm["sizes"]["tiny"]["steps"] == studies.section("llm")["sizes"]["tiny"]["steps"]
 
 
 def test_a_named_entry_is_completed_from_its_default_and_new_entries_add():
-    llm = config.section("llm", {"sizes": {"tiny": {"steps": 7}, "small": {"n_layers": 2, "d_model": 64,
+    llm = studies.section("llm", {"sizes": {"tiny": {"steps": 7}, "small": {"n_layers": 2, "d_model": 64,
                          "n_heads": 2, "context": 32, "batch_size": 4, "steps": 5}}})  # fmt: skip
-    default = config.section("llm")["sizes"]
+    default = studies.section("llm")["sizes"]
     assert llm["sizes"]["tiny"] == {**default["tiny"], "steps": 7}
     assert llm["sizes"]["gpt124m"] == default["gpt124m"]
     assert llm["sizes"]["small"]["micro_batch_size"] is None and llm["sizes"]["small"]["mlp_multiple"] == 64
@@ -47,15 +47,22 @@ def test_a_named_entry_is_completed_from_its_default_and_new_entries_add():
 )
 def test_bad_sections_raise_one_line_naming_the_key(name, given, key):
     with pytest.raises(config.ConfigError) as err:
-        config.section(name, given)
+        studies.section(name, given)
     assert key in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_config_module_runs_no_study_rule_by_itself():
+    """Cross-key rules are the studies' (scaledyn.studies gathers them); the schema alone accepts them."""
+    assert config.section("llm", {"sizes": {"tiny": {"d_model": 30}}})["sizes"]["tiny"]["d_model"] == 30
+    with pytest.raises(config.ConfigError, match="llm.sizes.tiny"):
+        config.section("llm", {"sizes": {"tiny": {"d_model": 30}}}, studies.CHECKS["llm"])
 
 
 def test_run_list_checks_need_the_whole_config():
     """A CLI gets one job's narrowed section; which runs exist is checked once, on the whole config."""
-    assert config.section("llm", {"run_sizes": ["huge"]})["run_sizes"] == ["huge"]
+    assert studies.section("llm", {"run_sizes": ["huge"]})["run_sizes"] == ["huge"]
     with pytest.raises(config.ConfigError, match="llm.run_sizes"):
-        config.load({"llm": {"run_sizes": ["huge"]}})
+        studies.load({"llm": {"run_sizes": ["huge"]}})
 
 
 def test_read_accepts_inline_json_a_file_and_a_whole_config(tmp_path):
@@ -69,17 +76,19 @@ def test_read_accepts_inline_json_a_file_and_a_whole_config(tmp_path):
 
 
 def test_command_line_strings_become_numbers_where_the_schema_says():
-    out = config.load({"gsnr": {"sigma": {"entry": {"min": "0.1", "max": "10", "num": "3"}}},
+    out = studies.load({"gsnr": {"sigma": {"entry": {"min": "0.1", "max": "10", "num": "3"}}},
                        "llm": {"diverge_loss": "4.5", "ckpt_every": "null"}})  # fmt: skip
     assert out["gsnr"]["sigma"]["entry"] == {"min": 0.1, "max": 10.0, "num": 3}
     assert out["llm"]["diverge_loss"] == 4.5 and out["llm"]["ckpt_every"] is None
     # a key with alternative forms (oneOf / anyOf): the branch the value fits
-    assert config.load({"llm": {"seeds": "4"}})["llm"]["seeds"] == 4
-    assert config.load({"llm": {"seeds": {"pilot": "2", "max": "5"}}})["llm"]["seeds"] == {
+    assert studies.load({"llm": {"seeds": "4"}})["llm"]["seeds"] == 4
+    assert studies.load({"llm": {"seeds": {"pilot": "2", "max": "5"}}})["llm"]["seeds"] == {
         "pilot": 2,
         "max": 5,
     }
-    assert config.load({"llm": {"sizes": {"tiny": {"arms": "null"}}}})["llm"]["sizes"]["tiny"]["arms"] is None
+    assert (
+        studies.load({"llm": {"sizes": {"tiny": {"arms": "null"}}}})["llm"]["sizes"]["tiny"]["arms"] is None
+    )
 
 
 def test_no_python_copy_of_a_default():

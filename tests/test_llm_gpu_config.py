@@ -10,7 +10,7 @@ import yaml
 from snakemake.utils import update_config
 
 import scaledyn.llm as llm_pkg
-from scaledyn import config
+from scaledyn import config, studies
 from scaledyn.llm import claims, seed_range
 from scaledyn.llm import train as tr
 from tests.conftest import ROOT, snakemake
@@ -35,13 +35,13 @@ def test_gpu_configs_plan_24_gpu_training_jobs(repo_copy):
 def test_gpu_config_powered_and_quick_config_judges_nothing():
     """gpu.yaml has the seeds the blocked analysis needs for power; gpu_quick.yaml prints no verdict."""
     given = yaml.safe_load((ROOT / "config/gpu.yaml").read_text())
-    full = config.load(given)["llm"]
+    full = studies.load(given)["llm"]
     assert full["seeds"] >= 4 and full["claims"]["judge"]
     mid = full["sizes"]["mid40m"]
     blocks = 12 * mid["d_model"] ** 2 * mid["n_layers"]
     assert 30e6 <= blocks <= 50e6 and 5e8 <= mid["token_budget"] <= 1e9
     update_config(given, yaml.safe_load((ROOT / "config/gpu_quick.yaml").read_text()))  # as --configfile
-    quick = config.load(given)["llm"]
+    quick = studies.load(given)["llm"]
     assert quick["claims"]["judge"] is False and quick["sizes"]["mid40m"]["steps"] == 30
     assert claims.check_all({}, quick, None) == []
 
@@ -85,4 +85,4 @@ def test_every_shipped_config_validates():
         base = ROOT / "config/gpu.yaml"
         given = yaml.safe_load(base.read_text()) if path.name == "gpu_quick.yaml" else {}
         update_config(given, yaml.safe_load(path.read_text()) or {})
-        assert seed_range(config.load(given)["llm"])[0] >= 1, path.name
+        assert seed_range(studies.load(given)["llm"])[0] >= 1, path.name

@@ -11,8 +11,8 @@ level ``$ref``s them. Nothing in the package repeats a default.
 
 Rules, each checked here only: the JSON schema (jsonschema, Draft 2020-12, with defaults filled in
 as it validates); no NaN or infinity anywhere; and the cross-key checks the schema cannot express
-(:data:`CHECKS`, per section, and the run-list checks of a whole config in :func:`load`). A failure raises
-:class:`ConfigError` whose message is one line naming the key and what is allowed there.
+(each study's ``check``, gathered in :mod:`scaledyn.studies`: this module imports no study). A failure
+raises :class:`ConfigError` whose message is one line naming the key and what is allowed there.
 
 Named maps (an object of named entries with a default map, e.g. ``llm.sizes``, ``gsnr.shape_dims``): the
 default entries stay defined, and a config's entry named like one of them (``llm.sizes.tiny``) is completed
@@ -25,7 +25,7 @@ import copy
 import functools
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ import yaml
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 Config = dict[str, Any]
+Check = Callable[..., None]  # check(section, *, runs: bool): raises ConfigError (see :func:`invalid`)
 
 
 class ConfigError(ValueError):
@@ -148,22 +149,22 @@ def _validate(instance: Config, schema: Config, prefix: str) -> Config:
     return out
 
 
-def load(config: Config) -> Config:
-    """A whole config validated and completed by the schema's defaults (a new dict); :class:`ConfigError`."""
+def load(config: Config, checks: Mapping[str, Check] | None = None) -> Config:
+    """A whole config validated and completed by the schema's defaults (a new dict); :class:`ConfigError`.
+    ``checks``: each section's cross-key check (``check(section, runs=...)``, with ``runs`` for the studies
+    the config runs); the studies register theirs in :mod:`scaledyn.studies`, which passes them."""
     out = _validate(config, _schema(), "")
-    for name, check in CHECKS.items():
+    for name, check in (checks or {}).items():
         check(out[name], runs=name in out["studies"])
     return out
 
 
-def section(name: str, given: Config | None = None) -> Config:
-    """The top-level section ``name`` from the part ``given`` (may be empty), completed and validated.
-
-    The run-list checks of :func:`load` (which runs the DAG makes) are left out: a CLI is given one job.
-    """
+def section(name: str, given: Config | None = None, check: Check | None = None) -> Config:
+    """The top-level section ``name`` from the part ``given`` (may be empty), completed and validated, and
+    checked by the section's ``check`` without its run-list rules (a CLI is given one job)."""
     out = _validate(given or {}, section_schema(name), name)
-    if name in CHECKS:
-        CHECKS[name](out, runs=False)
+    if check is not None:
+        check(out, runs=False)
     return out
 
 
@@ -213,74 +214,18 @@ def coerce(value: Any, schema: Config, root: Config | None = None) -> Any:
 # -- cross-key checks ---------------------------------------------------------------------------------------
 
 
-def _fail(key: str, message: str) -> None:
-    raise ConfigError(f"Invalid config at '{key}': {message}")
-
-
-def check_gsnr(gsnr: Config, *, runs: bool) -> None:
-    """Sweep ranges in order; with ``runs``, every swept shape defined."""
-    for name, sigma in gsnr["sigma"].items():
-        if sigma["max"] < sigma["min"]:
-            _fail(f"gsnr.sigma.{name}", f"max ({sigma['max']}) is below min ({sigma['min']})")
-    low, high = gsnr["claims"]["moderate_noise"]
-    if high < low:
-        _fail("gsnr.claims.moderate_noise", "[min, max] with max below min")
-    unknown = [s for s in gsnr["shapes"] if s not in gsnr["shape_dims"]]
-    if runs and unknown:
-        defined = ", ".join(gsnr["shape_dims"])
-        _fail("gsnr.shapes", f"{unknown} not defined in gsnr.shape_dims; defined: {defined}")
-
-
-def check_llm(llm: Config, *, runs: bool) -> None:
-    """Every size trainable; with ``runs``, the trained sizes defined and every arm runnable."""
-    from scaledyn.llm import precision_problem, split_problem  # the training run's own rules (no torch)
-    from scaledyn.llm.variants import check_arms
-
-    for name, size in llm["sizes"].items():
-        key = f"llm.sizes.{name}"
-        if size["d_model"] % size["n_heads"] or (size["d_model"] // size["n_heads"]) % 2:
-            _fail(
-                key,
-                f"d_model ({size['d_model']}) must be a multiple of n_heads ({size['n_heads']}) with an even "
-                "head width (rotary positions)",
-            )
-        if size["steps"] is None and size["token_budget"] is None:
-            _fail(key, "set steps or token_budget")
-        micro = size["micro_batch_size"]
-        if micro is not None and size["batch_size"] % micro:
-            _fail(key, f"batch_size ({size['batch_size']}) is not a multiple of micro_batch_size ({micro})")
-    seeds = llm["seeds"]
-    if isinstance(seeds, dict) and seeds["max"] < seeds["pilot"]:
-        _fail("llm.seeds.max", f"the ceiling ({seeds['max']}) is below the pilot ({seeds['pilot']})")
-    if llm["device"] == "cpu" and (problem := precision_problem(llm["precision"], "cpu")) is not None:
-        _fail("llm.precision", problem)  # device auto is checked where the run resolves it (train start-up)
-    if not runs:
-        return
-    unknown = [s for s in llm["run_sizes"] if s not in llm["sizes"]]
-    if unknown:
-        _fail("llm.run_sizes", f"{unknown} not defined in llm.sizes; defined: {', '.join(llm['sizes'])}")
-    world = llm["nproc"] * llm["nnodes"]
-    for name in llm["run_sizes"]:
-        if (split := split_problem(llm["sizes"][name], name, world)) is not None:
-            _fail("llm.nproc", f"{world} processes: {split}")
-    problem = check_arms(llm["arms"], llm["claims"]["reference"])
-    for name in llm["run_sizes"]:
-        arms = llm["sizes"][name]["arms"]
-        if problem is None and arms is not None:
-            problem = check_arms(arms, llm["claims"]["reference"], key=f"llm.sizes.{name}.arms")
-    if problem is not None:
-        _fail(*problem)
-
-
-CHECKS: dict[str, Callable[..., None]] = {"gsnr": check_gsnr, "llm": check_llm}
+def invalid(key: str, message: str) -> ConfigError:
+    """The error of a config key that breaks a cross-key rule (a study's check raises it)."""
+    return ConfigError(f"Invalid config at '{key}': {message}")
 
 
 # -- CLI arguments ------------------------------------------------------------------------------------------
 
 
-def read(text_or_path: str | None, name: str) -> Config:
+def read(text_or_path: str | None, name: str, check: Check | None = None) -> Config:
     """A CLI's ``--params``: inline JSON (starts with ``{``) or a JSON / YAML file, completed by
-    :func:`section`. A file holding a whole config (a top-level ``name`` key) is reduced to that section."""
+    :func:`section` (and ``check``). A file holding a whole config (a top-level ``name`` key) is reduced to
+    that section."""
     raw: Any = {}
     if text_or_path:
         try:
@@ -294,4 +239,4 @@ def read(text_or_path: str | None, name: str) -> Config:
         raw = raw[name]
     if not isinstance(raw, dict):
         raise ConfigError(f"the {name} section must be a mapping")
-    return section(name, raw)
+    return section(name, raw, check)

@@ -12,6 +12,7 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))  # the package beside this Snakefile, as the jobs run it
 
 from scaledyn import config as scaledyn_config
+from scaledyn import studies as scaledyn_studies
 from scaledyn import io as scaledyn_io
 from scaledyn import provenance as scaledyn_provenance
 from scaledyn.plots import FIGURES
@@ -25,7 +26,7 @@ shell.prefix(  # formatted by Snakemake like a shell command: literal braces are
 )
 
 try:
-    _validated = scaledyn_config.load(config)
+    _validated = scaledyn_studies.load(config)
 except (
     scaledyn_config.ConfigError
 ) as err:  # one line naming the key, no traceback, before any job

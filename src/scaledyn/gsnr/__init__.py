@@ -5,6 +5,8 @@ holds the threshold classifier; ``analysis`` turns the per-job tables into the s
 ``analyse`` step); ``claims`` checks the paper's claims against them. CLI: ``python -m scaledyn.gsnr --help``.
 """
 
+from scaledyn.config import invalid
+
 # The tables of the analysis step (results/gsnr/<name>.csv): the one list, read by its rules and its CLI.
 TABLES = ("runs", "summary", "classifier", "curves", "confusion", "gsnr_points")
 
@@ -17,3 +19,17 @@ def job_params(gsnr: dict, noise: str) -> dict:
     params["sigma"] = {noise: gsnr["sigma"][noise]}
     params["shape_dims"] = {s: gsnr["shape_dims"][s] for s in gsnr["shapes"]}
     return params
+
+
+def check(gsnr: dict, *, runs: bool) -> None:
+    """Sweep ranges in order; with ``runs``, every swept shape defined."""
+    for name, sigma in gsnr["sigma"].items():
+        if sigma["max"] < sigma["min"]:
+            raise invalid(f"gsnr.sigma.{name}", f"max ({sigma['max']}) is below min ({sigma['min']})")
+    low, high = gsnr["claims"]["moderate_noise"]
+    if high < low:
+        raise invalid("gsnr.claims.moderate_noise", "[min, max] with max below min")
+    unknown = [s for s in gsnr["shapes"] if s not in gsnr["shape_dims"]]
+    if runs and unknown:
+        defined = ", ".join(gsnr["shape_dims"])
+        raise invalid("gsnr.shapes", f"{unknown} not defined in gsnr.shape_dims; defined: {defined}")

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from scaledyn import cli, config
-from scaledyn.gsnr import analysis, claims
+from scaledyn.gsnr import analysis, check, claims
 from scaledyn.gsnr.simulate import simulate
 from scaledyn.io import write_csv
 
@@ -36,7 +36,7 @@ def simulate_main(argv: list[str]) -> int:
     # the job's own names go through the schema and the cross-key checks like the DAG's lists
     job = {**config.read(args.params, "gsnr"), "noise_models": [args.noise], "optimizers": [args.optimizer]}
     params = config.section("gsnr", job)
-    config.check_gsnr(params, runs=True)
+    check(params, runs=True)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     df = pd.concat(

@@ -7,6 +7,8 @@ variants and the transformer; ``train`` trains one (size, arch, variant, seed); 
 into tables; ``claims`` checks the paper's claims against them. CLI: ``python -m scaledyn.llm --help``.
 """
 
+from scaledyn.config import invalid
+
 # The tables of the analysis step (results/llm/<name>.csv): the one list, read by its rules and its CLI.
 TABLES = ("runs", "curves", "deltas", "variants", "gamma_traj", "grads", "curve_bands", "paired_curve_bands",
           "gamma_bands", "tensor_snr", "tensor_snr_seeds")  # fmt: skip
@@ -101,3 +103,49 @@ def precision_problem(precision: str, device_type: str) -> str | None:
         "bf16 on the CPU needs AVX512-BF16 or AMX, which this CPU lacks "
         f"({torch.backends.cpu.get_cpu_capability()}); use precision auto or fp32, or a GPU"
     )
+
+
+def check(llm: dict, *, runs: bool) -> None:
+    """Every size trainable; with ``runs``, the trained sizes defined and every arm runnable."""
+    from scaledyn.llm.variants import check_arms
+
+    for name, size in llm["sizes"].items():
+        key = f"llm.sizes.{name}"
+        if size["d_model"] % size["n_heads"] or (size["d_model"] // size["n_heads"]) % 2:
+            raise invalid(
+                key,
+                f"d_model ({size['d_model']}) must be a multiple of n_heads ({size['n_heads']}) with an even "
+                "head width (rotary positions)",
+            )
+        if size["steps"] is None and size["token_budget"] is None:
+            raise invalid(key, "set steps or token_budget")
+        micro = size["micro_batch_size"]
+        if micro is not None and size["batch_size"] % micro:
+            raise invalid(
+                key, f"batch_size ({size['batch_size']}) is not a multiple of micro_batch_size ({micro})"
+            )
+    seeds = llm["seeds"]
+    if isinstance(seeds, dict) and seeds["max"] < seeds["pilot"]:
+        raise invalid("llm.seeds.max", f"the ceiling ({seeds['max']}) is below the pilot ({seeds['pilot']})")
+    if llm["device"] == "cpu" and (problem := precision_problem(llm["precision"], "cpu")) is not None:
+        raise invalid(
+            "llm.precision", problem
+        )  # device auto is checked where the run resolves it (train start-up)
+    if not runs:
+        return
+    unknown = [s for s in llm["run_sizes"] if s not in llm["sizes"]]
+    if unknown:
+        raise invalid(
+            "llm.run_sizes", f"{unknown} not defined in llm.sizes; defined: {', '.join(llm['sizes'])}"
+        )
+    world = llm["nproc"] * llm["nnodes"]
+    for name in llm["run_sizes"]:
+        if (split := split_problem(llm["sizes"][name], name, world)) is not None:
+            raise invalid("llm.nproc", f"{world} processes: {split}")
+    problem = check_arms(llm["arms"], llm["claims"]["reference"])
+    for name in llm["run_sizes"]:
+        arms = llm["sizes"][name]["arms"]
+        if problem is None and arms is not None:
+            problem = check_arms(arms, llm["claims"]["reference"], key=f"llm.sizes.{name}.arms")
+    if problem is not None:
+        raise invalid(*problem)

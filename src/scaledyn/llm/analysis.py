@@ -54,7 +54,7 @@ import scipy.stats
 
 from scaledyn import blocked, config
 from scaledyn.io import read_json, write_csv
-from scaledyn.llm import seed_range, tensor_snr_analysis
+from scaledyn.llm import check, seed_range, tensor_snr_analysis
 from scaledyn.llm.variants import STREAMS, UNION, VARIANTS
 from scaledyn.stats import Settings, paired
 
@@ -398,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", required=True, type=Path)
     args = parser.parse_args(argv)
     try:
-        params = config.read(args.params, "llm")
+        params = config.read(args.params, "llm", check)
         settings = Settings.from_section(config.read(args.stats, "stats"))
         analyse(args.summaries, params, settings, args.out_dir)
     except (AnalysisError, config.ConfigError) as exc:

@@ -38,7 +38,7 @@ from typing import Any
 
 from scaledyn import config, inference
 from scaledyn.io import write_json
-from scaledyn.llm import seed_range
+from scaledyn.llm import check, seed_range
 from scaledyn.stats import EXACT, Settings
 
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
     try:
-        llm = config.read(args.params, "llm")
+        llm = config.read(args.params, "llm", check)
         st = config.read(args.stats, "stats")
         settings = Settings.from_section(st)
         tables = analysis.tables([Path(p) for p in args.summaries], llm, settings)

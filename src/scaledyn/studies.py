@@ -1,0 +1,24 @@
+"""The studies of the pipeline and what each one registers with the config.
+
+:mod:`scaledyn.config` validates against the schema and imports no study; the cross-key rules the schema
+cannot express are each study's own ``check(section, *, runs)`` (``scaledyn.gsnr.check``,
+``scaledyn.llm.check``), gathered here. :func:`load` is what the DAG and the benchmarks call on a whole
+config; a study's CLI passes its own check to :func:`scaledyn.config.section` / :func:`scaledyn.config.read`.
+"""
+
+from __future__ import annotations
+
+from scaledyn import config, gsnr, llm
+
+# section -> its cross-key check (a study without one has no entry)
+CHECKS: dict[str, config.Check] = {"gsnr": gsnr.check, "llm": llm.check}
+
+
+def load(given: config.Config) -> config.Config:
+    """A whole config validated, completed by the schema's defaults and checked by every study's rules."""
+    return config.load(given, CHECKS)
+
+
+def section(name: str, given: config.Config | None = None) -> config.Config:
+    """Section ``name`` from the part ``given``, completed and checked by its study's rules (no run lists)."""
+    return config.section(name, given, CHECKS.get(name))
