@@ -1,6 +1,7 @@
 """What every study's command line shares: one-line errors for bad input, tables by name, the claims step.
 
-Every study runs as ``python -m scaledyn.<study> <step> ...`` with the same step names for the same work:
+Every study runs as ``python -m scaledyn.<study> <step> ...`` (its ``STEPS``: step -> module, :func:`steps`)
+with the same step names for the same work:
 ``simulate`` (or ``train``), ``analyse``, ``claims`` (and ``data`` for the corpus of study 002). The
 ``claims`` step is the same for every study (:func:`claims_main`): it reads result tables by name, the
 study's section and the ``stats`` section, and writes ``claims.json``, one row per
@@ -10,6 +11,7 @@ study's section and the ``stats`` section, and writes ``claims.json``, one row p
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,6 +29,17 @@ def fail(message: str) -> int:
     """Print one ``Error: ...`` line (no traceback) and return the CLI's exit status for bad input, 2."""
     print(f"Error: {message}", file=sys.stderr)
     return 2
+
+
+def steps(package: str, modules: dict[str, str]) -> dict[str, Callable[[list[str]], int | None]]:
+    """A study's steps for :func:`dispatch`: step -> the ``main(argv)`` of ``<package>.<module>``, imported
+    when that step runs (by name: a job imports its own step's code only, and its rule's code inputs are
+    that step's import closure, :mod:`scaledyn.imports`)."""
+
+    def runner(module: str) -> Callable[[list[str]], int | None]:
+        return lambda argv: importlib.import_module(f"{package}.{module}").main(argv)
+
+    return {step: runner(module) for step, module in modules.items()}
 
 
 def dispatch(prog: str, doc: str, steps: dict[str, Callable[[list[str]], int | None]], argv=None) -> int:

@@ -8,7 +8,10 @@ config; a study's CLI passes its own check to :func:`scaledyn.config.section` / 
 
 from __future__ import annotations
 
-from scaledyn import config, gsnr, llm
+from scaledyn import config, gsnr, llm, minimal_model
+
+# study -> its package: STEPS (its command line), TABLES (its analysis tables), job_params
+PACKAGES = {"gsnr": gsnr, "minimal_model": minimal_model, "llm": llm}
 
 # section -> its cross-key check (a study without one has no entry)
 CHECKS: dict[str, config.Check] = {"gsnr": gsnr.check, "llm": llm.check}

@@ -12,6 +12,7 @@ SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))  # the package beside this Snakefile, as the jobs run it
 
 from scaledyn import config as scaledyn_config
+from scaledyn import imports as scaledyn_imports
 from scaledyn import studies as scaledyn_studies
 from scaledyn import io as scaledyn_io
 from scaledyn import provenance as scaledyn_provenance
@@ -37,29 +38,24 @@ config.update(_validated)
 STUDIES = config["studies"]
 
 
-# The package modules every job runs, whatever its study (code() adds them to every rule's code). Not
-# provenance.py: the sidecars it writes describe results; editing it reruns no simulation or training.
-SHARED_CODE = (
-    "__init__.py",
-    "io.py",
-    "seeding.py",
-    "estimators.py",
-    "config.py",
-    "cli.py",
-)
-
-
-def code(*parts):
-    """Source files of the package a job runs: every .py under src/scaledyn/<part> + shared modules.
-
-    Snakemake's code trigger only sees a rule's own body, so rules list the package code they run as inputs.
+def code(*modules):
+    """A job's code inputs: the source files of the import closure of the modules it runs (dotted names under
+    scaledyn, e.g. "plots.gsnr"), read from the source by scaledyn.imports. Snakemake's code trigger sees only
+    a rule's own body; with these inputs, editing any module a job imports reruns that job, and only those
+    jobs (provenance.py and timed.py wrap a job without being imported by it: editing them reruns nothing).
     """
-    root = SRC / "scaledyn"
-    files = {root / m for m in SHARED_CODE}
-    for part in parts:
-        path = root / part
-        files |= set(path.rglob("*.py")) if path.is_dir() else {path.with_suffix(".py")}
-    return sorted(str(f.relative_to(workflow.basedir)) for f in files)
+    names = [f"scaledyn.{m}" for m in modules]
+    return [
+        str(p.relative_to(workflow.basedir))
+        for p in scaledyn_imports.closure_files(*names)
+    ]
+
+
+def step_code(study, step):
+    """code() of `python -m scaledyn.<study> <step>`: the study's CLI and the module of that step (STEPS)."""
+    return code(
+        f"{study}.__main__", f"{study}.{scaledyn_studies.PACKAGES[study].STEPS[step]}"
+    )
 
 
 def as_json(obj):
@@ -96,9 +92,9 @@ def provenance(rule, *section):
 
 
 def rule_source(name):
-    """For the report's links: where rule `name` is defined and the code it runs beyond the shared modules
-    (its `code` input), relative to the repository root."""
-    shared = {f"src/scaledyn/{m}" for m in SHARED_CODE}
+    """For the report's links: where rule `name` is defined and the code it runs beyond the command-line
+    plumbing every job shares (its `code` input), relative to the repository root."""
+    shared = set(code("cli"))
     return {
         "rule": name,
         "snakefile": str(

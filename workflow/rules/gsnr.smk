@@ -45,7 +45,7 @@ wildcard_constraints:
 # Shared between clones by Snakemake's output cache (--cache, README): the run table and its timing (CACHED).
 rule gsnr_simulate:
     input:
-        code=code("gsnr/__init__", "gsnr/__main__", "gsnr/simulate"),
+        code=step_code("gsnr", "simulate"),
     output:
         **with_provenance(
             {
@@ -81,14 +81,7 @@ rule gsnr_simulate:
 rule gsnr_analyse:
     input:
         runs=GSNR_RUNS,
-        code=code(
-            "gsnr/__init__",
-            "gsnr/__main__",
-            "gsnr/analysis",
-            "gsnr/classify",
-            "stats",
-            "inference",
-        ),
+        code=step_code("gsnr", "analyse"),
     output:
         **with_provenance({t: f"{GSNR_DIR}/{t}.csv" for t in GSNR_TABLES}),
     log:
@@ -116,7 +109,7 @@ rule gsnr_analyse:
 rule gsnr_claims:
     input:
         runs=rules.gsnr_analyse.output.runs,
-        code=code("gsnr", "stats", "inference"),
+        code=step_code("gsnr", "claims"),
     output:
         **with_provenance({"claims": f"{GSNR_DIR}/claims.json"}),
     log:
@@ -138,7 +131,7 @@ rule gsnr_claims:
 rule gsnr_figure:
     input:
         tables=figure_inputs("gsnr", GSNR_DIR),
-        code=code("plots/__init__", "plots/cli", "plots/style", "plots/gsnr"),
+        code=code("plots.gsnr"),
     output:
         **with_provenance(
             {

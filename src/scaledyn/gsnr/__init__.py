@@ -7,6 +7,10 @@ holds the threshold classifier; ``analysis`` turns the per-job tables into the s
 
 from scaledyn.config import invalid
 
+# The command line's steps (``python -m scaledyn.gsnr <step>``): step -> the module whose ``main(argv)`` runs
+# it, imported only when that step runs (a job's code is its step module's import closure).
+STEPS = {"simulate": "simulate", "analyse": "analysis", "claims": "claims"}
+
 # The tables of the analysis step (results/gsnr/<name>.csv): the one list, read by its rules and its CLI.
 TABLES = ("runs", "summary", "classifier", "curves", "confusion", "gsnr_points")
 

@@ -17,11 +17,16 @@ per-seed values; the tables' ``ci_method`` and ``level`` columns say which).
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from scaledyn import config
 from scaledyn.estimators import gsnr_plugin_floor
 from scaledyn.gsnr import classify
+from scaledyn.io import write_csv
 from scaledyn.stats import Settings
 
 ESTIMATES = {"plugin": "gsnr_plugin", "bias_corrected": "gsnr_bias_corrected", "exact": "gsnr_exact"}
@@ -120,3 +125,23 @@ def gsnr_points(runs: pd.DataFrame) -> pd.DataFrame:
         for est, col in ESTIMATES.items()
     ]
     return pd.concat(parts, ignore_index=True)[POINT_COLUMNS]
+
+
+def main(argv: list[str]) -> int:
+    """The ``analyse`` step: the simulate step's tables to the study's result tables."""
+    parser = argparse.ArgumentParser(prog="python -m scaledyn.gsnr analyse")
+    parser.add_argument("--runs", required=True, nargs="+", type=Path, help="the simulate step's tables")
+    parser.add_argument("--stats", default=None, help="the stats section: inline JSON or a JSON/YAML file")
+    parser.add_argument("--out-dir", required=True, type=Path)
+    args = parser.parse_args(argv)
+    stats = config.read(args.stats, "stats")
+    runs = pd.concat([pd.read_csv(f) for f in args.runs], ignore_index=True)
+    out = args.out_dir
+    write_csv(runs, out / "runs.csv")
+    write_csv(summary_table(runs, stats), out / "summary.csv")
+    table, curves, confusion = classifier_tables(runs, stats)
+    write_csv(table, out / "classifier.csv")
+    write_csv(curves, out / "curves.csv")
+    write_csv(confusion, out / "confusion.csv")
+    write_csv(gsnr_points(runs), out / "gsnr_points.csv")
+    return 0

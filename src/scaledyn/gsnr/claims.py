@@ -41,6 +41,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from scaledyn import cli
 from scaledyn.estimators import gsnr_plugin_floor
 from scaledyn.gsnr import classify, simulate
 from scaledyn.gsnr.analysis import ESTIMATES, JOB_KEYS
@@ -290,3 +291,8 @@ def check_all(tables: dict[str, pd.DataFrame], params: dict, stats: dict) -> lis
                 row = claim(job.reset_index(drop=True), scope + suffix, params, stats, estimate=est)
                 rows.append(row if est == main else practitioner_row(row, practitioner_note(est, params)))
     return rows
+
+
+def main(argv: list[str]) -> int:
+    """The ``claims`` step (:func:`scaledyn.cli.claims_main`)."""
+    return cli.claims_main(argv, study="gsnr", check_all=check_all)

@@ -32,16 +32,20 @@ the last ``tail_fraction`` of steps. ``adapts``: |log ||theta_T|| - log ||theta_
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from scaledyn import estimators
+from scaledyn import config, estimators
+from scaledyn.gsnr import check
+from scaledyn.io import write_csv
 from scaledyn.seeding import generator
 
 NOISE_MODELS = ("entry", "total", "minibatch")
@@ -237,3 +241,31 @@ def simulate(
     df["scale_adaptation"] = (df["norm_final"] - df["norm_init"]) / df["norm_init"]
     df["adapts"] = adapts.ravel()
     return df
+
+
+def main(argv: list[str]) -> int:
+    """The ``simulate`` step: one (noise model, optimiser) job, every swept shape, to one CSV."""
+    parser = argparse.ArgumentParser(prog="python -m scaledyn.gsnr simulate")
+    parser.add_argument("--noise", required=True, help="a noise model of gsnr.noise_models")
+    parser.add_argument("--optimizer", required=True, help="an optimiser of gsnr.optimizers")
+    parser.add_argument("--params", default=None, help="the gsnr section: inline JSON or a JSON/YAML file")
+    parser.add_argument("--global-seed", type=int, required=True, help="the config's seed")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
+    # the job's own names go through the schema and the cross-key checks like the DAG's lists
+    job = {**config.read(args.params, "gsnr"), "noise_models": [args.noise], "optimizers": [args.optimizer]}
+    params = config.section("gsnr", job)
+    check(params, runs=True)
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    df = pd.concat(
+        [
+            simulate(params, shape, args.noise, args.optimizer, args.global_seed, progress=True)
+            for shape in params["shapes"]
+        ],
+        ignore_index=True,
+    )
+    write_csv(df, args.out)
+    print(f"[gsnr] {len(df)} runs in {time.perf_counter() - start:.1f} s -> {args.out}", file=sys.stderr)
+    return 0

@@ -9,6 +9,10 @@ into tables; ``claims`` checks the paper's claims against them. CLI: ``python -m
 
 from scaledyn.config import invalid
 
+# The command line's steps (``python -m scaledyn.llm <step>``): step -> the module whose ``main(argv)`` runs
+# it, imported only when that step runs (the data step needs no torch; a job's code is its step's closure).
+STEPS = {"data": "data", "train": "train", "plan": "plan", "analyse": "analysis", "claims": "claims"}
+
 # The tables of the analysis step (results/llm/<name>.csv): the one list, read by its rules and its CLI.
 TABLES = ("runs", "curves", "deltas", "variants", "gamma_traj", "grads", "curve_bands", "paired_curve_bands",
           "gamma_bands", "tensor_snr", "tensor_snr_seeds")  # fmt: skip

@@ -15,29 +15,11 @@ from __future__ import annotations
 import sys
 
 from scaledyn import cli
-
-
-def _step(module: str):
-    """The ``main(argv)`` of ``scaledyn.llm.<module>``, imported when its step runs (data needs no torch)."""
-
-    def run(argv: list[str]) -> int | None:
-        from importlib import import_module
-
-        return import_module(f"scaledyn.llm.{module}").main(argv)
-
-    return run
-
-
-def _claims(argv: list[str]) -> int:
-    from scaledyn.llm import claims
-
-    return cli.claims_main(argv, study="llm", check_all=claims.check_all)
+from scaledyn.llm import STEPS
 
 
 def main(argv: list[str] | None = None) -> int:
-    steps = {"data": _step("data"), "train": _step("train"), "analyse": _step("analysis"), "claims": _claims}
-    steps["plan"] = _step("plan")
-    return cli.dispatch("python -m scaledyn.llm", __doc__, steps, argv)
+    return cli.dispatch("python -m scaledyn.llm", __doc__, cli.steps("scaledyn.llm", STEPS), argv)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaledyn import cli
 from scaledyn.inference import ThresholdTest
 from scaledyn.llm import tensor_snr_analysis
 from scaledyn.llm.variants import UNION
@@ -179,3 +180,8 @@ def check_all(
     for c in out:
         c.value, c.ci_low, c.ci_high = (float(np.float64(x)) for x in (c.value, c.ci_low, c.ci_high))
     return out
+
+
+def main(argv: list[str]) -> int:
+    """The ``claims`` step (:func:`scaledyn.cli.claims_main`)."""
+    return cli.claims_main(argv, study="llm", check_all=check_all)

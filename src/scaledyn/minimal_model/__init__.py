@@ -7,6 +7,10 @@ tidy trajectories into derived tables; ``claims`` checks the paper's five claims
 CLI: ``python -m scaledyn.minimal_model --help``.
 """
 
+# The command line's steps (``python -m scaledyn.minimal_model <step>``): step -> the module whose
+# ``main(argv)`` runs it, imported only when that step runs (a job's code: its step module's import closure).
+STEPS = {"simulate": "simulate", "analyse": "analysis", "claims": "claims"}
+
 # The tables of the analysis step (results/minimal_model/<name>.csv): the one list (its rules, its CLI).
 TABLES = ("phase_means", "runs", "equilibrium", "slopes", "dynamics_bands", "sweep_bands", "figure_guides")
 

@@ -47,13 +47,20 @@ per name of ``scaledyn.minimal_model.TABLES``): ``phase_means``, ``runs``,
 
 from __future__ import annotations
 
+import argparse
 import math
+import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from scaledyn import config
 from scaledyn.estimators import snr_floor
+from scaledyn.io import write_csv
+from scaledyn.minimal_model import TABLES
 from scaledyn.minimal_model.simulate import METRICS
 from scaledyn.stats import Interval, Settings
 
@@ -433,3 +440,21 @@ BUILDERS: dict[str, Callable[[pd.DataFrame, dict, Stats], pd.DataFrame]] = {  # 
     "sweep_bands": sweep_bands,
     "figure_guides": lambda df, params, stats: figure_guides(params),
 }
+
+
+def main(argv: list[str]) -> int:
+    """The ``analyse`` step: the sweeps' tables to the study's result tables."""
+    parser = argparse.ArgumentParser(prog="python -m scaledyn.minimal_model analyse")
+    parser.add_argument("--inputs", nargs="+", required=True, help="the simulate step's sweep tables")
+    parser.add_argument("--params", default=None, help="minimal_model section: inline JSON or JSON/YAML file")
+    parser.add_argument("--stats", default=None, help="the stats section: inline JSON or a JSON/YAML file")
+    parser.add_argument("--out-dir", required=True, type=Path)
+    args = parser.parse_args(argv)
+    params = config.read(args.params, "minimal_model")
+    stats = config.read(args.stats, "stats")
+    df = pd.concat([pd.read_csv(p) for p in args.inputs], ignore_index=True)
+    for name in TABLES:
+        t0 = time.perf_counter()
+        write_csv(BUILDERS[name](df, params, stats), args.out_dir / f"{name}.csv")
+        print(f"[minimal_model analyse] {name} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return 0

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from scaledyn import cli
 from scaledyn.minimal_model import analysis as an
 from scaledyn.stats import (
     INCONCLUSIVE,
@@ -396,3 +397,8 @@ def check_all(tables: dict[str, pd.DataFrame], params: dict, stats: dict) -> lis
     for row in rows:  # what a K-draw estimate would conclude: reported, not a claim of the paper
         row.role = "practitioner" if PRACTITIONER in row.scope else row.role
     return rows
+
+
+def main(argv: list[str]) -> int:
+    """The ``claims`` step (:func:`scaledyn.cli.claims_main`)."""
+    return cli.claims_main(argv, study="minimal_model", check_all=check_all)

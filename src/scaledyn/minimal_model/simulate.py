@@ -31,17 +31,20 @@ taking precedence over early for short runs), ``mid`` otherwise.
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from scaledyn import config, estimators
+from scaledyn import cli, config, estimators
+from scaledyn.io import write_csv
 from scaledyn.minimal_model import model as mm
 
 METRICS = (
@@ -394,3 +397,26 @@ def simulate(
     if not specs:
         raise ValueError(f"no runs selected in sweep {sweep!r}")
     return train(specs, params, global_seed, int(params["sweeps"][sweep]["steps"]), progress)
+
+
+def main(argv: list[str]) -> int:
+    """The ``simulate`` step: one sweep to one CSV."""
+    parser = argparse.ArgumentParser(prog="python -m scaledyn.minimal_model simulate")
+    parser.add_argument("--sweep", required=True, help="a sweep of minimal_model.sweeps")
+    parser.add_argument("--params", default=None, help="minimal_model section: inline JSON or JSON/YAML file")
+    parser.add_argument("--global-seed", type=int, required=True, help="the config's seed")
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (1 is fastest here)")
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
+    params = config.read(args.params, "minimal_model")
+    if args.sweep not in params["sweeps"]:
+        return cli.fail(f"unknown sweep {args.sweep!r}; sweeps: {', '.join(params['sweeps'])}")
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    frame = simulate(params, args.sweep, args.global_seed, progress=True)
+    write_csv(frame, args.out)
+    print(
+        f"[minimal_model {args.sweep}] {len(frame)} rows -> {args.out} in {time.perf_counter() - t0:.1f}s",
+        file=sys.stderr,
+    )
+    return 0
