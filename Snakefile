@@ -17,6 +17,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/gsnr.smk"
 include: "workflow/rules/minimal_model.smk"
 include: "workflow/rules/llm.smk"
+include: "workflow/rules/study.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -160,3 +160,28 @@ def test_report_context_takes_the_claims_table_and_the_multiplicity_rule(tmp_pat
         {"001": 2},
     )
     assert summary["inconclusive_sized"] == 1 and summary["sizing"][0]["rows"] == 2
+
+
+def test_the_glance_lists_each_claims_counted_rows_under_their_adjusted_verdict():
+    """The report's first page: per paper, claim by claim, the rows under the verdict Holm left them (a row
+    named by its scope, by its measure where a claim has several rows of one scope); checks apart,
+    practitioner rows left out."""
+    strong, against = [1.0, 1.1, 0.9, 1.05, 0.95], [-1.0, -1.1, -0.9, -1.05, -0.95]
+    weak = [0.3, 0.1, 0.45, 0.2, 0.05]  # p = 0.030: raw supported, inconclusive under Holm beside another
+    rows = [
+        claim(strong, ">", 0.0, "002", name="C1: first"),
+        claim(weak, ">", 0.0, "002", name="C1: first"),
+        claim(against, ">", 0.0, "002", name="C2: second"),
+        claim(weak, ">", 0.0, "002", name="C2: second"),
+        claim(strong, ">", 0.0, "002", name="C2: second", role="practitioner"),
+        claim(weak, "covers", 0.0, "002", name="C0: same", role="check"),
+    ]
+    rows[1]["measure"] = "another measure"  # C1 has two rows of one scope: named by their measures
+    rows[3]["scope"] = "other scope"
+    (paper,) = ct.glance(ct.table(rows, {"ci_level": 0.95, "adjust": "holm"}))
+    first, second = paper["claims"]
+    assert paper["paper"] == "002" and first["claim"] == "C1: first" and second["claim"] == "C2: second"
+    assert first[SUPPORTED] == ["measure"] and first[INCONCLUSIVE] == ["another measure"]
+    assert second[NOT_SUPPORTED] == ["scope"] and second[INCONCLUSIVE] == ["other scope"]
+    assert second[SUPPORTED] == []  # the practitioner row is not here
+    assert [c["claim"] for c in paper["checks"]] == ["C0: same"] and paper["checks"][0][NOT_SUPPORTED]

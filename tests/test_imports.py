@@ -35,8 +35,8 @@ def test_figures_do_not_import_the_statistics(module):
 
 STEP_MODULES = [
     (f"scaledyn.{study}.__main__", f"scaledyn.{study}.{module}")
-    for study, package in studies.PACKAGES.items()
-    for module in package.STEPS.values()
+    for study, contract in studies.CONTRACTS.items()
+    for module in contract.steps.values()
 ]
 
 

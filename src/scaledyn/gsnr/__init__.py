@@ -6,6 +6,7 @@ holds the threshold classifier; ``analysis`` turns the per-job tables into the s
 """
 
 from scaledyn.config import invalid
+from scaledyn.contract import Contract
 
 # The command line's steps (``python -m scaledyn.gsnr <step>``): step -> the module whose ``main(argv)`` runs
 # it, imported only when that step runs (a job's code is its step module's import closure).
@@ -37,3 +38,15 @@ def check(gsnr: dict, *, runs: bool) -> None:
     if runs and unknown:
         defined = ", ".join(gsnr["shape_dims"])
         raise invalid("gsnr.shapes", f"{unknown} not defined in gsnr.shape_dims; defined: {defined}")
+
+
+CONTRACT = Contract(
+    name="gsnr",
+    title="Study 000: GSNR",
+    tables=TABLES,
+    steps=STEPS,
+    reads={"analyse": (), "claims": None},
+    claims_tables=("runs",),
+    job_params=job_params,
+    check=check,
+)

@@ -1,7 +1,7 @@
 """Command line of study 000 (GSNR as an indicator of scale adaptation), called by workflow/rules/gsnr.smk.
 
     python -m scaledyn.gsnr simulate --noise N --optimizer O --params SECTION --global-seed G --out F
-    python -m scaledyn.gsnr analyse --runs F [F ...] --stats STATS --out-dir D
+    python -m scaledyn.gsnr analyse --inputs F [F ...] --stats STATS --out-dir D
     python -m scaledyn.gsnr claims --inputs runs.csv --params SECTION --stats STATS --out claims.json
 
 ``SECTION`` is the ``gsnr`` config section and ``STATS`` the ``stats`` section, each inline JSON or a JSON /

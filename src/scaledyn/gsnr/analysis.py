@@ -130,12 +130,12 @@ def gsnr_points(runs: pd.DataFrame) -> pd.DataFrame:
 def main(argv: list[str]) -> int:
     """The ``analyse`` step: the simulate step's tables to the study's result tables."""
     parser = argparse.ArgumentParser(prog="python -m scaledyn.gsnr analyse")
-    parser.add_argument("--runs", required=True, nargs="+", type=Path, help="the simulate step's tables")
+    parser.add_argument("--inputs", required=True, nargs="+", type=Path, help="the simulate step's tables")
     parser.add_argument("--stats", default=None, help="the stats section: inline JSON or a JSON/YAML file")
     parser.add_argument("--out-dir", required=True, type=Path)
     args = parser.parse_args(argv)
     stats = config.read(args.stats, "stats")
-    runs = pd.concat([pd.read_csv(f) for f in args.runs], ignore_index=True)
+    runs = pd.concat([pd.read_csv(f) for f in args.inputs], ignore_index=True)
     out = args.out_dir
     write_csv(runs, out / "runs.csv")
     write_csv(summary_table(runs, stats), out / "summary.csv")

@@ -8,6 +8,7 @@ into tables; ``claims`` checks the paper's claims against them. CLI: ``python -m
 """
 
 from scaledyn.config import invalid
+from scaledyn.contract import Contract
 
 # The command line's steps (``python -m scaledyn.llm <step>``): step -> the module whose ``main(argv)`` runs
 # it, imported only when that step runs (the data step needs no torch; a job's code is its step's closure).
@@ -153,3 +154,15 @@ def check(llm: dict, *, runs: bool) -> None:
             problem = check_arms(arms, llm["claims"]["reference"], key=f"llm.sizes.{name}.arms")
     if problem is not None:
         raise invalid(*problem)
+
+
+CONTRACT = Contract(
+    name="llm",
+    title="Study 002: scale vectors in LLMs",
+    tables=TABLES,
+    steps=STEPS,
+    reads={"analyse": ("claims", "seeds"), "claims": ("claims",)},  # seeds: a pilot's variance
+    claims_tables=TABLES,
+    job_params=job_params,
+    check=check,
+)

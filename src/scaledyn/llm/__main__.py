@@ -3,7 +3,7 @@
     python -m scaledyn.llm data --source shakespeare --out-dir D [--val-works ...] [--cache-dir C]
     python -m scaledyn.llm train --arch A --variant V --size S --seed N --global-seed G --params SECTION \\
         --data D --out D --ckpt D [--device auto|cpu|cuda] [--threads N]
-    python -m scaledyn.llm analyse --summaries R/summary.json ... --params SECTION --stats STATS --out-dir D
+    python -m scaledyn.llm analyse --inputs R/summary.json ... --params SECTION --stats STATS --out-dir D
     python -m scaledyn.llm claims --inputs TABLE.csv ... --params SECTION --stats STATS --out claims.json
 
 ``SECTION`` is the ``llm`` config section and ``STATS`` the ``stats`` section, each inline JSON or a JSON /

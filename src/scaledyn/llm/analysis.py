@@ -1,6 +1,6 @@
 """Aggregate the study-002 training runs into the tables the figures, claims and report read.
 
-    python -m scaledyn.llm analyse --summaries R1/summary.json ... --params JSON --stats JSON --out-dir DIR
+    python -m scaledyn.llm analyse --inputs R1/summary.json ... --params JSON --stats JSON --out-dir DIR
 
 Each run directory (``scaledyn.llm.train`` output) holds ``summary.json``, ``metrics.csv``, ``gammas.csv``,
 ``linear_grads.csv`` and ``tensor_snr.csv``. Written to ``--out-dir``:
@@ -383,9 +383,9 @@ def analyse(
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, runs: str) -> None:
-    """The inputs of a step that reads runs: ``--summaries`` (the summary.json of ``runs``), ``--params`` (the
+    """The inputs of a step that reads runs: ``--inputs`` (the summary.json of ``runs``), ``--params`` (the
     llm section) and ``--stats``."""
-    parser.add_argument("--summaries", nargs="+", required=True, help=f"summary.json of {runs}")
+    parser.add_argument("--inputs", nargs="+", required=True, help=f"summary.json of {runs}")
     parser.add_argument("--params", required=True, help="llm section: inline JSON or a JSON/YAML file")
     parser.add_argument("--stats", required=True, help="pipeline stats section: inline JSON or a file")
 
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = config.read(args.params, "llm", check)
         settings = Settings.from_section(config.read(args.stats, "stats"))
-        analyse(args.summaries, params, settings, args.out_dir)
+        analyse(args.inputs, params, settings, args.out_dir)
     except (AnalysisError, config.ConfigError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """Seeds of study 002 sized by an internal pilot: Stein's two-stage design on the blocked comparisons.
 
-    python -m scaledyn.llm plan --summaries PILOT/summary.json ... --params JSON --stats JSON --out plan.json
+    python -m scaledyn.llm plan --inputs PILOT/summary.json ... --params JSON --stats JSON --out plan.json
 
 ``llm.seeds`` is either a fixed count (every run at seeds ``0 .. seeds - 1``; no pilot) or
 ``{pilot: S0, max: S_max}``. Then the DAG trains every arm at the pilot seeds ``0 .. S0 - 1`` first, and this
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         llm = config.read(args.params, "llm", check)
         st = config.read(args.stats, "stats")
         settings = Settings.from_section(st)
-        tables = analysis.tables([Path(p) for p in args.summaries], llm, settings)
+        tables = analysis.tables([Path(p) for p in args.inputs], llm, settings)
         rows = llm_claims.check_all(tables, llm, settings)
         out = plan(tables, rows, llm, 1.0 - settings.level, float(st["power"]))
     except (analysis.AnalysisError, config.ConfigError) as exc:

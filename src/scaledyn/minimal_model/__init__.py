@@ -7,6 +7,8 @@ tidy trajectories into derived tables; ``claims`` checks the paper's five claims
 CLI: ``python -m scaledyn.minimal_model --help``.
 """
 
+from scaledyn.contract import Contract
+
 # The command line's steps (``python -m scaledyn.minimal_model <step>``): step -> the module whose
 # ``main(argv)`` runs it, imported only when that step runs (a job's code: its step module's import closure).
 STEPS = {"simulate": "simulate", "analyse": "analysis", "claims": "claims"}
@@ -21,3 +23,14 @@ def job_params(section: dict, sweep: str) -> dict:
     params = {k: v for k, v in section.items() if k not in ("sweeps", "analysis", "claims")}
     params["sweeps"] = {sweep: section["sweeps"][sweep]}
     return params
+
+
+CONTRACT = Contract(
+    name="minimal_model",
+    title="Study 001: minimal model",
+    tables=TABLES,
+    steps=STEPS,
+    reads={"analyse": None, "claims": None},
+    claims_tables=None,
+    job_params=job_params,
+)

@@ -182,6 +182,32 @@ def summary(df: pd.DataFrame) -> dict[str, dict[str, int]]:
     }
 
 
+def glance(df: pd.DataFrame) -> list[dict]:
+    """What holds, per paper at a glance: each claim (in table order) with its counted rows under each
+    adjusted verdict, a row named by its scope (by its measure where the claim has several rows of that
+    scope), and the paper's A/A checks the same way. Practitioner and descriptive rows are left to the
+    full table."""
+
+    def scopes(rows: pd.DataFrame) -> dict[str, list[str]]:
+        shared = rows["scope"].duplicated(keep=False)
+        names = rows["scope"].where(~shared, rows["measure"])
+        return {
+            v: names[rows["verdict_adjusted"] == v].tolist() for v in (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
+        }
+
+    def by_claim(rows: pd.DataFrame) -> list[dict]:
+        return [{"claim": c, **scopes(g)} for c, g in rows.groupby("claim", sort=False)]
+
+    return [
+        {
+            "paper": paper,
+            "claims": by_claim(rows[rows["counted"].astype(bool)]),
+            "checks": by_claim(rows[rows["role"] == "check"]),
+        }
+        for paper, rows in df.groupby("paper", sort=False)
+    ]
+
+
 def read_rows(paths: Iterable[str | Path]) -> list[dict]:
     return [row for p in paths for row in io.read_json(p)]
 

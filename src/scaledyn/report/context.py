@@ -218,6 +218,7 @@ def claims_of(claims_file: str | Path | None, sections: dict[str, dict], config:
     sized = counted[(counted["verdict_adjusted"] == claims_table.INCONCLUSIVE) & counted["effect"].notna()]
     return {
         "claims": _records(df),
+        "claims_glance": claims_table.glance(df),
         "claims_summary": {
             "rows": len(df),
             "counted": len(counted),
