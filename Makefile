@@ -2,7 +2,7 @@
 #   make paper   # .venv -> package -> snakemake --cores all -> results/report/report.pdf
 #   make test    # .venv (if missing) -> the whole test suite (lint, formatting, unit, DAG behaviour)
 #   make claims  # the claims table of results/ in the terminal (after make paper; STUDY=gsnr for one study)
-#   make gpu-check  # on a GPU machine: the device check of study 002's GPU path (README, "Study 002 on a GPU")
+#   make gpu-check  # on a GPU machine: the device check of study 002's GPU path (docs/slurm-and-gpu.md)
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python

@@ -178,7 +178,7 @@ def test_an_internal_pilot_plans_the_seeds_then_trains_only_the_planned_runs(smo
     shutil.copytree(smoke, repo, symlinks=True)
     (repo / "pilot.yaml").write_text("llm:\n  seeds: {pilot: 2, max: 3}\n")
     # a folder made with a fixed count: Snakemake schedules no checkpoint whose downstream outputs exist, so
-    # the DAG says how to plan (README) and the plan runs once forced
+    # the DAG says how to plan (docs/statistics.md) and the plan runs once forced
     out = snakemake(repo, "-n", "--configfile", "config/smoke.yaml", "pilot.yaml").stdout
     assert "--forcerun llm_plan" in out
     force = ("--configfile", "config/smoke.yaml", "pilot.yaml", "--forcerun", "llm_plan")

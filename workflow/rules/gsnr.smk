@@ -36,7 +36,7 @@ wildcard_constraints:
 
 
 # Simulate one (noise model, optimiser) job: per shape, all noise levels, seeds and controls as one tensor program.
-# Shared between clones by Snakemake's output cache (--cache, README): the run table and its timing (CACHED).
+# Shared between clones by Snakemake's output cache (--cache, docs/caching-and-provenance.md): the run table and its timing (CACHED).
 rule gsnr_simulate:
     input:
         code=step_code("gsnr", "simulate"),

@@ -205,7 +205,7 @@ rule llm_train:
         ),
     log:
         f"results/logs/llm/train/{LLM_RUN_DIR}.log",
-    cache: True  # shared between clones (--cache, README); the run's timing is a cached output (CACHED)
+    cache: True  # shared between clones (--cache, docs/caching-and-provenance.md); the run's timing is a cached output (CACHED)
     conda:
         ENV
     threads: LLM["threads"] * LLM_NPROC  # CPU: 1 per process (two one-thread jobs side by side: 1.5x one 2-thread job)

@@ -30,7 +30,7 @@ wildcard_constraints:
 
 
 # Simulate one sweep: trajectories of norms, loss and per-parameter SNRs at log-spaced checkpoints.
-# Shared between clones by Snakemake's output cache (--cache, README): the sweep table and its timing (CACHED).
+# Shared between clones by Snakemake's output cache (--cache, docs/caching-and-provenance.md): the sweep table and its timing (CACHED).
 rule minimal_model_simulate:
     input:
         code=step_code("minimal_model", "simulate"),
