@@ -77,16 +77,18 @@ def with_provenance(outputs, skip=()):
     return {**outputs, **{key: path for path, key in sidecars.items()}}
 
 
-def provenance(rule, *section):
+def provenance(rule, *section, more=""):
     """Shell tail of a rule that uses with_provenance(), to write its sidecars from its inputs, `code` input and
     outputs.
     `rule`: the rule's name (a shell command's {rule} fails snakemake --lint; tests/test_provenance.py checks
     it against Snakemake's record); `section`: the names of the rule's params that carry the config values its
-    command gets (recorded and hashed in each sidecar)."""
+    command gets (recorded and hashed in each sidecar); `more`: further `--section NAME=VALUE` arguments,
+    already quoted (a placeholder such as "{params.sections}")."""
     args = "".join(f" --section {name}={{params.{name}:q}}" for name in section)
     return (
         f" && python -m scaledyn.provenance --rule {rule}"
         + args
+        + more
         + " --inputs {input} --code {input.code} --outputs {output} >> {log} 2>&1"
     )
 

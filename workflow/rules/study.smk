@@ -3,7 +3,24 @@
 # A study's own .smk holds what is particular to it: the rules that make the files its analysis reads,
 # registered in STUDY_RUNS[study] (named inputs; "runs" are the files passed to the analyse step).
 # Analysis, claims and figures take seconds: on a cluster they run on the submit host (localrule).
+# A rule's shell command is evaluated again when its job runs, after the loop has ended: the commands below
+# are the same for every study and take what is the study's own from params (set when the rule is defined).
 CONTRACTS = scaledyn_studies.CONTRACTS
+ANALYSE_SHELL = (
+    "python -m scaledyn.{params.study} analyse --inputs {input.runs}{params.arguments}"
+    " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
+    + provenance("{params.rule}", "section", "stats")
+)
+CLAIMS_SHELL = (
+    "python -m scaledyn.{params.study} claims --inputs {input.tables}{params.arguments}"
+    " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
+    + provenance("{params.rule}", "section", "stats")
+)
+FIGURE_SHELL = (
+    "python -m scaledyn.plots.{params.study} {wildcards.fig} --tables {input.tables}{params.arguments}"
+    " --out {output.pdf} > {log} 2>&1"
+    + provenance("{params.rule}", more="{params.sections}")
+)
 
 
 def step_params(study, step):
@@ -13,8 +30,10 @@ def step_params(study, step):
 
 
 def params_argument(study, step):
-    """The step's --params argument, none when it reads nothing of its section."""
-    return "" if CONTRACTS[study].reads[step] == () else " --params {params.section:q}"
+    """The step's --params argument (quoted), none when it reads nothing of its section."""
+    if CONTRACTS[study].reads[step] == ():
+        return ""
+    return " --params " + shlex.quote(step_params(study, step))
 
 
 def claims_inputs(study):
@@ -31,9 +50,16 @@ def figure_options(study):
     return {o: config[study]["claims"][o] for o in names}
 
 
+def quoted_pairs(flag, values):
+    """` --<flag> NAME=VALUE` for each value, quoted for the shell."""
+    return "".join(f" --{flag} {shlex.quote(f'{k}={v}')}" for k, v in values.items())
+
+
 for _study, _contract in CONTRACTS.items():
     _dir, _figs = f"results/{_study}", f"results/figures/{_study}"
-    _options = figure_options(_study)
+    _options = figure_options(
+        _study
+    )  # evaluated here: a shell command may not read loop variables
 
     # The study's tables from the files its simulation or training made.
     rule:
@@ -56,6 +82,9 @@ for _study, _contract in CONTRACTS.items():
             mem_mb=2048,
             runtime=10,
         params:
+            study=_study,
+            rule=f"{_study}_analyse",
+            arguments=params_argument(_study, "analyse"),
             section=step_params(_study, "analyse"),
             stats=as_json(config["stats"]),
             out_dir=lambda wildcards, output: Path(output[0]).parent,
@@ -63,10 +92,7 @@ for _study, _contract in CONTRACTS.items():
         message:
             f"{_study}: analyse {{params.n_inputs}} inputs -> {_dir}"
         shell:
-            f"python -m scaledyn.{_study} analyse --inputs {{input.runs}}"
-            + params_argument(_study, "analyse")
-            + " --stats {params.stats:q} --out-dir {params.out_dir} > {log} 2>&1"
-            + provenance(f"{_study}_analyse", "section", "stats")
+            ANALYSE_SHELL
 
     # The claims of the study's paper (criteria: <study>.claims), one row per claim x scope.
     rule:
@@ -83,15 +109,15 @@ for _study, _contract in CONTRACTS.items():
         conda:
             ENV
         params:
+            study=_study,
+            rule=f"{_study}_claims",
+            arguments=params_argument(_study, "claims"),
             section=step_params(_study, "claims"),
             stats=as_json(config["stats"]),
         message:
             f"{_study}: claims -> {{output.claims}}"
         shell:
-            f"python -m scaledyn.{_study} claims --inputs {{input.tables}}"
-            + params_argument(_study, "claims")
-            + " --stats {params.stats:q} --out {output.claims} > {log} 2>&1"
-            + provenance(f"{_study}_claims", "section", "stats")
+            CLAIMS_SHELL
 
     # One figure of FIGURES[study] from its tables (drawing only).
     rule:
@@ -120,12 +146,12 @@ for _study, _contract in CONTRACTS.items():
         conda:
             ENV
         params:
-            **_options,
+            study=_study,
+            rule=f"{_study}_figure",
+            arguments=quoted_pairs("option", _options),
+            sections=quoted_pairs("section", _options),
             caption=caption(_study),
         message:
             f"{_study}: figure {{output.pdf}}"
         shell:
-            f"python -m scaledyn.plots.{_study} {{wildcards.fig}} --tables {{input.tables}}"
-            + "".join(f" --option {o}={{params.{o}}}" for o in _options)
-            + " --out {output.pdf} > {log} 2>&1"
-            + provenance(f"{_study}_figure", *_options)
+            FIGURE_SHELL
