@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 COPY = ["Snakefile", "workflow", "profiles", "src", "config", "paper", "environment.yml"]
+SMOKE = ("--configfile", "config/smoke.yaml")
 
 
 def snakemake(
@@ -46,6 +47,16 @@ def copy_repo(dest: Path) -> Path:
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Path:
     return copy_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory) -> Path:
+    """The whole smoke DAG, run once per test session in a copy of the repository (its console output in
+    ``console.log``), shared by the tests of the DAG's behaviour and of provenance: a test that edits the
+    copy restores it."""
+    repo = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
+    (repo / "console.log").write_text(snakemake(repo, "--cores", "2", *SMOKE).stdout)
+    return repo
 
 
 def claim_row(value, low, high, direction, threshold, verdict, study="001", claim="C1: a claim", **extra):

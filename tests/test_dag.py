@@ -15,10 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import BIN, copy_repo, snakemake
+from tests.conftest import BIN, SMOKE, copy_repo, snakemake
 
 pytestmark = pytest.mark.slow
-SMOKE = ("--configfile", "config/smoke.yaml")
 FIG2 = "results/figures/gsnr/fig2_noise_sweep.pdf"
 
 
@@ -29,13 +28,6 @@ def planned_jobs(workdir: Path, *args: str, smoke: bool = True) -> dict[str, int
         return {}
     stats = out.split("Job stats:", 1)[1]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M) if m[1] != "total"}
-
-
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory) -> Path:
-    repo = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
-    (repo / "console.log").write_text(snakemake(repo, "--cores", "2", *SMOKE).stdout)
-    return repo
 
 
 def test_console_is_one_short_line_per_job_with_progress(smoke):

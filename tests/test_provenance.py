@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from scaledyn import io, provenance
-from tests.conftest import copy_repo, snakemake
-
-SMOKE = ("--configfile", "config/smoke.yaml")
+from tests.conftest import SMOKE, snakemake
 
 
 def write(path: Path, text: str) -> Path:
@@ -80,14 +79,6 @@ def test_bad_section_or_a_sidecar_of_nothing_is_one_error_line(job, tmp_path, ca
     assert "--section 'seed'" in lines[0] and "describes no output" in lines[1]
 
 
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory) -> Path:
-    """The smoke DAG up to report.tex in a copy of the repository."""
-    repo = copy_repo(tmp_path_factory.mktemp("prov") / "repo")
-    snakemake(repo, "--cores", "2", *SMOKE, "--config", "report={pdf: never}")
-    return repo
-
-
 def results_tables(results: Path) -> list[Path]:
     """Every figure and results table of the smoke run (not study 002's per-run logs or corpus)."""
     tables = [p for d in ("gsnr", "minimal_model", "llm", "claims") for p in (results / d).glob("*.*")]
@@ -106,7 +97,7 @@ def test_smoke_run_writes_a_true_sidecar_for_every_figure_and_table(smoke):
         for rel, digest in {**record["inputs"], **record["code"], **record["outputs"]}.items():
             assert hashlib.sha256((smoke / rel).read_bytes()).hexdigest() == digest, (path, rel)
     # each sidecar names the rule Snakemake records for its outputs (each rule types its name for it)
-    summary = snakemake(smoke, "--summary", *SMOKE, "--config", "report={pdf: never}").stdout.splitlines()
+    summary = snakemake(smoke, "--summary", *SMOKE).stdout.splitlines()
     made_by = dict(line.split("\t")[:3:2] for line in summary if line.startswith("results/"))
     for path in outputs:
         assert (
@@ -124,9 +115,12 @@ def test_smoke_run_writes_a_true_sidecar_for_every_figure_and_table(smoke):
 def test_a_new_commit_reruns_nothing(smoke):
     """The commit is recorded in the sidecars, not a param: committing the copy leaves the DAG up to date."""
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
-    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "c"]):
-        subprocess.run([*git, *cmd], cwd=smoke, check=True)
-    out = snakemake(smoke, "-n", *SMOKE, "--config", "report={pdf: never}").stdout
+    try:
+        for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "c"]):
+            subprocess.run([*git, *cmd], cwd=smoke, check=True)
+        out = snakemake(smoke, "-n", *SMOKE).stdout
+    finally:
+        shutil.rmtree(smoke / ".git", ignore_errors=True)  # the shared copy as it was
     assert "Nothing to be done" in out, out[-2000:]
 
 
