@@ -7,7 +7,8 @@
 Reads what the run wrote: ``claims/claims.csv`` (paper 002's loss rows: each one's MDE at ``stats.power``
 within the paper's Holm family, and ``seeds_needed``, the seeds at which it reaches ``llm.claims.min_effect``,
 sized from the spread), ``llm/deltas.csv`` (each family's residual sd, pooled df, spread check),
-``llm/runs.csv`` (runs, within-run evaluation SE) and the Snakemake log (the first start and the last end of
+``llm/runs.csv`` (runs, within-run evaluation SE), ``llm/plan.json`` under an internal pilot (pilot sd,
+seeds planned and run, whether the ceiling bound) and the Snakemake log (the first start and the last end of
 an ``llm:`` job: the study-002 part of the run, its wall time; the sum of the training jobs' own times from
 ``results/benchmarks/llm_train``). Writes ``llm_power.json``: ``mde`` (loss row -> MDE at 80% power),
 ``seeds_needed``, ``llm_wall_s``, the targets (every loss row's MDE at most ``min_effect``, at most 30
@@ -66,6 +67,7 @@ def main() -> int:
     deltas = pd.read_csv(args.results / "llm" / "deltas.csv")
     runs = pd.read_csv(args.results / "llm" / "runs.csv")
     wall, first, last = llm_wall(log)
+    plan = args.results / "llm" / "plan.json"  # under an internal pilot
     bench = sorted(Path("results/benchmarks/llm_train").glob("*.tsv"))
     train_s = float(sum(pd.read_csv(b, sep="\t")["s"].iloc[0] for b in bench))
     loss = claims[
@@ -106,6 +108,7 @@ def main() -> int:
         "diverged": int(runs["diverged"].astype(bool).sum()),
         "within_run_eval_se_median": round(float(runs["final_val_se"].median()), 5),
         "noise": noise,
+        "plan": json.loads(plan.read_text()) if plan.exists() else None,
         "targets": {
             "mde_max": target,
             "llm_wall_s_max": TARGET_WALL_S,
