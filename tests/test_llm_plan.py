@@ -9,7 +9,7 @@ import pytest
 import scipy.stats
 
 from scaledyn import blocked, inference
-from scaledyn.llm import analysis, plan, seed_range
+from scaledyn.llm import analysis, is_planned, plan, seed_range
 
 ALPHA, POWER = 0.05, 0.8
 
@@ -17,6 +17,13 @@ ALPHA, POWER = 0.05, 0.8
 def test_seed_range_of_a_fixed_count_and_of_a_pilot():
     assert seed_range({"seeds": 3}) == (3, 3)
     assert seed_range({"seeds": {"pilot": 3, "max": 12}}) == (3, 12)
+
+
+def test_a_pilot_at_its_ceiling_is_still_planned_a_fixed_count_is_not():
+    """{pilot: n, max: n} trains n seeds, its plan says what the noise asks for; n alone plans nothing."""
+    at_ceiling = {"seeds": {"pilot": 4, "max": 4}}
+    assert is_planned(at_ceiling) and seed_range(at_ceiling) == (4, 4)
+    assert not is_planned({"seeds": 4})
 
 
 def test_seeds_for_is_the_first_count_whose_mde_reaches_the_target():

@@ -20,6 +20,7 @@ from scaledyn.llm import (
     planned_runs as llm_planned_runs,
     runs as llm_runs,
     seed_range as llm_seed_range,
+    is_planned as llm_is_planned,
 )
 import os
 
@@ -35,7 +36,7 @@ LLM_FIGURES = FIGURES["llm"]  # name -> drawing function and tables (scaledyn.pl
 # Seeds: a fixed count, or an internal pilot {pilot, max} whose checkpoint llm_plan sizes each (size, arch)
 # family from the pilot runs' residual variance (scaledyn.llm.plan); then the rest of the seeds train.
 LLM_PILOT, LLM_MAX = llm_seed_range(LLM)
-LLM_SIZED = LLM_PILOT < LLM_MAX
+LLM_SIZED = llm_is_planned(LLM)
 if (
     LLM_SIZED
     and not Path(f"{LLM_DIR}/plan.json").exists()

@@ -38,6 +38,12 @@ def seed_range(llm: dict) -> tuple[int, int]:
     return (int(seeds), int(seeds)) if isinstance(seeds, int) else (int(seeds["pilot"]), int(seeds["max"]))
 
 
+def is_planned(llm: dict) -> bool:
+    """Whether ``llm.seeds`` is an internal pilot: a plan (results/llm/plan.json) sizes the seeds and says
+    what the noise asks for, also when the ceiling is the pilot (no seed beyond it can train)."""
+    return isinstance(llm["seeds"], dict)
+
+
 def planned_seeds(plan: dict, size: str, arch: str) -> int:
     """The seeds a (size, arch) family trains under an internal pilot's ``plan.json``
     (:mod:`scaledyn.llm.plan`); its pilot seeds where the plan has no entry for it."""
