@@ -20,17 +20,17 @@ CPU (always), at the ``tiny`` size of the default ``llm`` params, float32, one p
    process (imports, model build);
 5. training programs at one thread (``cpu.modes``: tokens/s per core, the ratio to the eager single run,
    peak RSS, compile times, loss gaps), per variant: ``eager`` (the single run of today, measurement 1);
-   ``batchedS``: :mod:`scaledyn.llm.batched` over S seeds (``vmap`` of ``functional_call`` over stacked
-   parameters, per-seed clipping, one AdamW), ``S * batch`` sequences per step; ``compiled``: the single
-   run with ``torch.compile`` (inductor, C++ code built by gcc); ``compiled_batchedS``: the vmapped loss
-   compiled; ``mkl_avx512`` and ``mkl_avx512_compiled``: eager and compiled single runs with
-   ``LD_PRELOAD`` of a one-function library defining ``mkl_serv_intel_cpu_true() = 1`` (built here with
-   gcc; skipped without it), which makes the MKL bundled with torch take its AVX-512 kernels on this AMD
-   CPU instead of its AVX2 ones (an experiment: not used by the pipeline). Compile time: ``compile_s`` =
-   first step - steady step; *cold* from one process with a fresh ``TORCHINDUCTOR_CACHE_DIR`` before the
-   rounds, *warm* the median over the rounds' processes, which reuse that cache. Loss gap: seed 0 of every
-   mode starts from the same init (seed 0), tokens and AdamW as the eager single run; the largest
-   absolute difference of its first 5 step losses from eager's.
+   ``batchedS``: the batched program of ``llm_batched.py`` over S seeds (``vmap`` of ``functional_call``
+   over stacked parameters, per-seed clipping, one AdamW), ``S * batch`` sequences per step;
+   ``compiled``: the single run with ``torch.compile`` (inductor, C++ code built by gcc);
+   ``compiled_batchedS``: the vmapped loss compiled; ``mkl_avx512`` and ``mkl_avx512_compiled``: eager
+   and compiled single runs with ``LD_PRELOAD`` of a one-function library defining
+   ``mkl_serv_intel_cpu_true() = 1`` (built here with gcc; skipped without it), which makes the MKL bundled
+   with torch take its AVX-512 kernels on this AMD CPU instead of its AVX2 ones (an experiment: not used by
+   the pipeline). Compile time: ``compile_s`` = first step - steady step; *cold* from one process with a
+   fresh ``TORCHINDUCTOR_CACHE_DIR`` before the rounds, *warm* the median over the rounds' processes, which
+   reuse that cache. Loss gap: seed 0 of every mode starts from the same init (seed 0), tokens and AdamW as
+   the eager single run; the largest absolute difference of its first 5 step losses from eager's.
 
 A step is what ``scaledyn.llm.train`` does: forward, backward, ``clip_grad_norm_``, ``AdamW.step`` on the
 model, param groups and optimiser the training module builds (lr 1e-4, constant). Tokens are random
@@ -80,8 +80,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import llm_batched as batched  # noqa: E402  (beside this script)
+
 from scaledyn import config  # noqa: E402
-from scaledyn.llm import batched, run_config  # noqa: E402
+from scaledyn.llm import run_config  # noqa: E402
 from scaledyn.llm import train as tr  # noqa: E402
 from scaledyn.llm.model import build  # noqa: E402
 from scaledyn.llm.optim import make_optimizer  # noqa: E402
@@ -95,7 +97,7 @@ def worker(spec: dict) -> dict:
 
     ``precision`` (``llm.precision``, default auto) and ``entry`` (the size's whole entry) are optional.
 
-    ``seeds`` > 0: the batched program of :mod:`scaledyn.llm.batched` over that many seeds (one model per
+    ``seeds`` > 0: the batched program of ``llm_batched.py`` over that many seeds (one model per
     seed, ``seeds * batch`` sequences per step); ``compile``: ``torch.compile`` the (vmapped) loss.
     """
     t_start = time.perf_counter()
