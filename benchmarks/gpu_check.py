@@ -57,6 +57,7 @@ from llm_throughput import worker  # noqa: E402
 from scaledyn import studies  # noqa: E402
 from scaledyn.llm import memory, run_config  # noqa: E402
 from scaledyn.llm import train as tr  # noqa: E402
+from scaledyn.llm.checkpoint import CKPT_NAME  # noqa: E402
 from scaledyn.llm.variants import VARIANTS  # noqa: E402
 
 LOSS_TOL = 0.05  # nats: compiled bf16 vs eager float32, any logged train loss over the first 50 steps
@@ -213,7 +214,7 @@ def cli(params: dict, data: Path, out: Path, dev: torch.device, nproc: int = 1) 
 def resume_section(llm: dict, dev: torch.device, data: Path, out: Path, loss_steps: int) -> dict[str, Any]:
     """The compiled bf16 run killed (SIGKILL) after its first checkpoint, then run again to the end."""
     params = train_params(llm, loss_steps, compile=True, precision="bf16")
-    cmd, ckpt = cli(params, data, out / "resume", dev), out / "resume" / "ckpt" / tr.CKPT_NAME
+    cmd, ckpt = cli(params, data, out / "resume", dev), out / "resume" / "ckpt" / CKPT_NAME
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
     while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:

@@ -9,7 +9,7 @@ How a slice stays the run trained alone:
 - Models: ``S`` models built as the training run builds one, stacked with
   :func:`torch.func.stack_module_state` into one leaf tensor per parameter with a leading seed axis; the loss
   is ``vmap(functional_call(model, ...))`` over that axis.
-- Micro-batches as :func:`scaledyn.llm.train.forward_backward`: ``(loss_s / n_micro)`` summed over seeds is
+- Micro-batches as :func:`scaledyn.llm.step.forward_backward`: ``(loss_s / n_micro)`` summed over seeds is
   back-propagated once per micro-batch, so each slice receives its own gradient.
 - Clipping per seed (:func:`clip_per_seed_`): the formula of :func:`torch.nn.utils.clip_grad_norm_` applied
   to each slice alone.
@@ -25,10 +25,10 @@ import torch
 from torch import Tensor
 from torch.func import functional_call, stack_module_state, vmap
 
+from scaledyn.llm.device import autocast
 from scaledyn.llm.model import Transformer
 from scaledyn.llm.optim import OptimConfig, make_optimizer
 from scaledyn.llm.run_config import RunConfig
-from scaledyn.llm.train import autocast
 
 Params = dict[str, Tensor]
 

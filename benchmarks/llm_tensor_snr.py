@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from scaledyn import config  # noqa: E402
-from scaledyn.llm import run_config, tensor_snr  # noqa: E402
-from scaledyn.llm import train as tr  # noqa: E402
+from scaledyn.llm import batches, run_config, tensor_snr  # noqa: E402
+from scaledyn.llm.device import setup_device  # noqa: E402
 from scaledyn.llm.model import build  # noqa: E402
 from scaledyn.llm.optim import make_optimizer  # noqa: E402
+from scaledyn.llm.step import forward_backward  # noqa: E402
 
 
 def timed(fn) -> float:
@@ -52,17 +54,16 @@ def measure(variant: str, rounds: int, draws: int | None, sequences: int | None)
     )
     dev = torch.device("cpu")
     run = run_config.build(section, variant, "tiny", 0, 0, arch="prenorm", vocab_size=256, device=dev)
-    tr.setup_device(dev, 1)
+    setup_device(dev, 1)
     model = build(run.model, run.flags, init_seed=0)
     opt = make_optimizer(model, run.optim)
     tokens = np.random.default_rng(0).integers(0, 256, 200_000).astype(np.uint16)
-    ctx = run.model.context
-    windows = lambda keys, n: tr.window_batch(tokens, tr.batch_starts(len(tokens), ctx, n, keys), ctx)  # noqa: E731
+    windows = partial(batches.draw_windows, tokens, run.model.context)
     meter = tensor_snr.meter(section, run, model, opt, windows)
     k, s = meter.draws, meter.sequences
 
     def step(i: int) -> None:
-        tr.forward_backward(model, tr.train_batch(run, tokens, i), run)
+        forward_backward(model, batches.train_batch(run, tokens, i), run)
         torch.nn.utils.clip_grad_norm_(model.parameters(), run.optim.grad_clip)
         opt.step()
         opt.zero_grad(set_to_none=True)

@@ -84,7 +84,7 @@ import llm_batched as batched  # noqa: E402  (beside this script)
 
 from scaledyn import config  # noqa: E402
 from scaledyn.llm import run_config  # noqa: E402
-from scaledyn.llm import train as tr  # noqa: E402
+from scaledyn.llm.device import autocast, setup_device  # noqa: E402
 from scaledyn.llm.model import build  # noqa: E402
 from scaledyn.llm.optim import make_optimizer  # noqa: E402
 from scaledyn.llm.variants import VARIANTS  # noqa: E402
@@ -121,7 +121,7 @@ def worker(spec: dict) -> dict:
         vocab_size=int(spec["vocab"]),
         device=dev,
     )
-    tr.setup_device(dev, run.threads)
+    setup_device(dev, run.threads)
     cfg, n_seeds = run.model, int(spec.get("seeds", 0))
     models = [build(cfg, VARIANTS[spec["variant"]], init_seed=s).to(dev) for s in range(max(1, n_seeds))]
     model, optim = models[0], replace(run.optim, lr=1e-4)
@@ -147,7 +147,7 @@ def worker(spec: dict) -> dict:
         fwd = torch.compile(model) if spec.get("compile") else model
 
         def step() -> None:
-            with tr.autocast(dev, run.dtype):
+            with autocast(dev, run.dtype):
                 loss = fwd(xy[:, :-1], xy[:, 1:])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -13,6 +13,7 @@ import scaledyn.llm as llm_pkg
 from scaledyn import config, studies
 from scaledyn.llm import claims, seed_range
 from scaledyn.llm import train as tr
+from scaledyn.llm.run_config import total_steps
 from tests.conftest import ROOT, snakemake
 
 GPU = ("--configfile", "config/gpu.yaml", "config/gpu_quick.yaml")
@@ -67,7 +68,7 @@ def test_gpt124m_shape_trains_on_cpu(tmp_path):
     assert 0 < s["overhead_fraction"] < 0.01  # the unified variant's extra vectors at this width
     assert np.isfinite(s["final_val_loss"]) and not s["diverged"]
     assert s["flop_per_token"] == 6 * s["n_matmul_params"] + 12 * 12 * 768 * 64
-    assert tr.total_steps(cfg["sizes"]["gpt124m"]) == 4768
+    assert total_steps(cfg["sizes"]["gpt124m"]) == 4768
 
 
 def test_a_sizes_own_arms_choose_runs_not_how_they_train():

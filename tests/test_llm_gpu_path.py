@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -21,7 +22,7 @@ import yaml
 from torch._dynamo.utils import counters
 
 from scaledyn import config
-from scaledyn.llm import precision_problem, run_config
+from scaledyn.llm import batches, precision_problem, run_config, step
 from scaledyn.llm import train as tr
 from scaledyn.llm.model import build
 from scaledyn.llm.optim import make_optimizer
@@ -123,7 +124,7 @@ def test_bf16_on_a_cpu_without_avx512_bf16_is_a_one_line_error(tmp_path, data_di
 def test_evaluation_runs_in_bf16_and_the_tensor_snr_draws_in_float32(data_dir):  # noqa: F811
     """The fixed-window and whole-split evaluations follow the run's dtype; the SNR draws are float32 even
     when called under a bf16 autocast (the same rows as without it)."""
-    train_tokens, val_tokens, _ = tr.load_corpus(data_dir)
+    train_tokens, val_tokens, _ = batches.load_corpus(data_dir)
 
     def built(precision: str) -> run_config.RunConfig:
         llm = config.section("llm", {**PARAMS, "precision": precision})
@@ -131,16 +132,13 @@ def test_evaluation_runs_in_bf16_and_the_tensor_snr_draws_in_float32(data_dir): 
 
     runs = {p: built(p) for p in ("fp32", "bf16")}
     model = build(runs["fp32"].model, VARIANTS["unified"], init_seed=0)
-    starts = tr.val_starts(len(val_tokens), MICRO["context"], 8, 7)
-    fixed = {p: tr.evaluate(model, val_tokens, starts, r) for p, r in runs.items()}
-    split = {p: tr.evaluate_split(model, val_tokens, r)["loss"] for p, r in runs.items()}
+    starts = batches.val_starts(len(val_tokens), MICRO["context"], 8, 7)
+    fixed = {p: step.evaluate(model, val_tokens, starts, r) for p, r in runs.items()}
+    split = {p: step.evaluate_split(model, val_tokens, r)["loss"] for p, r in runs.items()}
     for losses in (fixed, split):
         assert losses["bf16"] != losses["fp32"] and abs(losses["bf16"] - losses["fp32"]) < BF16_LOSS_TOL
 
-    def windows(keys: tuple[object, ...], n: int) -> torch.Tensor:
-        return tr.window_batch(train_tokens, tr.batch_starts(len(train_tokens), MICRO["context"], n, keys),
-                               MICRO["context"])  # fmt: skip
-
+    windows = partial(batches.draw_windows, train_tokens, MICRO["context"])
     optimizer = make_optimizer(model, runs["bf16"].optim)
     meter = Meter(model, optimizer, windows, runs["bf16"], draws=4, sequences=2)
     plain = pd.DataFrame(meter.rows(3)).drop(columns="seconds")
@@ -230,7 +228,7 @@ def test_each_gpu_size_builds_and_one_compiled_bf16_step_runs(size):
     run = gpu_run(size, "unified", "prenorm", **REDUCED, n_layers=2)
     model = build(run.model, run.flags, init_seed=0)
     batch = torch.randint(0, 256, (REDUCED["batch_size"], REDUCED["context"] + 1))
-    loss = tr.forward_backward(torch.compile(model), batch, run)
+    loss = step.forward_backward(torch.compile(model), batch, run)
     grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0).item()
     assert math.isfinite(loss) and abs(loss - math.log(256)) < 1.0  # about uniform at init
     assert math.isfinite(grad_norm) and grad_norm > 0

@@ -4,6 +4,7 @@ the claims (known answers both ways) and the figure, on a toy corpus and on synt
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import torch
 import yaml
 
 from scaledyn import config, estimators
-from scaledyn.llm import checkpoint, run_config, tensor_snr
+from scaledyn.llm import batches, checkpoint, run_config, tensor_snr
 from scaledyn.llm import tensor_snr_analysis as tsa
 from scaledyn.llm import train as tr
 from scaledyn.llm.model import ModelConfig, build
@@ -145,14 +146,14 @@ def test_each_draw_is_the_gradient_of_its_own_windows(data_dir):  # noqa: F811
         section, "baseline", "micro", 0, 7, arch="prenorm", vocab_size=VOCAB, device=torch.device("cpu")
     )
     model = build(run.model, run.flags, init_seed=1)
-    tokens = tr.load_corpus(data_dir)[0]
-    windows = lambda keys, n: tr.window_batch(tokens, tr.batch_starts(len(tokens), 16, n, keys), 16)  # noqa: E731
+    tokens = batches.load_corpus(data_dir)[0]
+    windows = partial(batches.draw_windows, tokens, 16)
     meter = tensor_snr.meter(section, run, model, make_optimizer(model, run.optim), windows)
     draws = list(meter.draws_at(30))
     assert len(draws) == 4 and all(p.grad is None for p in model.parameters())  # nothing accumulated
     keys = tensor_snr.draw_keys(run, 30, 2)
-    assert keys == (7, "llm", "micro", 0, "snr", 30, 2) and keys != tr.batch_keys(7, "micro", 0, 30)
-    xy = tr.window_batch(tokens, tr.batch_starts(len(tokens), 16, 2, keys), 16)
+    assert keys == (7, "llm", "micro", 0, "snr", 30, 2) and keys != batches.batch_keys(7, "micro", 0, 30)
+    xy = batches.draw_windows(tokens, 16, keys, 2)
     model(xy[:, :-1], xy[:, 1:]).backward()
     for i, (name, p) in enumerate(model.named_parameters()):
         torch.testing.assert_close(draws[2][i], p.grad, rtol=1e-6, atol=0, msg=name)

@@ -21,8 +21,9 @@ import pytest
 import torch
 
 from scaledyn import config
-from scaledyn.llm import NOT_RUN_KEYS, optim, outputs, run_config
+from scaledyn.llm import NOT_RUN_KEYS, batches, optim, outputs, run_config
 from scaledyn.llm import train as tr
+from scaledyn.llm.checkpoint import CKPT_NAME
 from scaledyn.llm.model import ModelConfig, build, init_seed_for
 from scaledyn.llm.variants import VARIANTS, stream_of
 from scaledyn.seeding import derive_seed
@@ -153,7 +154,7 @@ def test_a_few_steps_reduce_the_loss_and_write_every_output(tmp_path, data_dir, 
 
 @pytest.mark.parametrize(("n", "context"), [(100, 16), (97, 16), (33, 32), (4000, 16)])
 def test_whole_split_windows_predict_every_token_once(n, context):
-    starts = tr.tile_starts(n, context)
+    starts = batches.tile_starts(n, context)
     targets = (starts[:, None] + 1 + torch.arange(context)).flatten()
     assert torch.equal(targets, torch.arange(1, len(targets) + 1))  # consecutive, none twice
     assert int(starts[-1]) + context + 1 <= n and n - 1 - len(targets) < context  # a tail < context left out
@@ -163,8 +164,8 @@ def test_whole_split_windows_predict_every_token_once(n, context):
     ("n_windows", "fraction", "kept"), [(100, 0.5, 50), (100, 0.33, 33), (7, 0.01, 1), (9, 1.0, 9)]
 )
 def test_a_fraction_of_the_split_keeps_evenly_spread_windows(n_windows, fraction, kept):
-    whole = tr.tile_starts(n_windows * 16 + 1, 16)
-    part = tr.tile_starts(n_windows * 16 + 1, 16, fraction)
+    whole = batches.tile_starts(n_windows * 16 + 1, 16)
+    part = batches.tile_starts(n_windows * 16 + 1, 16, fraction)
     assert len(whole) == n_windows and len(part) == kept and len(set(part.tolist())) == kept
     assert set(part.tolist()) <= set(whole.tolist()) and int(part[0]) == 0
     if kept > 1:  # spread over the split: first and last window, gaps within one window of each other
@@ -175,7 +176,7 @@ def test_a_fraction_of_the_split_keeps_evenly_spread_windows(n_windows, fraction
 def test_final_loss_is_the_whole_split_with_its_standard_error(tmp_path, data_dir):
     params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 3}}, "keep_checkpoint": True, "eval_batches": 1}
     s = run(tmp_path, data_dir, "md", params=params)
-    _, val, _ = tr.load_corpus(data_dir)
+    _, val, _ = batches.load_corpus(data_dir)
     assert s["final_val_tokens"] == (len(val) - 1) // 16 * 16 == 3984
     # the trained model from its checkpoint, the model's own mean cross-entropy window by window
     section = config.section("llm", params)
@@ -183,8 +184,8 @@ def test_final_loss_is_the_whole_split_with_its_standard_error(tmp_path, data_di
         section, "md", "micro", 0, 7, arch="sandwich", vocab_size=VOCAB, device=torch.device("cpu")
     )
     model = build(r.model, r.flags)
-    model.load_state_dict(torch.load(tmp_path / "ckpt" / tr.CKPT_NAME, weights_only=True)["model"])
-    xy = tr.window_batch(val, tr.tile_starts(len(val), 16), 16)
+    model.load_state_dict(torch.load(tmp_path / "ckpt" / CKPT_NAME, weights_only=True)["model"])
+    xy = batches.window_batch(val, batches.tile_starts(len(val), 16), 16)
     with torch.no_grad():
         per_window = torch.stack([model(w[None, :-1], w[None, 1:]) for w in xy]).double()
     assert s["final_val_loss"] == pytest.approx(per_window.mean().item(), rel=1e-6)
@@ -195,21 +196,21 @@ def test_final_loss_is_the_whole_split_with_its_standard_error(tmp_path, data_di
 
 
 def test_all_variants_share_batches_and_val_windows():
-    a = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5))
-    b = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5))
-    c = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 1, 5))
+    a = batches.batch_starts(10000, 16, 8, batches.batch_keys(1, "micro", 0, 5))
+    b = batches.batch_starts(10000, 16, 8, batches.batch_keys(1, "micro", 0, 5))
+    c = batches.batch_starts(10000, 16, 8, batches.batch_keys(1, "micro", 1, 5))
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert int(a.max()) <= 10000 - 17
-    assert torch.equal(tr.val_starts(5000, 16, 20, 3), tr.val_starts(5000, 16, 20, 3))
+    assert torch.equal(batches.val_starts(5000, 16, 20, 3), batches.val_starts(5000, 16, 20, 3))
 
 
 def test_the_aa_arm_is_baseline_on_another_seed_stream(tmp_path, data_dir):
     """baseline_aa: baseline's flags, other init and batches; every other variant keeps the shared stream."""
     assert VARIANTS["baseline_aa"] == VARIANTS["baseline"] and stream_of("baseline_aa") == ("aa",)
     assert {stream_of(v) for v in VARIANTS if v != "baseline_aa"} == {()}
-    assert tr.batch_keys(1, "micro", 0, 5) == (1, "llm", "micro", 0, "batch", 5)  # the shared stream
-    shared = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5))
-    other = tr.batch_starts(10000, 16, 8, tr.batch_keys(1, "micro", 0, 5, ("aa",)))
+    assert batches.batch_keys(1, "micro", 0, 5) == (1, "llm", "micro", 0, "batch", 5)  # the shared stream
+    shared = batches.batch_starts(10000, 16, 8, batches.batch_keys(1, "micro", 0, 5))
+    other = batches.batch_starts(10000, 16, 8, batches.batch_keys(1, "micro", 0, 5, ("aa",)))
     assert not torch.equal(shared, other)
     assert init_seed_for(1, "micro", 0) == derive_seed(1, "llm", "micro", 0, "init")
     assert init_seed_for(1, "micro", 0, ("aa",)) != init_seed_for(1, "micro", 0)
@@ -228,7 +229,7 @@ def test_stopped_run_resumes_to_identical_results(tmp_path, data_dir):
     partial = run(tmp_path / "part", data_dir, "md", stop_after=17)  # checkpoint at 10, killed at 17
     assert partial == {"stopped_early": True, "step": 17}
     assert not (tmp_path / "part" / "out").exists()
-    assert (tmp_path / "part" / "ckpt" / tr.CKPT_NAME).exists()
+    assert (tmp_path / "part" / "ckpt" / CKPT_NAME).exists()
     again = run(tmp_path / "part", data_dir, "md", stop_after=15)  # resumes at 10, checkpoint at 20
     assert again["step"] == 25
     summary = run(tmp_path / "part", data_dir, "md")
@@ -263,7 +264,7 @@ def test_sigkilled_cli_resumes_to_identical_results(tmp_path, data_dir):
     cmd = [sys.executable, "-m", "scaledyn.llm", "train", *args]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    ckpt = tmp_path / "ckpt" / tr.CKPT_NAME
+    ckpt = tmp_path / "ckpt" / CKPT_NAME
     deadline = time.monotonic() + 120
     while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)

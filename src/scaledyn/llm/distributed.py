@@ -9,7 +9,7 @@ Communication is torch.distributed's: ``gloo`` on the CPU, ``nccl`` on a GPU (ra
 ``cuda:LOCAL_RANK``), gradients averaged by :class:`torch.nn.parallel.DistributedDataParallel`.
 
 Split (:func:`shard`): step ``t``'s global batch is drawn exactly as with one process (the same
-``batch_size`` windows, :func:`scaledyn.llm.train.train_batch`); rank ``r`` of ``N`` trains on its
+``batch_size`` windows, :func:`scaledyn.llm.batches.train_batch`); rank ``r`` of ``N`` trains on its
 contiguous slice of ``batch_size / N`` windows in ``batch_size / (N micro_batch_size)`` micro-batches. Each
 rank's gradient is the mean over its slice and DDP averages the ranks, so the step's gradient is the mean
 over the whole batch, as with one process (up to float32 summation order): tokens per step, the loss curve

@@ -98,7 +98,7 @@ def summary(
 ) -> dict[str, Any]:
     """``summary.json``: the run, its parameter counts, losses, divergence, throughput and config.
 
-    ``final``: the whole-split evaluation (``scaledyn.llm.train.evaluate_split``), ``None`` for a diverged
+    ``final``: the whole-split evaluation (:func:`scaledyn.llm.step.evaluate_split`), ``None`` for a diverged
     run; ``final_val_loss_fixed`` is the last evaluation on the fixed windows (the curves' last point)."""
     report = param_report(run.model, run.flags)
     metrics = pd.DataFrame(logs["metrics"], columns=METRIC_COLUMNS)

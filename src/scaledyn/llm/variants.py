@@ -3,7 +3,7 @@
 A variant is a set of composable flags (:class:`ScaleFlags`) and a seed stream; :data:`VARIANTS` names the
 nine the study can train. The flags only change the *scale vectors* (the gains gamma of the RMSNorm layers and
 the extra vectors some variants add); every weight matrix, its initialisation and the data order are the same
-for all variants of a seed on the same stream (see :mod:`scaledyn.llm.model` and :mod:`scaledyn.llm.train`).
+for all variants of a seed on the same stream (see :mod:`scaledyn.llm.model` and :mod:`scaledyn.llm.batches`).
 
 Vocabulary (our definitions; the paper's text beyond its abstract is not available):
 
