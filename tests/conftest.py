@@ -59,6 +59,18 @@ def smoke(tmp_path_factory) -> Path:
     return repo
 
 
+def model_config(arch: str = "prenorm", vocab_size: int = 256, **shape: object):
+    """The :class:`scaledyn.llm.model.ModelConfig` of a size entry ``shape`` (n_layers, d_model, n_heads,
+    context, any other size key) built as a run builds it, every other value from the schema's defaults
+    (``vocab_size`` as given: not padded)."""
+    from scaledyn import config
+    from scaledyn.llm.run_config import model_config as from_section
+
+    entry = {"batch_size": 1, "steps": 1, **shape}
+    section = config.section("llm", {"sizes": {"test": entry}, "model": {"pad_vocab_to": 1}})
+    return from_section(section, "test", vocab_size, arch)
+
+
 def claim_row(value, low, high, direction, threshold, verdict, study="001", claim="C1: a claim", **extra):
     """A claims row (a ``ClaimResult`` dict) with a given interval, criterion ``x <direction> <threshold>``
     and verdict, for tests of what reads claims tables (figures, terminal, report)."""

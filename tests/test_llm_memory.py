@@ -11,6 +11,7 @@ import torch
 from scaledyn.llm import memory
 from scaledyn.llm.model import ModelConfig, build
 from scaledyn.llm.variants import VARIANTS
+from tests.conftest import model_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +28,7 @@ def _one_thread():
 
 
 def shape(layers: int, d: int, heads: int, context: int, arch: str = "prenorm") -> ModelConfig:
-    return ModelConfig(vocab_size=256, n_layers=layers, d_model=d, n_heads=heads, context=context, arch=arch)
+    return model_config(arch, n_layers=layers, d_model=d, n_heads=heads, context=context)
 
 
 @pytest.mark.parametrize(("layers", "d", "heads", "context", "windows"), SHAPES)

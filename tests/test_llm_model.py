@@ -17,15 +17,14 @@ from scaledyn.llm.model import (
     rotary_tables,
 )
 from scaledyn.llm.variants import VARIANTS, ScaleFlags, get_variant, resolve_arch
+from tests.conftest import model_config
 
 L, D, H, V, T = 2, 32, 2, 64, 16
 HID = 96  # 8/3 * 32 = 85.3 -> next multiple of 32
 
 
 def cfg(arch: str = "sandwich", **kw: object) -> ModelConfig:
-    return ModelConfig(
-        vocab_size=V, n_layers=L, d_model=D, n_heads=H, context=T, mlp_multiple=32, arch=arch, **kw
-    )
+    return model_config(arch, V, n_layers=L, d_model=D, n_heads=H, context=T, mlp_multiple=32, **kw)
 
 
 def tokens(batch: int = 3, seed: int = 0) -> torch.Tensor:
@@ -34,11 +33,8 @@ def tokens(batch: int = 3, seed: int = 0) -> torch.Tensor:
 
 def test_hidden_width_rounds_up_to_the_multiple():
     assert cfg().hidden == HID
-    assert (
-        ModelConfig(vocab_size=256, n_layers=4, d_model=128, n_heads=4, context=128, mlp_multiple=32).hidden
-        == 352
-    )
-    assert ModelConfig(vocab_size=256, n_layers=12, d_model=768, n_heads=12, context=1024).hidden == 2048
+    assert model_config(n_layers=4, d_model=128, n_heads=4, context=128, mlp_multiple=32).hidden == 352
+    assert model_config(n_layers=12, d_model=768, n_heads=12, context=1024).hidden == 2048  # multiple 64
     assert cfg(mlp_hidden=50).hidden == 50
 
 

@@ -18,12 +18,13 @@ from scaledyn import config, estimators
 from scaledyn.llm import batches, checkpoint, run_config, tensor_snr
 from scaledyn.llm import tensor_snr_analysis as tsa
 from scaledyn.llm import train as tr
-from scaledyn.llm.model import ModelConfig, build
+from scaledyn.llm.model import build
 from scaledyn.llm.optim import make_optimizer
 from scaledyn.llm.variants import VARIANTS
 from scaledyn.plots import llm as figures
 from scaledyn.plots import style
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Settings
+from tests.conftest import model_config
 from tests.test_llm_train import PARAMS, VOCAB, data_dir  # noqa: F401  (data_dir: the toy-corpus fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ OUT_NORM = "layers.1.attn_out_norm.scales.shared"  # an Output-Norm's scale vect
     ],
 )
 def test_every_parameter_has_its_class_from_the_model_tags(variant, vectors, examples):
-    cfg = ModelConfig(vocab_size=VOCAB, n_layers=2, d_model=32, n_heads=2, context=16, arch="sandwich")
+    cfg = model_config("sandwich", VOCAB, n_layers=2, d_model=32, n_heads=2, context=16)
     model = build(cfg, VARIANTS[variant], init_seed=0)
     classes = tensor_snr.classes(model)
     assert set(classes) == {n for n, _ in model.named_parameters()}

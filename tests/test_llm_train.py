@@ -24,9 +24,10 @@ from scaledyn import config
 from scaledyn.llm import NOT_RUN_KEYS, batches, optim, outputs, run_config
 from scaledyn.llm import train as tr
 from scaledyn.llm.checkpoint import CKPT_NAME
-from scaledyn.llm.model import ModelConfig, build, init_seed_for
+from scaledyn.llm.model import build, init_seed_for
 from scaledyn.llm.variants import VARIANTS, stream_of
 from scaledyn.seeding import derive_seed
+from tests.conftest import model_config
 
 ROOT = Path(__file__).resolve().parents[1]
 VOCAB = 32
@@ -305,7 +306,7 @@ def test_divergence_is_recorded_and_outputs_written(tmp_path, data_dir, capsys):
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_param_groups_decay_only_where_the_variant_says(variant):
-    cfg = ModelConfig(vocab_size=VOCAB, n_layers=2, d_model=32, n_heads=2, context=16, arch="sandwich")
+    cfg = model_config("sandwich", VOCAB, n_layers=2, d_model=32, n_heads=2, context=16)
     model = build(cfg, VARIANTS[variant], init_seed=0)
     fixed = {"decay_timescales": None, "weight_decay": 0.1, "gamma_weight_decay": 0.05}
     section = config.section("llm", {"optim": fixed})

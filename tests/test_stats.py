@@ -46,7 +46,7 @@ def test_settings_methods_are_the_functions_at_their_settings():
     rng = np.random.default_rng(0)
     seeds = np.repeat(np.arange(6), 4)
     values = rng.normal(size=seeds.size)
-    s = Settings(level=0.8, resamples=300, seed=3)
+    s = Settings(level=0.8, resamples=300, seed=3, method="t")
     kw = {"level": 0.8, "resamples": 300, "rng_seed": 3}
     assert s.cluster_mean(values, seeds) == cluster_mean_ci(values, seeds, **kw)
     assert s.bootstrap(seeds, lambda r: values[r].mean()) == seed_bootstrap(
@@ -64,7 +64,7 @@ def test_settings_methods_are_the_functions_at_their_settings():
 
 
 def test_intervals_carry_n_method_and_level():
-    s = Settings(level=0.9, resamples=200, seed=0)
+    s = Settings(level=0.9, resamples=200, seed=0, method="t")
     got = s.mean(np.array([1.0, 2.0, np.nan, 4.0]))
     assert isinstance(got, Interval) and (got.n, got.method, got.level) == (3, "t", 0.9)
     est, lo, hi = got  # unpacks like a tuple
@@ -144,7 +144,7 @@ def test_bca_interval():
 
 
 def test_claim_rows_record_direction_threshold_and_how_the_interval_was_computed():
-    s = Settings(level=0.9, resamples=200, seed=0)
+    s = Settings(level=0.9, resamples=200, seed=0, method="t")
     row = ClaimResult.checked("000", "c", "all", "m", s.mean(np.array([1.0, 1.2, 0.9])), "x", ">=", 0.5)
     assert row.verdict == "supported" and row.criterion == "x >= 0.5"
     d = row.as_dict()

@@ -292,7 +292,7 @@ class Settings:
     level: float
     resamples: int
     seed: int
-    method: str = "t"
+    method: str
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:

@@ -81,6 +81,17 @@ def arms_of(llm: dict, size: str) -> dict[str, list[str]]:
     return llm["sizes"][size].get("arms") or llm["arms"]
 
 
+def shape_problem(d_model: int, n_heads: int) -> str | None:
+    """Why ``d_model`` does not split into ``n_heads`` heads of even width (rotary positions rotate channel
+    pairs), or ``None`` (the rule of the config check and of the model)."""
+    if d_model % n_heads or (d_model // n_heads) % 2:
+        return (
+            f"d_model ({d_model}) must be a multiple of n_heads ({n_heads}) with an even head width "
+            "(rotary positions)"
+        )
+    return None
+
+
 def split_problem(entry: dict, size: str, world_size: int) -> str | None:
     """Why ``world_size`` ranks cannot share size ``entry``'s batch in equal slices of whole micro-batches,
     or ``None`` (the rule of the config check and of the training run)."""

@@ -56,6 +56,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from scaledyn.llm import shape_problem
 from scaledyn.llm.variants import VARIANTS, ScaleFlags, resolve_arch
 from scaledyn.seeding import derive_seed, generator
 
@@ -65,24 +66,26 @@ MLP_MAPS = ("gate", "up")
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Shape of one model; ``arch`` is ``prenorm`` or ``sandwich``."""
+    """Shape of one model; ``arch`` is ``prenorm`` or ``sandwich``. The values come from the config (a size
+    entry of ``llm.sizes`` and ``llm.model``: :func:`scaledyn.llm.run_config.model_config`), whose schema
+    holds their defaults."""
 
     vocab_size: int
     n_layers: int
     d_model: int
     n_heads: int
     context: int
-    mlp_hidden: int | None = None
-    mlp_multiple: int = 64
-    arch: str = "prenorm"
-    norm_eps: float = 1e-6
-    rope_base: float = 10000.0
-    init_std: float = 0.02
-    embed_std: float = 1.0
+    mlp_hidden: int | None
+    mlp_multiple: int
+    arch: str
+    norm_eps: float
+    rope_base: float
+    init_std: float
+    embed_std: float
 
     def __post_init__(self) -> None:
-        if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
-            raise ValueError(f"d_model {self.d_model} must split into {self.n_heads} heads of even width")
+        if (problem := shape_problem(self.d_model, self.n_heads)) is not None:
+            raise ValueError(problem)
 
     @property
     def hidden(self) -> int:
