@@ -12,81 +12,9 @@ import scipy.stats
 
 from scaledyn import blocked
 from scaledyn.llm import TABLES, analysis, claims
-from scaledyn.llm import outputs as tr  # the run-log column lists (train.py writes them through outputs)
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, verdict
+from tests.conftest import ANALYSIS_STATS, BASE, CLAIMS, CLAIMS_PARAMS, N_BASE, fake_run
 
-ROOT = Path(__file__).resolve().parents[1]
-STATS = {"ci_level": 0.95, "bootstrap_resamples": 500}
-CLAIMS = {
-    "reference": "baseline",
-    "min_effect": 0.01,
-    "max_param_overhead": 0.01,
-    "min_throughput_ratio": 0.95,
-}
-PARAMS = {"claims": CLAIMS}
-N_BASE = 100_000
-
-
-def fake_run(
-    root: Path, variant: str, seed: int, loss: float, *, diverged=False, tps=1000.0, extra=0, arch="prenorm"
-) -> Path:
-    """A run directory like scaledyn.llm.train writes, with a given final validation loss."""
-    out = root / arch / variant / f"seed{seed}"
-    out.mkdir(parents=True)
-    steps = [1, 10, 20]
-    pd.DataFrame(
-        {
-            "step": steps,
-            "tokens": [s * 64 for s in steps],
-            "lr": 1e-3,
-            "train_loss": [5.0, 4.0, loss],
-            "val_loss": [np.nan, 4.5, np.nan if diverged else loss],
-            "tokens_per_s": tps,
-            "mfu": 0.01,
-            "grad_norm": 1.0,
-        }
-    ).to_csv(out / "metrics.csv", index=False)
-    rows = []
-    for step in steps:
-        for kind, decayed in (("input", variant == "wd_input"), ("output", variant == "wd_output")):
-            rows.append([step, "n", "n", kind, "in", "", decayed, 1.0, 1.0 + 0.01 * step, 0.9, 1.1])
-    pd.DataFrame(rows, columns=tr.GAMMA_COLUMNS).to_csv(out / "gammas.csv", index=False)
-    grads = [
-        [s, f"layers.{i}.attn.{m}", 2.0 if variant == "branch" else 1.0]
-        for s in steps
-        for i in (0, 1)
-        for m in ("q", "k")
-    ]
-    pd.DataFrame(grads, columns=tr.GRAD_COLUMNS).to_csv(out / "linear_grads.csv", index=False)
-    pd.DataFrame(columns=tr.TENSOR_SNR_COLUMNS).to_csv(out / "tensor_snr.csv", index=False)  # not measured
-    summary = {
-        "variant": variant,
-        "size": "tiny",
-        "arch": arch,
-        "seed": seed,
-        "final_val_loss": None if diverged else loss,
-        "min_val_loss": 4.5 if diverged else min(loss, 4.5),
-        "final_train_loss": loss,
-        "diverged": diverged,
-        "diverged_step": 15 if diverged else None,
-        "diverged_reason": "non-finite loss" if diverged else None,
-        "tokens_per_s": tps,
-        "mfu": 0.01,
-        "n_params": N_BASE + extra,
-        "n_scale_params": 100 + extra,
-        "steps": 20,
-        "steps_planned": 20,
-        "tokens": 1280,
-        "wall_s": 1.0,
-        "device": "cpu",
-        "threads": 1,
-        "resumed_at": [],
-    }
-    (out / "summary.json").write_text(json.dumps(summary))
-    return out / "summary.json"
-
-
-BASE = [4.00, 4.10, 3.95]  # per seed: the seed effect is large, the paired differences small
 NOISE = [0.002, -0.001, -0.001]  # a small residual, different per arm by its sign (see build)
 
 
@@ -101,11 +29,12 @@ def build(tmp_path: Path, arms: dict[str, dict[str, list[float]]], **kw) -> dict
                 opts = opts(s) if callable(opts) else opts
                 files.append(fake_run(tmp_path, variant, s, BASE[s] + d, arch=arch, **opts))
     out = tmp_path / "out"
-    memory = analysis.analyse(files, PARAMS, STATS, out)
+    memory = analysis.analyse(files, CLAIMS_PARAMS, ANALYSIS_STATS, out)
     tables = {p.stem: pd.read_csv(p) for p in out.glob("*.csv")}
     assert set(tables) == set(TABLES)
-    rows = [c.as_dict() for c in claims.check_all(tables, PARAMS, STATS)]  # from the CSVs, as the claims step
-    in_memory = [c.as_dict() for c in claims.check_all(memory, PARAMS, STATS)]
+    # from the CSVs, as the claims step
+    rows = [c.as_dict() for c in claims.check_all(tables, CLAIMS_PARAMS, ANALYSIS_STATS)]
+    in_memory = [c.as_dict() for c in claims.check_all(memory, CLAIMS_PARAMS, ANALYSIS_STATS)]
     assert pd.DataFrame(rows).equals(pd.DataFrame(in_memory))  # NaN-aware
     tables["claims"] = rows
     return tables
@@ -167,7 +96,7 @@ def test_the_aa_check_and_the_paired_comparisons_reject_at_the_nominal_rate():
     rng = np.random.default_rng(8)
     aa_out, paired_out, s2 = [], [], []
     for _ in range(600):
-        d = analysis.deltas(simulated_runs(rng, 17, 2.0), PARAMS, STATS).set_index("variant")
+        d = analysis.deltas(simulated_runs(rng, 17, 2.0), CLAIMS_PARAMS, ANALYSIS_STATS).set_index("variant")
         aa_out.append(not d.loc["baseline_aa", "ci_low"] <= 0 <= d.loc["baseline_aa", "ci_high"])
         paired_out.append(not d.loc["md", "ci_low"] <= 0 <= d.loc["md", "ci_high"])
         s2.append(d.loc["md", "resid_sd"] ** 2)
@@ -265,9 +194,9 @@ def test_a_diverged_run_drops_its_seed_from_its_architecture(tmp_path):
 
 def test_a_single_seed_gives_no_interval(tmp_path):
     files = [fake_run(tmp_path, "baseline", 0, 4.0), fake_run(tmp_path, "no_scale", 0, 4.1)]
-    analysis.analyse(files, PARAMS, STATS, tmp_path / "out")
+    analysis.analyse(files, CLAIMS_PARAMS, ANALYSIS_STATS, tmp_path / "out")
     tables = {p.stem: pd.read_csv(p) for p in (tmp_path / "out").glob("*.csv")}
-    rows = [r.as_dict() for r in claims.check_all(tables, PARAMS, STATS)]
+    rows = [r.as_dict() for r in claims.check_all(tables, CLAIMS_PARAMS, ANALYSIS_STATS)]
     assert [r["verdict"] for r in rows] == [INCONCLUSIVE]  # one seed: no residual df, no interval
     assert rows[0]["value"] == pytest.approx(0.1) and rows[0]["df"] == 0
 
@@ -275,7 +204,7 @@ def test_a_single_seed_gives_no_interval(tmp_path):
 def test_band_tables_hold_what_the_figures_draw(tmp_path):
     tables = build(tmp_path, {"sandwich": {"no_scale": [0.05, 0.07, 0.06], "wd_input": [0.0, 0.01, 0.02]}})
     curve = tables["curve_bands"]
-    assert (curve["level"] == STATS["ci_level"]).all()
+    assert (curve["level"] == ANALYSIS_STATS["ci_level"]).all()
     assert set(curve["ci_method"]) == {"t", "sign (median)"}  # equal values at a step: the median interval
     last = curve[(curve["variant"] == "no_scale") & (curve["step"] == 20)].iloc[0]
     assert last["mean"] == pytest.approx(np.mean(BASE) + 0.06) and last["n_seeds"] == 3
@@ -285,7 +214,7 @@ def test_band_tables_hold_what_the_figures_draw(tmp_path):
     # the last point of the paired curve is the final-loss delta (its band: a paired t over seeds, per step)
     assert end["mean"] == pytest.approx(d["delta"])
     assert end["reference"] == "baseline" and set(paired["variant"]) == {"no_scale", "wd_input"}
-    assert d["level"] == STATS["ci_level"] and d["min_effect"] == CLAIMS["min_effect"]
+    assert d["level"] == ANALYSIS_STATS["ci_level"] and d["min_effect"] == CLAIMS["min_effect"]
     gam = tables["gamma_bands"]
     assert {"kind", "side", "decayed", "step", "mean", "low", "high", "level"} <= set(gam.columns)
     one = gam[(gam["variant"] == "baseline") & (gam["step"] == 10) & (gam["kind"] == "input")].iloc[0]
@@ -300,9 +229,9 @@ def test_missing_run_file_is_a_clear_error(tmp_path, capsys):
             "--inputs",
             str(summary),
             "--params",
-            json.dumps(PARAMS),
+            json.dumps(CLAIMS_PARAMS),
             "--stats",
-            json.dumps(STATS),
+            json.dumps(ANALYSIS_STATS),
             "--out-dir",
             str(tmp_path / "o"),
         ]

@@ -4,7 +4,7 @@ instead of a hang, and the arguments of a 2-node job.
 
 Every run is the real CLI (``python -m scaledyn.llm train``), the two-rank ones under torchrun
 (``python -m torch.distributed.run --standalone --nproc_per_node 2``), on the toy corpus of
-``tests/test_llm_train.py``. Tolerance of 2 ranks vs 1 (:data:`RTOL`): the ranks' gradients are averaged
+``tests/conftest.py``. Tolerance of 2 ranks vs 1 (:data:`RTOL`): the ranks' gradients are averaged
 in another float32 summation order than one process's micro-batch accumulation, so the runs agree to float
 rounding and drift apart slowly: measured at most 4e-7 relative over the 40 steps (losses, gradient norms,
 gammas, tensor norms; the test prints it), tested at 1e-5. Two-rank runs are bit-identical to each other
@@ -32,42 +32,28 @@ import yaml
 
 from scaledyn import config
 from scaledyn.llm import distributed, run_config
-from tests.conftest import copy_repo, snakemake
-from tests.test_llm_train import MICRO, PARAMS, ROOT, VOCAB, assert_same_science, toy_tokens
+from tests.conftest import (
+    MICRO,
+    MICRO_PARAMS,
+    ROOT,
+    VOCAB,
+    assert_same_science,
+    copy_repo,
+    snakemake,
+    train_argv,
+)
 
 RTOL = 1e-5
 # 8 windows per step in micro-batches of 2: each of 2 ranks accumulates 2 micro-batches (DDP's no_sync)
-DDP_PARAMS = {**PARAMS, "sizes": {"micro": {**MICRO, "micro_batch_size": 2}}}
+DDP_PARAMS = {**MICRO_PARAMS, "sizes": {"micro": {**MICRO, "micro_batch_size": 2}}}
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("corpus")
-    toy_tokens(20000, 0).tofile(d / "train.bin")
-    toy_tokens(4000, 1).tofile(d / "val.bin")
-    meta = {"vocab_size": VOCAB, "n_train_tokens": 20000, "n_val_tokens": 4000}
-    (d / "meta.json").write_text(json.dumps(meta))
-    return d
-
-
-def command(nproc: int, tmp: Path, data: Path, params: dict, *extra: str) -> list[str]:
+def command(nproc: int, tmp: Path, data: Path, params: dict, **options: object) -> list[str]:
+    """The CLI of a unified micro run on ``nproc`` ranks (torchrun for more than one)."""
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
     cmd = [*(launch if nproc > 1 else [sys.executable]), "-m", "scaledyn.llm", "train"]
-    cmd += [
-        "--arch",
-        "sandwich",
-        "--variant",
-        "unified",
-        "--size",
-        "micro",
-        "--seed",
-        "0",
-        "--global-seed",
-        "7",
-    ]
-    cmd += ["--params", json.dumps(params), "--data", str(data), "--device", "cpu", "--threads", "1"]
-    return [*cmd, "--out", str(tmp / "out"), "--ckpt", str(tmp / "ckpt"), *extra]
+    return [*cmd, *train_argv(data, tmp, variant="unified", params=params, **options)]
 
 
 def train_cli(nproc: int, tmp: Path, data: Path, params: dict = DDP_PARAMS) -> subprocess.CompletedProcess:
@@ -94,9 +80,9 @@ def test_the_ranks_share_each_batch_in_whole_micro_batches():
     xy = torch.arange(8)[:, None]
     parts = [distributed.shard(xy, distributed.World(r, 2)) for r in range(2)]
     assert torch.equal(torch.cat(parts), xy)  # the two slices are the batch of one process
-    whole = {**PARAMS, "sizes": {"micro": MICRO}}  # micro_batch_size null: each rank's slice in one pass
+    # micro_batch_size null: each rank's slice in one pass
     r = run_config.build(
-        config.section("llm", whole), "baseline", "micro", 0, 7, arch="sandwich", vocab_size=VOCAB,
+        config.section("llm", MICRO_PARAMS), "baseline", "micro", 0, 7, arch="sandwich", vocab_size=VOCAB,
         device=cpu, world_size=4,
     )  # fmt: skip
     assert (r.rank_batch, r.rank_micro, r.n_micro, r.micro_batch_size) == (2, 2, 1, 8)
@@ -190,7 +176,7 @@ def test_a_rank_whose_peers_never_join_fails_with_one_error_line(tmp_path, data_
     env = {**ENV, "WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1"}
     env["MASTER_PORT"] = str(free_port())
     t0 = time.time()
-    cmd = command(1, tmp_path, data_dir, DDP_PARAMS, "--dist-timeout", "3")
+    cmd = command(1, tmp_path, data_dir, DDP_PARAMS, dist_timeout=3)
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
     assert done.returncode == 2 and len(errors) == 1, done.stderr[-3000:]
@@ -200,7 +186,7 @@ def test_a_rank_whose_peers_never_join_fails_with_one_error_line(tmp_path, data_
 
 def test_a_batch_the_ranks_cannot_share_stops_every_rank_with_one_error_line(tmp_path, data_dir):
     """Both ranks find the bad input; rank 0 alone reports it, after which both exit (torchrun fails)."""
-    params = {**PARAMS, "sizes": {"micro": {**MICRO, "batch_size": 6, "micro_batch_size": 2}}}
+    params = {**MICRO_PARAMS, "sizes": {"micro": {**MICRO, "batch_size": 6, "micro_batch_size": 2}}}
     done = subprocess.run(command(2, tmp_path, data_dir, params), env=ENV, capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]

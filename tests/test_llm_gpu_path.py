@@ -10,7 +10,6 @@ error path is tested on every CPU).
 
 from __future__ import annotations
 
-import json
 import math
 from functools import partial
 
@@ -28,7 +27,7 @@ from scaledyn.llm.model import build
 from scaledyn.llm.optim import make_optimizer
 from scaledyn.llm.tensor_snr import Meter
 from scaledyn.llm.variants import VARIANTS
-from tests.test_llm_train import MICRO, PARAMS, ROOT, VOCAB, assert_same_science, data_dir, run  # noqa: F401
+from tests.conftest import MICRO, MICRO_PARAMS, ROOT, VOCAB, assert_same_science, train_argv, train_micro
 
 CPU = torch.device("cpu")
 BF16_OK = precision_problem("bf16", "cpu") is None
@@ -83,7 +82,7 @@ def test_precision_resolves_per_device(precision, device, dtype):
 
 
 @needs_bf16
-def test_bf16_loss_curve_stays_within_tolerance_of_float32(tmp_path, data_dir):  # noqa: F811
+def test_bf16_loss_curve_stays_within_tolerance_of_float32(tmp_path, data_dir):
     """The smoke model, 100 steps: every logged train loss and every validation loss of bf16 within
     ``BF16_LOSS_TOL`` of float32's; auto on the CPU is float32 bit for bit (no CPU number changes)."""
     s32, m32 = smoke_run(tmp_path, data_dir, "fp32", precision="fp32")
@@ -101,33 +100,33 @@ def test_bf16_loss_curve_stays_within_tolerance_of_float32(tmp_path, data_dir): 
     assert sauto["final_val_loss"] == s32["final_val_loss"]
 
 
-def test_bf16_on_a_cpu_without_avx512_bf16_is_a_one_line_error(tmp_path, data_dir, capsys, monkeypatch):  # noqa: F811
+def test_bf16_on_a_cpu_without_avx512_bf16_is_a_one_line_error(tmp_path, data_dir, capsys, monkeypatch):
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     with pytest.raises(config.ConfigError, match=r"^Invalid config at 'llm.precision': bf16 on the CPU"):
         config.load({"llm": {"precision": "bf16", "device": "cpu"}})
     config.load({"llm": {"precision": "bf16", "device": "cuda"}})  # a GPU study: nothing to check here
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    argv = ["--arch", "prenorm", "--variant", "baseline", "--size", "micro", "--seed", "0", "--global-seed",
-            "0", "--data", str(data_dir), "--out", str(tmp_path / "o"), "--ckpt",
-            str(tmp_path / "c")]  # fmt: skip
     for device in ("cpu", "auto"):  # cpu: the config check; auto: the run's start-up, once it is the CPU
-        params = json.dumps({**PARAMS, "precision": "bf16", "device": device})
-        assert tr.main([*argv, "--params", params]) == 2
+        params = {**MICRO_PARAMS, "precision": "bf16", "device": device}
+        argv = train_argv(
+            data_dir, tmp_path, arch="prenorm", global_seed=0, params=params, device=None, threads=None
+        )
+        assert tr.main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("Error: ") and "llm.precision" in err and "AVX512-BF16" in err, err
         assert err.count("\n") == 1 and "Traceback" not in err
-    assert not (tmp_path / "o").exists()
+    assert not (tmp_path / "out").exists()
 
 
 @needs_bf16
-def test_evaluation_runs_in_bf16_and_the_tensor_snr_draws_in_float32(data_dir):  # noqa: F811
+def test_evaluation_runs_in_bf16_and_the_tensor_snr_draws_in_float32(data_dir):
     """The fixed-window and whole-split evaluations follow the run's dtype; the SNR draws are float32 even
     when called under a bf16 autocast (the same rows as without it)."""
     train_tokens, val_tokens, _ = batches.load_corpus(data_dir)
 
     def built(precision: str) -> run_config.RunConfig:
-        llm = config.section("llm", {**PARAMS, "precision": precision})
+        llm = config.section("llm", {**MICRO_PARAMS, "precision": precision})
         return run_config.build(llm, "unified", "micro", 0, 7, arch="prenorm", vocab_size=VOCAB, device=CPU)
 
     runs = {p: built(p) for p in ("fp32", "bf16")}
@@ -151,28 +150,28 @@ def test_evaluation_runs_in_bf16_and_the_tensor_snr_draws_in_float32(data_dir): 
 
 
 def compiled_bf16(**over: object) -> dict:
-    return {**PARAMS, "compile": True, "precision": "bf16", **over}
+    return {**MICRO_PARAMS, "compile": True, "precision": "bf16", **over}
 
 
 @needs_bf16
-def test_compiled_bf16_run_resumes_to_identical_results(tmp_path, data_dir):  # noqa: F811
+def test_compiled_bf16_run_resumes_to_identical_results(tmp_path, data_dir):
     """The GPU's training program (compile + bf16) on the CPU: stopped between checkpoints, resumed,
     bit-identical to an uninterrupted run; its step compiles without a graph break."""
     params = compiled_bf16()
-    full = run(tmp_path / "full", data_dir, "unified", params=params, arch="prenorm")
+    full = train_micro(tmp_path / "full", data_dir, "unified", params=params, arch="prenorm")
     assert full["compile"] and full["dtype"] == "bfloat16" and not full["diverged"]
     assert sum(counters["graph_break"].values()) <= MAX_GRAPH_BREAKS, dict(counters["graph_break"])
     part = tmp_path / "part"
-    assert run(part, data_dir, "unified", params=params, arch="prenorm", stop_after=17)["step"] == 17
-    summary = run(part, data_dir, "unified", params=params, arch="prenorm")
+    assert train_micro(part, data_dir, "unified", params=params, arch="prenorm", stop_after=17)["step"] == 17
+    summary = train_micro(part, data_dir, "unified", params=params, arch="prenorm")
     assert summary["resumed_at"] == [10] and summary["compile"]
     assert_same_science(tmp_path / "full" / "out", tmp_path / "part" / "out")
 
 
 @needs_bf16
-def test_divergence_is_detected_in_compiled_bf16(tmp_path, data_dir):  # noqa: F811
+def test_divergence_is_detected_in_compiled_bf16(tmp_path, data_dir):
     params = compiled_bf16(optim={"lr": 1e12, "decay_timescales": None}, schedule={"warmup_frac": 0.0})
-    s = run(tmp_path, data_dir, "baseline", params=params, arch="prenorm")
+    s = train_micro(tmp_path, data_dir, "baseline", params=params, arch="prenorm")
     assert s["diverged"] and 1 < s["diverged_step"] <= MICRO["steps"] and "non-finite" in s["diverged_reason"]
     assert s["final_val_loss"] is None and s["dtype"] == "bfloat16"
     assert (tmp_path / "out" / "summary.json").exists()

@@ -24,10 +24,8 @@ from scaledyn.llm.variants import VARIANTS
 from scaledyn.plots import llm as figures
 from scaledyn.plots import style
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Settings
-from tests.conftest import model_config
-from tests.test_llm_train import PARAMS, VOCAB, data_dir  # noqa: F401  (data_dir: the toy-corpus fixture)
+from tests.conftest import MICRO_PARAMS, ROOT, VOCAB, model_config
 
-ROOT = Path(__file__).resolve().parents[1]
 STATS = {"ci_level": 0.95}
 KEYS = ["size", "variant", "seed"]
 MATRICES = {"attn_matrix", "mlp_matrix", "embedding", "head"}
@@ -85,7 +83,7 @@ def test_the_schema_lists_the_classes_of_the_module():
 
 
 def micro_run(tmp: Path, data: Path, variant: str, enabled: bool, **kw) -> dict:
-    params = {**PARAMS, "keep_checkpoint": True, "tensor_snr": {"enabled": enabled, "draws": 6}}
+    params = {**MICRO_PARAMS, "keep_checkpoint": True, "tensor_snr": {"enabled": enabled, "draws": 6}}
     return tr.train(
         params,
         variant,
@@ -102,7 +100,7 @@ def micro_run(tmp: Path, data: Path, variant: str, enabled: bool, **kw) -> dict:
     )
 
 
-def test_the_measurement_does_not_change_training(tmp_path, data_dir):  # noqa: F811
+def test_the_measurement_does_not_change_training(tmp_path, data_dir):
     micro_run(tmp_path / "on", data_dir, "unified", True)
     micro_run(tmp_path / "off", data_dir, "unified", False)
     on, off = tmp_path / "on", tmp_path / "off"
@@ -131,7 +129,7 @@ def test_the_measurement_does_not_change_training(tmp_path, data_dir):  # noqa: 
     assert pd.read_csv(off / "out" / "tensor_snr.csv").empty
 
 
-def test_a_resumed_run_measures_the_same(tmp_path, data_dir):  # noqa: F811
+def test_a_resumed_run_measures_the_same(tmp_path, data_dir):
     micro_run(tmp_path / "full", data_dir, "baseline", True)
     micro_run(tmp_path / "part", data_dir, "baseline", True, stop_after=25)  # checkpoint at 20
     micro_run(tmp_path / "part", data_dir, "baseline", True)
@@ -141,8 +139,8 @@ def test_a_resumed_run_measures_the_same(tmp_path, data_dir):  # noqa: F811
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
-def test_each_draw_is_the_gradient_of_its_own_windows(data_dir):  # noqa: F811
-    section = config.section("llm", {**PARAMS, "tensor_snr": {"draws": 4, "sequences": 2}})
+def test_each_draw_is_the_gradient_of_its_own_windows(data_dir):
+    section = config.section("llm", {**MICRO_PARAMS, "tensor_snr": {"draws": 4, "sequences": 2}})
     run = run_config.build(
         section, "baseline", "micro", 0, 7, arch="prenorm", vocab_size=VOCAB, device=torch.device("cpu")
     )

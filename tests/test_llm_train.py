@@ -1,7 +1,6 @@
 """Study 002 training: learning, exact resume (in-process and after SIGKILL), divergence, param groups, CLI.
 
-The corpus is a toy Markov chain written here with numpy in the prepared-corpus layout that
-``scaledyn.llm.data.load`` reads (``train.bin``, ``val.bin``, ``meta.json``).
+The corpus is the toy Markov chain of ``tests/conftest.py`` (``data_dir``) in the prepared-corpus layout.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,92 +25,22 @@ from scaledyn.llm.checkpoint import CKPT_NAME
 from scaledyn.llm.model import build, init_seed_for
 from scaledyn.llm.variants import VARIANTS, stream_of
 from scaledyn.seeding import derive_seed
-from tests.conftest import model_config
-
-ROOT = Path(__file__).resolve().parents[1]
-VOCAB = 32
-MICRO = {
-    "n_layers": 2,
-    "d_model": 32,
-    "n_heads": 2,
-    "context": 16,
-    "batch_size": 8,
-    "mlp_multiple": 32,
-    "steps": 40,
-}
-PARAMS = {
-    "sizes": {"micro": MICRO},
-    "optim": {"lr": 1e-2, "decay_timescales": None},  # the mechanics; 3 timescales in 40 steps stop learning
-    "log_every": 5,
-    "eval_every": 10,
-    "ckpt_every": 10,
-    "eval_batches": 2,
-}
-
-
-def toy_tokens(n: int, seed: int) -> np.ndarray:
-    """A Markov chain: next = (3 prev + 1) mod V with probability 0.8, else uniform."""
-    rng = np.random.default_rng(seed)
-    out = np.empty(n, dtype=np.uint16)
-    out[0] = 0
-    noise = rng.random(n) < 0.2
-    draws = rng.integers(0, VOCAB, n)
-    for i in range(1, n):
-        out[i] = draws[i] if noise[i] else (3 * int(out[i - 1]) + 1) % VOCAB
-    return out
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("corpus")
-    toy_tokens(20000, 0).tofile(d / "train.bin")
-    toy_tokens(4000, 1).tofile(d / "val.bin")
-    (d / "meta.json").write_text(
-        json.dumps({"vocab_size": VOCAB, "n_train_tokens": 20000, "n_val_tokens": 4000})
-    )
-    return d
-
-
-def run(tmp: Path, data: Path, variant: str = "baseline", params: dict | None = None, **kw: object) -> dict:
-    return tr.train(
-        params or PARAMS,
-        variant,
-        "micro",
-        0,
-        7,
-        data,
-        tmp / "out",
-        tmp / "ckpt",
-        arch=kw.pop("arch", "sandwich"),
-        device="cpu",
-        threads=1,
-        **kw,
-    )
-
-
-def read_outputs(out: Path) -> dict[str, pd.DataFrame]:
-    return {n: pd.read_csv(out / f"{n}.csv") for n in ("metrics", "gammas", "linear_grads")}
-
-
-DETERMINISTIC = {"metrics": ["step", "tokens", "lr", "train_loss", "val_loss", "grad_norm"]}
-
-
-def assert_same_science(a: Path, b: Path) -> None:
-    """Every logged number but the timings is identical; so are the summaries' losses."""
-    oa, ob = read_outputs(a), read_outputs(b)
-    for name in oa:
-        cols = DETERMINISTIC.get(name, list(oa[name].columns))
-        pd.testing.assert_frame_equal(oa[name][cols], ob[name][cols], check_exact=True)
-    sa, sb = json.loads((a / "summary.json").read_text()), json.loads((b / "summary.json").read_text())
-    for key in ("final_val_loss", "min_val_loss", "final_train_loss", "steps", "diverged", "n_params"):
-        assert sa[key] == sb[key], key
-
+from tests.conftest import (
+    MICRO,
+    MICRO_PARAMS,
+    ROOT,
+    VOCAB,
+    assert_same_science,
+    model_config,
+    train_argv,
+    train_micro,
+)
 
 # -- learning and outputs -----------------------------------------------------------------------------------
 
 
 def test_a_few_steps_reduce_the_loss_and_write_every_output(tmp_path, data_dir, capsys):
-    summary = run(tmp_path, data_dir, "unified")
+    summary = train_micro(tmp_path, data_dir, "unified")
     err = capsys.readouterr().err
     assert "from scratch" in err and "step 1/40 loss " in err
     assert re.search(r"step 40/40 loss \d+\.\d{4} val \d+\.\d{4} tok/s [\d,]+ eta 0m00s", err)
@@ -175,8 +103,13 @@ def test_a_fraction_of_the_split_keeps_evenly_spread_windows(n_windows, fraction
 
 
 def test_final_loss_is_the_whole_split_with_its_standard_error(tmp_path, data_dir):
-    params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 3}}, "keep_checkpoint": True, "eval_batches": 1}
-    s = run(tmp_path, data_dir, "md", params=params)
+    params = {
+        **MICRO_PARAMS,
+        "sizes": {"micro": {**MICRO, "steps": 3}},
+        "keep_checkpoint": True,
+        "eval_batches": 1,
+    }
+    s = train_micro(tmp_path, data_dir, "md", params=params)
     _, val, _ = batches.load_corpus(data_dir)
     assert s["final_val_tokens"] == (len(val) - 1) // 16 * 16 == 3984
     # the trained model from its checkpoint, the model's own mean cross-entropy window by window
@@ -215,8 +148,8 @@ def test_the_aa_arm_is_baseline_on_another_seed_stream(tmp_path, data_dir):
     assert not torch.equal(shared, other)
     assert init_seed_for(1, "micro", 0) == derive_seed(1, "llm", "micro", 0, "init")
     assert init_seed_for(1, "micro", 0, ("aa",)) != init_seed_for(1, "micro", 0)
-    params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 2}}, "eval_batches": 1}
-    base, aa = (run(tmp_path / v, data_dir, v, params=params) for v in ("baseline", "baseline_aa"))
+    params = {**MICRO_PARAMS, "sizes": {"micro": {**MICRO, "steps": 2}}, "eval_batches": 1}
+    base, aa = (train_micro(tmp_path / v, data_dir, v, params=params) for v in ("baseline", "baseline_aa"))
     assert aa["flags"] == base["flags"] and aa["n_params"] == base["n_params"]
     assert (aa["stream"], base["stream"]) == (["aa"], [])
     assert aa["final_train_loss"] != base["final_train_loss"]
@@ -226,43 +159,29 @@ def test_the_aa_arm_is_baseline_on_another_seed_stream(tmp_path, data_dir):
 
 
 def test_stopped_run_resumes_to_identical_results(tmp_path, data_dir):
-    run(tmp_path / "full", data_dir, "md")
-    partial = run(tmp_path / "part", data_dir, "md", stop_after=17)  # checkpoint at 10, killed at 17
+    train_micro(tmp_path / "full", data_dir, "md")
+    partial = train_micro(tmp_path / "part", data_dir, "md", stop_after=17)  # checkpoint at 10, killed at 17
     assert partial == {"stopped_early": True, "step": 17}
     assert not (tmp_path / "part" / "out").exists()
     assert (tmp_path / "part" / "ckpt" / CKPT_NAME).exists()
-    again = run(tmp_path / "part", data_dir, "md", stop_after=15)  # resumes at 10, checkpoint at 20
+    again = train_micro(tmp_path / "part", data_dir, "md", stop_after=15)  # resumes at 10, checkpoint at 20
     assert again["step"] == 25
-    summary = run(tmp_path / "part", data_dir, "md")
+    summary = train_micro(tmp_path / "part", data_dir, "md")
     assert summary["resumed_at"] == [10, 20]
     assert_same_science(tmp_path / "full" / "out", tmp_path / "part" / "out")
 
 
 def test_checkpoint_of_another_configuration_is_ignored(tmp_path, data_dir):
-    run(tmp_path, data_dir, "baseline", stop_after=10)
-    other = {**PARAMS, "optim": {"lr": 5e-3}}
-    summary = run(tmp_path, data_dir, "baseline", params=other)
+    train_micro(tmp_path, data_dir, "baseline", stop_after=10)
+    other = {**MICRO_PARAMS, "optim": {"lr": 5e-3}}
+    summary = train_micro(tmp_path, data_dir, "baseline", params=other)
     assert summary["resumed_at"] == [] and summary["steps"] == 40
 
 
 def test_sigkilled_cli_resumes_to_identical_results(tmp_path, data_dir):
-    params = {**PARAMS, "sizes": {"micro": {**MICRO, "steps": 300}}, "log_every": 20, "eval_every": 50}
-    run(tmp_path / "full", data_dir, params=params)
-    args = [
-        "--arch",
-        "sandwich",
-        "--variant",
-        "baseline",
-        "--size",
-        "micro",
-        "--seed",
-        "0",
-        "--global-seed",
-        "7",
-    ]
-    args += ["--params", json.dumps(params), "--data", str(data_dir), "--device", "cpu", "--threads", "1"]
-    args += ["--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
-    cmd = [sys.executable, "-m", "scaledyn.llm", "train", *args]
+    params = {**MICRO_PARAMS, "sizes": {"micro": {**MICRO, "steps": 300}}, "log_every": 20, "eval_every": 50}
+    train_micro(tmp_path / "full", data_dir, params=params)
+    cmd = [sys.executable, "-m", "scaledyn.llm", "train", *train_argv(data_dir, tmp_path, params=params)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ckpt = tmp_path / "ckpt" / CKPT_NAME
@@ -286,11 +205,8 @@ def test_sigkilled_cli_resumes_to_identical_results(tmp_path, data_dir):
 
 
 def test_divergence_is_recorded_and_outputs_written(tmp_path, data_dir, capsys):
-    params = {**PARAMS, "optim": {"lr": 1e12}, "schedule": {"warmup_frac": 0.0}}
-    args = ["--arch", "sandwich", "--variant", "baseline", "--size", "micro", "--seed", "0"]
-    args += ["--params", json.dumps(params)]
-    args += ["--data", str(data_dir), "--out", str(tmp_path / "out"), "--ckpt", str(tmp_path / "ckpt")]
-    assert tr.main([*args, "--global-seed", "0", "--device", "cpu", "--threads", "1"]) == 0
+    params = {**MICRO_PARAMS, "optim": {"lr": 1e12}, "schedule": {"warmup_frac": 0.0}}
+    assert tr.main(train_argv(data_dir, tmp_path, params=params, global_seed=0)) == 0
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert s["diverged"] and 1 < s["diverged_step"] <= 40 and "non-finite" in s["diverged_reason"]
     assert s["steps"] == s["diverged_step"] and s["final_val_loss"] is None
@@ -416,7 +332,7 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
         "eval_batches": 1,
         "optim": {"decay_timescales": 0.5},
     }
-    s = run(tmp_path, data_dir, params=partial)
+    s = train_micro(tmp_path, data_dir, params=partial)
     assert s["params"] == run_config.run_params(config.section("llm", partial), "micro")
     assert s["params"]["optim"]["beta2"] == 0.95 and s["optimizer_impl"] == "fused" and s["steps"] == 2
 
@@ -427,34 +343,24 @@ def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"--variant": "nope"}, "unknown variant 'nope'"),
-        ({"--size": "huge"}, "unknown size 'huge'"),
-        ({"--data": "/nonexistent/corpus"}, "does not exist"),
-        ({"--arch": "prenorm", "--variant": "wd_output"}, "needs arch 'sandwich'"),
-        ({"--arch": "postnorm"}, "unknown arch 'postnorm'"),
-        ({"--params": '{"arch": "prenorm"}'}, "'arch' was unexpected"),
-        ({"--params": '{"optim": {"nope": 1}}'}, "Invalid config at 'llm.optim'"),
-        ({"--params": '{"sizes": {"tiny": {"n_heads": 3}}}'}, "must be a multiple of n_heads"),
-        ({"--params": "{not json"}, "cannot read the llm section"),
-        ({"--params": "/nonexistent/params.yaml"}, "cannot read the llm section"),
-        ({"--device": "tpu"}, "Invalid config at 'llm.device'"),
-        ({"--threads": "0"}, "Invalid config at 'llm.threads'"),
-        ({"--data": str(ROOT / "tests")}, "cannot load the corpus"),
+        ({"variant": "nope"}, "unknown variant 'nope'"),
+        ({"size": "huge"}, "unknown size 'huge'"),
+        ({"data": "/nonexistent/corpus"}, "does not exist"),
+        ({"arch": "prenorm", "variant": "wd_output"}, "needs arch 'sandwich'"),
+        ({"arch": "postnorm"}, "unknown arch 'postnorm'"),
+        ({"params": '{"arch": "prenorm"}'}, "'arch' was unexpected"),
+        ({"params": '{"optim": {"nope": 1}}'}, "Invalid config at 'llm.optim'"),
+        ({"params": '{"sizes": {"tiny": {"n_heads": 3}}}'}, "must be a multiple of n_heads"),
+        ({"params": "{not json"}, "cannot read the llm section"),
+        ({"params": "/nonexistent/params.yaml"}, "cannot read the llm section"),
+        ({"device": "tpu"}, "Invalid config at 'llm.device'"),
+        ({"threads": "0"}, "Invalid config at 'llm.threads'"),
+        ({"data": str(ROOT / "tests")}, "cannot load the corpus"),
     ],
 )
 def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
-    opts = {
-        "--arch": "sandwich",
-        "--variant": "baseline",
-        "--size": "tiny",
-        "--seed": "0",
-        "--global-seed": "0",
-        "--data": str(data_dir),
-    }
-    opts.update({"--out": str(tmp_path / "out"), "--ckpt": str(tmp_path / "ckpt"), "--device": "cpu"})
-    opts.update(change)
-    argv = [x for kv in opts.items() for x in kv]
-    assert tr.main(argv) == 2
+    options = {"size": "tiny", "global_seed": 0, "params": None, "threads": None, **change}
+    assert tr.main(train_argv(data_dir, tmp_path, **options)) == 2
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
@@ -462,48 +368,16 @@ def test_cli_bad_input_exits_2(tmp_path, data_dir, capsys, change, message):
 
 def test_cli_cuda_requested_without_a_gpu_exits_2(tmp_path, data_dir, capsys, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    argv = ["--arch", "prenorm", "--variant", "baseline", "--size", "micro", "--seed", "0"]
-    argv += ["--params", json.dumps(PARAMS)]
-    argv += [
-        "--global-seed",
-        "0",
-        "--data",
-        str(data_dir),
-        "--out",
-        str(tmp_path / "o"),
-        "--ckpt",
-        str(tmp_path / "c"),
-    ]
-    assert tr.main([*argv, "--device", "cuda"]) == 2
+    argv = train_argv(data_dir, tmp_path, arch="prenorm", global_seed=0, device="cuda", threads=None)
+    assert tr.main(argv) == 2
     assert capsys.readouterr().err == "Error: device cuda requested but torch.cuda.is_available() is False\n"
 
 
 def test_cli_subprocess_error_has_no_traceback(tmp_path):
+    defaults = {"params": None, "device": None, "threads": None}
+    argv = train_argv(tmp_path / "missing", tmp_path, arch="prenorm", size="tiny", global_seed=0, **defaults)
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scaledyn.llm",
-            "train",
-            "--arch",
-            "prenorm",
-            "--variant",
-            "baseline",
-            "--size",
-            "tiny",
-            "--seed",
-            "0",
-        ]
-        + [
-            "--global-seed",
-            "0",
-            "--data",
-            str(tmp_path / "missing"),
-            "--out",
-            str(tmp_path / "o"),
-            "--ckpt",
-            str(tmp_path / "c"),
-        ],
+        [sys.executable, "-m", "scaledyn.llm", "train", *argv],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},

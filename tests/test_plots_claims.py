@@ -11,7 +11,7 @@ from scaledyn.plots import claims as fig
 from scaledyn.report import claims_table as ct
 from scaledyn.stats import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 from tests.conftest import claim_row as row
-from tests.test_plots_gsnr import layout_problems, rgb
+from tests.conftest import layout_problems, rgb
 
 
 def test_forest_plot_draws_every_paper_from_the_claims_table(tmp_path):

@@ -3,7 +3,6 @@ report's text width, with no label over another and no shape hidden behind anoth
 
 from __future__ import annotations
 
-import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,46 +10,11 @@ import pytest
 from scaledyn.gsnr import analysis
 from scaledyn.plots import FIGURES, style
 from scaledyn.plots import gsnr as fig
+from tests.conftest import layout_problems, rgb
 
 
 def test_estimate_labels_cover_the_estimates():
     assert set(fig.LABELS) == set(analysis.ESTIMATES)
-
-
-def layout_problems(figure) -> list[str]:
-    """What a reader would stumble on in a drawn figure: neighbouring tick labels of an axis that overlap,
-    a figure legend over a panel, a text of a panel under the panel's legend; and a width other than the
-    report's text width."""
-    figure.canvas.draw()
-    renderer = figure.canvas.get_renderer()
-
-    def boxes(texts):
-        return [
-            (t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_visible() and t.get_text()
-        ]
-
-    problems = []
-    if figure.get_size_inches()[0] != pytest.approx(style.TEXT_WIDTH):
-        problems.append(f"width {figure.get_size_inches()[0]} in, not the text width {style.TEXT_WIDTH}")
-    for ax in figure.axes:
-        panel = ax.get_window_extent(renderer)
-        for labels in (boxes(ax.get_xticklabels()), boxes(ax.get_yticklabels())):
-            for (a, box_a), (b, box_b) in zip(labels, labels[1:], strict=False):
-                if box_a.overlaps(box_b):
-                    problems.append(f"tick labels {a!r} and {b!r} of {ax.get_title()!r} overlap")
-        for legend in figure.legends:
-            if legend.get_window_extent(renderer).overlaps(panel):
-                problems.append(f"the figure legend covers {ax.get_title()!r}")
-        if ax.get_legend():
-            under = [
-                t for t, box in boxes(ax.texts) if box.overlaps(ax.get_legend().get_window_extent(renderer))
-            ]
-            problems += [f"{t!r} is under the legend of {ax.get_title()!r}" for t in under]
-    return problems
-
-
-def rgb(color) -> tuple:
-    return tuple(round(c, 3) for c in mcolors.to_rgb(color))
 
 
 def synthetic_runs(n: int, noise: str, draws: int, rng_seed: int, shapes=("a", "b")) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pytest
 from scaledyn.llm import TABLES, analysis
 from scaledyn.plots import FIGURES
 from scaledyn.plots import llm as fig
-from tests.test_llm_analysis import BASE, PARAMS, STATS, fake_run
+from tests.conftest import ANALYSIS_STATS, BASE, CLAIMS_PARAMS, fake_run
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def files(tmp_path_factory):
         for variant, deltas in {"baseline": [0.0] * 3, **effects}.items():
             summaries += [fake_run(root, variant, s, BASE[s] + d, arch=arch) for s, d in enumerate(deltas)]
     out = root / "out"
-    analysis.analyse(summaries, PARAMS, STATS, out)
+    analysis.analyse(summaries, CLAIMS_PARAMS, ANALYSIS_STATS, out)
     return {name: out / f"{name}.csv" for name in TABLES}
 
 

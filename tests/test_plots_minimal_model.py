@@ -11,7 +11,7 @@ from scaledyn.minimal_model import analysis
 from scaledyn.minimal_model.simulate import simulate
 from scaledyn.plots import FIGURES, style
 from scaledyn.plots import minimal_model as fig
-from tests.test_plots_gsnr import layout_problems, rgb
+from tests.conftest import layout_problems, rgb
 
 STATS = {"bootstrap_resamples": 100}
 TINY = {
