@@ -76,7 +76,7 @@ def gamma_rows(model: Transformer, step: int) -> list[dict[str, Any]]:
 
 
 def linear_grad_rows(model: Transformer, step: int) -> list[dict[str, Any]]:
-    """Gradient norms of the linear maps that read a norm (before clipping)."""
+    """Gradient norms of the linear maps that read a norm (read after the step's clipping)."""
     rows = []
     for name, proj in model.follow_norm_maps().items():
         g = proj.weight.grad

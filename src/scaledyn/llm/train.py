@@ -47,7 +47,8 @@ Choices and formulas
   ``gammas.csv``: the effective vector (``g v / rms(v)`` for md) of every scale vector at each row: mean,
   rms, min, max with its norm, kind (input/output), side (in/out), branch and decayed flag.
   ``linear_grads.csv``: the Frobenius norm of the gradient of each linear map that reads a norm
-  (q, k, v, gate, up per layer and the head) at each row, before clipping.
+  (q, k, v, gate, up per layer and the head) at each row, after clipping (the gradient the step applies;
+  clipping scales every map of a step alike).
   ``tensor_snr.csv``: at each evaluation step, each tensor's GSNR and per-parameter SNR from
   ``llm.tensor_snr.draws`` extra gradient draws (:mod:`scaledyn.llm.tensor_snr`; empty when disabled).
 - Devices and precision: :mod:`scaledyn.llm.device`.
