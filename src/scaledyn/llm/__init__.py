@@ -83,7 +83,7 @@ def arms_of(llm: dict, size: str) -> dict[str, list[str]]:
 
 def shape_problem(d_model: int, n_heads: int) -> str | None:
     """Why ``d_model`` does not split into ``n_heads`` heads of even width (rotary positions rotate channel
-    pairs), or ``None`` (the rule of the config check and of the model)."""
+    pairs), or ``None`` (the rule of :func:`check` and of the model)."""
     if d_model % n_heads or (d_model // n_heads) % 2:
         return (
             f"d_model ({d_model}) must be a multiple of n_heads ({n_heads}) with an even head width "
@@ -133,12 +133,8 @@ def check(llm: dict, *, runs: bool) -> None:
 
     for name, size in llm["sizes"].items():
         key = f"llm.sizes.{name}"
-        if size["d_model"] % size["n_heads"] or (size["d_model"] // size["n_heads"]) % 2:
-            raise invalid(
-                key,
-                f"d_model ({size['d_model']}) must be a multiple of n_heads ({size['n_heads']}) with an even "
-                "head width (rotary positions)",
-            )
+        if (problem := shape_problem(size["d_model"], size["n_heads"])) is not None:
+            raise invalid(key, problem)
         if size["steps"] is None and size["token_budget"] is None:
             raise invalid(key, "set steps or token_budget")
         micro = size["micro_batch_size"]
