@@ -20,7 +20,7 @@ import torch._dynamo
 import yaml
 from torch._dynamo.utils import counters
 
-from scaledyn import config
+from scaledyn import config, studies
 from scaledyn.llm import batches, precision_problem, run_config, step
 from scaledyn.llm import train as tr
 from scaledyn.llm.model import build
@@ -104,8 +104,8 @@ def test_bf16_on_a_cpu_without_avx512_bf16_is_a_one_line_error(tmp_path, data_di
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     with pytest.raises(config.ConfigError, match=r"^Invalid config at 'llm.precision': bf16 on the CPU"):
-        config.load({"llm": {"precision": "bf16", "device": "cpu"}})
-    config.load({"llm": {"precision": "bf16", "device": "cuda"}})  # a GPU study: nothing to check here
+        studies.load({"llm": {"precision": "bf16", "device": "cpu"}})
+    studies.load({"llm": {"precision": "bf16", "device": "cuda"}})  # a GPU study: nothing to check here
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     for device in ("cpu", "auto"):  # cpu: the config check; auto: the run's start-up, once it is the CPU
         params = {**MICRO_PARAMS, "precision": "bf16", "device": device}

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import torch
 
-from scaledyn import config
+from scaledyn import config, studies
 from scaledyn.llm import NOT_RUN_KEYS, batches, optim, outputs, run_config
 from scaledyn.llm import train as tr
 from scaledyn.llm.checkpoint import CKPT_NAME
@@ -306,7 +306,7 @@ def test_schedules():
 def test_a_partial_section_gets_the_schema_defaults(tmp_path, data_dir):
     no_steps = {k: v for k, v in MICRO.items() if k != "steps"}
     with pytest.raises(config.ConfigError, match="llm.sizes.micro.*set steps or token_budget"):
-        config.section("llm", {"sizes": {"micro": no_steps}})
+        studies.section("llm", {"sizes": {"micro": no_steps}})
     size = {k: v for k, v in no_steps.items() if k != "mlp_multiple"}  # schema default 64
     section = config.section("llm", {"sizes": {"micro": {**size, "token_budget": 5e3}}})
     r = run_config.build(

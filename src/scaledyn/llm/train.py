@@ -84,7 +84,7 @@ import numpy as np
 import torch
 
 from scaledyn import config
-from scaledyn.llm import batches, checkpoint, distributed, outputs, tensor_snr
+from scaledyn.llm import batches, check, checkpoint, distributed, outputs, tensor_snr
 from scaledyn.llm.checkpoint import CKPT_NAME
 from scaledyn.llm.device import resolve_device, setup_device
 from scaledyn.llm.model import build, init_seed_for
@@ -114,7 +114,8 @@ def train(
     """Train one model of ``variant`` in ``arch`` and write ``metrics.csv``, ``gammas.csv``,
     ``linear_grads.csv``, ``tensor_snr.csv``, ``summary.json``.
 
-    ``section`` is an ``llm`` config section, partial is fine (completed by :func:`scaledyn.config.section`);
+    ``section`` is an ``llm`` config section, partial is fine (completed by :func:`scaledyn.config.section`
+    and checked by :func:`scaledyn.llm.check`);
     ``device``, ``threads`` and ``dist_timeout_s`` (when given) replace its keys. Under torchrun
     (``WORLD_SIZE > 1``, :mod:`scaledyn.llm.distributed`) this process is one rank of a data-parallel run:
     rank 0 writes and returns the summary, the others return ``{"rank", "steps", "diverged"}``. Resumes from
@@ -124,7 +125,7 @@ def train(
     :class:`scaledyn.config.ConfigError` or :class:`InputError` on bad input.
     """
     over = {"device": device, "threads": threads, "dist_timeout_s": dist_timeout_s}
-    llm = config.section("llm", {**section, **{k: v for k, v in over.items() if v is not None}})
+    llm = config.section("llm", {**section, **{k: v for k, v in over.items() if v is not None}}, check)
     world = distributed.from_env()
     dev = distributed.device_of(world, resolve_device(llm["device"]))
     distributed.init(world, dev, float(llm["dist_timeout_s"]))
@@ -371,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rank = distributed.from_env()
     try:
-        section = config.read(args.params, "llm")
+        section = config.read(args.params, "llm", check)
         summary = train(
             section,
             args.variant,
