@@ -1,6 +1,7 @@
 """Shared fixtures and helpers: the repository root, the interpreter, a runner for snakemake in a temporary
-copy, claims rows, a model's config, the toy corpus and micro training runs of study 002, synthetic run
-directories of study 002, and what the figure tests check in a drawn figure."""
+copy, the smoke DAG run once per session, claims rows, a model's config, the toy corpus and micro training
+runs of study 002, synthetic run directories of study 002, and what the figure tests check in a drawn
+figure."""
 
 from __future__ import annotations
 
