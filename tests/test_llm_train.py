@@ -108,6 +108,7 @@ def test_final_loss_is_the_whole_split_with_its_standard_error(tmp_path, data_di
         "sizes": {"micro": {**MICRO, "steps": 3}},
         "keep_checkpoint": True,
         "eval_batches": 1,
+        "final_eval_fraction": 1,  # every window of the split
     }
     s = train_micro(tmp_path, data_dir, "md", params=params)
     _, val, _ = batches.load_corpus(data_dir)
