@@ -1,7 +1,9 @@
 """Bad configs stop before any job runs, with one message naming the key and what is allowed."""
 
 import pytest
+import yaml
 
+from scaledyn import config, studies
 from tests.conftest import snakemake
 
 BAD = [
@@ -56,6 +58,19 @@ BAD = [
 
 
 @pytest.mark.parametrize(("text", "key", "allowed"), BAD, ids=[b[1] for b in BAD])
+def test_a_bad_config_is_one_line_naming_the_key_and_what_is_allowed(text, key, allowed):
+    """What the DAG runs on its config before any job (scaledyn.studies.load, workflow/rules/common.smk)."""
+    with pytest.raises(config.ConfigError) as err:
+        studies.load(yaml.safe_load(text))
+    message = str(err.value)
+    assert key in message and allowed in message and "\n" not in message, message
+
+
+# the DAG's own handling, once per kind of rule: the schema, a study's cross-key check, a non-finite value
+DAG_BAD = [BAD[0], BAD[8], BAD[22]]
+
+
+@pytest.mark.parametrize(("text", "key", "allowed"), DAG_BAD, ids=[b[1] for b in DAG_BAD])
 def test_bad_config_fails_before_any_job(repo_copy, text, key, allowed):
     (repo_copy / "bad.yaml").write_text(text)
     proc = snakemake(repo_copy, "-n", "--configfile", "bad.yaml", check=False)
