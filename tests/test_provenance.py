@@ -134,7 +134,7 @@ def test_report_links_every_figure_and_claims_row_to_files_that_exist(smoke):
     for name in ("fig1_gsnr_vs_adaptation", "fig2_noise_sweep", "fig3_threshold"):
         assert rf"\href{{../figures/gsnr/{name}.prov.json}}{{provenance}}" in tex["gsnr.tex"]
     assert r"\href{../gsnr/summary.csv}{\texttt{summary.csv}}" in tex["gsnr.tex"]
-    assert r"\href{../../workflow/rules/gsnr.smk}{\texttt{gsnr\_figure}}" in tex["gsnr.tex"]
+    assert r"\href{../../workflow/rules/study.smk}{\texttt{gsnr\_figure}}" in tex["gsnr.tex"]
     assert r"\href{../../src/scaledyn/plots/gsnr.py}" in tex["gsnr.tex"]
     assert tex["minimal_model.tex"].count("{provenance}") == 4 and tex["llm.tex"].count("{provenance}") >= 3
     main = tex["report.tex"]
