@@ -37,7 +37,7 @@ def test_console_is_one_short_line_per_job_with_progress(smoke):
     assert any(re.fullmatch(r"\d+ of \d+ steps \(100%\) done", line) for line in console)
     assert any(
         line.startswith("Job ")
-        and "llm: train tiny prenorm baseline seed 0 on 1 x 1 processes, device auto" in line
+        and "llm: train tiny prenorm baseline seed 0 on 1 x 1 processes, on the CPU" in line
         for line in console
     )
 
