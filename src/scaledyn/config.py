@@ -171,27 +171,28 @@ def section(name: str, given: Config | None = None, check: Check | None = None) 
 # -- --config strings ---------------------------------------------------------------------------------------
 
 
+def _deref(schema: Config, root: Config) -> Config:
+    """The subschema itself, or the definition its ``$ref`` names."""
+    return root["$defs"][schema["$ref"].rsplit("/", 1)[-1]] if "$ref" in schema else schema
+
+
 def _kinds(schema: Config, root: Config) -> set[str]:
     """The JSON types a (sub)schema allows, through a ``$ref``."""
-    if "$ref" in schema:
-        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
-    kinds = schema.get("type", [])
+    kinds = _deref(schema, root).get("type", [])
     return set(kinds if isinstance(kinds, list) else [kinds])
 
 
 def coerce(value: Any, schema: Config, root: Config | None = None) -> Any:
     """``--config`` passes nested values as strings: numbers (or null) where the schema asks for them."""
     root = root or schema
-    if "$ref" in schema:
-        schema = root["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    schema = _deref(schema, root)
     for branch in schema.get("oneOf", []) + schema.get("anyOf", []):  # the first branch the value fits
         if isinstance(value, dict):
             if "object" in _kinds(branch, root):
                 return coerce(value, branch, root)
         elif (out := coerce(value, branch, root)) is not value:
             return out
-    kinds = schema.get("type", [])
-    kinds = kinds if isinstance(kinds, list) else [kinds]
+    kinds = _kinds(schema, root)
     if isinstance(value, str):
         if "null" in kinds and value in ("null", "None", "~"):
             return None

@@ -10,7 +10,7 @@ reads. Its figures are declared with the drawing code (:data:`scaledyn.plots.FIG
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -28,4 +28,4 @@ class Contract:
     # one simulation or training job's part of the section (what its rule hashes as params)
     job_params: Callable[..., dict[str, Any]] | None = None
     # the section's cross-key rules: check(section, *, runs) raises scaledyn.config.ConfigError
-    check: Callable[..., None] | None = field(default=None)
+    check: Callable[..., None] | None = None

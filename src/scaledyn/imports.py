@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import functools
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1]
@@ -79,11 +80,13 @@ def imports_of(module: str) -> set[str]:
     return found
 
 
-def graph() -> dict[str, set[str]]:
-    return {m: imports_of(m) for m in MODULES}
+@functools.cache
+def graph() -> dict[str, frozenset[str]]:
+    """Every module's imports (:func:`imports_of`), read once per process."""
+    return {m: frozenset(imports_of(m)) for m in MODULES}
 
 
-def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
+def find_cycle(edges: Mapping[str, Collection[str]]) -> list[str] | None:
     """One cycle of the directed graph as a list of nodes (first == last), or None."""
     state: dict[str, int] = {}
     stack: list[str] = []
@@ -106,7 +109,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+def reachable(edges: Mapping[str, Collection[str]], start: str) -> set[str]:
     """Every module ``start`` imports, directly or through others."""
     seen, todo = set(), [start]
     while todo:
@@ -117,18 +120,13 @@ def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
     return seen
 
 
-@functools.cache
-def _graph() -> dict[str, frozenset[str]]:
-    return {m: frozenset(imports_of(m)) for m in MODULES}
-
-
 def closure(*modules: str) -> set[str]:
     """``modules`` (dotted names, e.g. ``scaledyn.gsnr.simulate``) and every scaledyn module they import,
     directly or through others, with the packages on the way (``scaledyn``, ``scaledyn.gsnr``)."""
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
         raise KeyError(f"no module {unknown} under {SRC / ROOT}")
-    edges, out = _graph(), set(modules)
+    edges, out = graph(), set(modules)
     for m in modules:
         out |= reachable(edges, m)
     for m in list(out):

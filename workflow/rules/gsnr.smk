@@ -5,7 +5,6 @@
 GSNR = config["gsnr"]
 GSNR_DIR = "results/gsnr"
 GSNR_FIGS = "results/figures/gsnr"
-from scaledyn.gsnr import TABLES as GSNR_TABLES, job_params as gsnr_job_params
 
 GSNR_FIGURES = FIGURES["gsnr"]  # name -> drawing function and tables (scaledyn.plots)
 
@@ -59,7 +58,9 @@ rule gsnr_simulate:
         runtime=lambda wildcards, attempt: 10 * attempt,  # minutes; measured ~10-25 s on 2 vCPUs
     params:
         **CACHED,
-        job=lambda wildcards: as_json(gsnr_job_params(GSNR, wildcards.noise)),
+        job=lambda wildcards: as_json(
+            scaledyn_studies.CONTRACTS["gsnr"].job_params(GSNR, wildcards.noise)
+        ),
         seed=config["seed"],
     message:
         "gsnr: simulate {wildcards.noise} noise x {wildcards.optimizer} -> {output.runs}"

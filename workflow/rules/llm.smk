@@ -16,7 +16,6 @@ LLM_RUN_FILES = (
 from scaledyn.llm import (
     TABLES as LLM_TABLES,
     arms_of as llm_arms_of,
-    job_params as llm_job_params,
     planned_runs as llm_planned_runs,
     runs as llm_runs,
     seed_range as llm_seed_range,
@@ -216,7 +215,9 @@ rule llm_train:
         runtime=lambda wildcards, attempt: 60 * attempt,  # minutes; tiny on CPU: ~2 min
     params:
         **CACHED,
-        job=lambda wildcards: as_json(llm_job_params(LLM, wildcards.size)),
+        job=lambda wildcards: as_json(
+            scaledyn_studies.CONTRACTS["llm"].job_params(LLM, wildcards.size)
+        ),
         seed=config["seed"],
         device=LLM["device"],
         launch=LLM_LAUNCH,

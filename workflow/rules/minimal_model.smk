@@ -7,7 +7,7 @@ MM_DIR = "results/minimal_model"
 MM_FIGS = "results/figures/minimal_model"
 MM_SWEEPS = list(MM["sweeps"])
 MM_SWEEP_FILES = expand(f"{MM_DIR}/sweeps/{{sweep}}.csv", sweep=MM_SWEEPS)
-from scaledyn.minimal_model import TABLES as MM_TABLES, job_params as mm_job_params
+from scaledyn.minimal_model import TABLES as MM_TABLES
 
 MM_FIGURES = FIGURES[
     "minimal_model"
@@ -53,7 +53,9 @@ rule minimal_model_simulate:
         runtime=lambda wildcards, attempt: 15 * attempt,  # minutes; measured 12-25 s on 2 vCPUs
     params:
         **CACHED,
-        job=lambda wildcards: as_json(mm_job_params(MM, wildcards.sweep)),
+        job=lambda wildcards: as_json(
+            scaledyn_studies.CONTRACTS["minimal_model"].job_params(MM, wildcards.sweep)
+        ),
         seed=config["seed"],
     message:
         "minimal_model: simulate the {wildcards.sweep} sweep -> {output.sweep}"
