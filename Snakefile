@@ -14,9 +14,15 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/gsnr.smk"
-include: "workflow/rules/minimal_model.smk"
-include: "workflow/rules/llm.smk"
+
+
+# Each study's own rules (what makes the files its analysis reads), where it has any; then the rules every
+# study shares, generated from the contracts (scaledyn.studies.CONTRACTS).
+for _rules in study_rule_files():
+
+    include: _rules
+
+
 include: "workflow/rules/study.smk"
 include: "workflow/rules/report.smk"
 

@@ -34,13 +34,18 @@ def test_figures_do_not_import_the_statistics(module):
 
 
 STEP_MODULES = [
-    (f"scaledyn.{study}.__main__", f"scaledyn.{study}.{module}")
+    pytest.param((f"scaledyn.{study}.__main__", f"scaledyn.{study}.{m}"), id=f"scaledyn.{study}.{m}")
     for study, contract in studies.CONTRACTS.items()
-    for module in contract.steps.values()
+    for m in contract.steps.values()
+] + [  # the report's context step, which imports each study's part of it by name (Contract.report)
+    pytest.param(
+        ("scaledyn.report.__main__", *(f"scaledyn.{s}.{c.report}" for s, c in studies.CONTRACTS.items())),
+        id="scaledyn.report context",
+    )
 ]
 
 
-@pytest.mark.parametrize("modules", STEP_MODULES, ids=lambda m: m[1])
+@pytest.mark.parametrize("modules", STEP_MODULES)
 def test_a_step_imports_nothing_beyond_its_rules_code_inputs(modules):
     """What a study step's process imports (its CLI and its step module, in a fresh interpreter) is within
     the import closure its rule declares as code inputs (scaledyn.imports.closure)."""

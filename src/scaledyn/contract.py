@@ -25,6 +25,8 @@ class Contract:
     reads: dict[str, tuple[str, ...] | None]
     # the analysis tables the claims step reads; None: the files the analysis reads (the runs themselves)
     claims_tables: tuple[str, ...] | None
+    # module of the package whose section(results, config) is the study's part of the report's context
+    report: str
     # one simulation or training job's part of the section (what its rule hashes as params)
     job_params: Callable[..., dict[str, Any]] | None = None
     # the section's cross-key rules: check(section, *, runs) raises scaledyn.config.ConfigError

@@ -56,6 +56,13 @@ def read_json(path: str | os.PathLike) -> object:
     return json.loads(Path(path).read_text())
 
 
+def records(df: pd.DataFrame) -> list[dict]:
+    """The rows of ``df`` as dicts, a missing value as None (for JSON)."""
+    import pandas as pd  # here: importing io needs no pandas
+
+    return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
 def _jsonable(obj: object) -> object:
     if hasattr(obj, "item"):  # numpy scalars
         return obj.item()

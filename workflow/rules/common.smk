@@ -38,6 +38,13 @@ config.update(_validated)
 STUDIES = config["studies"]
 
 
+def study_rule_files():
+    """workflow/rules/<study>.smk of every study that has one (its simulation or training rules)."""
+    rules = Path(workflow.basedir) / "workflow" / "rules"
+    names = [f"{name}.smk" for name in scaledyn_studies.CONTRACTS]
+    return [f"workflow/rules/{n}" for n in names if (rules / n).exists()]
+
+
 def code(*modules):
     """A job's code inputs: the source files of the import closure of the modules it runs (dotted names under
     scaledyn, e.g. "plots.gsnr"), read from the source by scaledyn.imports. Snakemake's code trigger sees only
@@ -49,6 +56,13 @@ def code(*modules):
         str(p.relative_to(workflow.basedir))
         for p in scaledyn_imports.closure_files(*names)
     ]
+
+
+def study_report_modules():
+    """The modules of the configured studies' parts of the report context (Contract.report), which
+    scaledyn.report.context imports by name: code() cannot see them in its import graph."""
+    contracts = scaledyn_studies.CONTRACTS
+    return [f"{name}.{contracts[name].report}" for name in STUDIES]
 
 
 def step_code(study, step):

@@ -104,7 +104,7 @@ rule report_context:
         claims=rules.claims_table.output.csv,
         calibration=rules.stats_calibration.output.csv,
         benchmarks=report_inputs("benchmarks"),
-        code=code("report.__main__"),
+        code=code("report.__main__", *study_report_modules()),
     output:
         "results/report/context.json",
     log:

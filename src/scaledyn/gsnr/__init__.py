@@ -47,6 +47,7 @@ CONTRACT = Contract(
     steps=STEPS,
     reads={"analyse": (), "claims": None},
     claims_tables=("runs",),
+    report="report",
     job_params=job_params,
     check=check,
 )

@@ -32,5 +32,6 @@ CONTRACT = Contract(
     steps=STEPS,
     reads={"analyse": None, "claims": None},
     claims_tables=None,
+    report="report",
     job_params=job_params,
 )

@@ -7,108 +7,20 @@ benchmark files) or from the validated config; the template only formats what it
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from scaledyn import estimators, io
+from scaledyn import io
 from scaledyn.config import section as config_section
-from scaledyn.gsnr.simulate import sigma_grid
 from scaledyn.minimal_model import claims as mm_claims
 from scaledyn.plots import FIGURES
 from scaledyn.provenance import sidecar
 from scaledyn.report import claims_table
-
-
-def _records(df: pd.DataFrame) -> list[dict]:
-    return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in df.to_dict("records")]
-
-
-def gsnr_section(results: Path, config: dict) -> dict:
-    """Study 000: parameters, classifier tables, claims."""
-    params = config["gsnr"]
-    classifier = pd.read_csv(results / "classifier.csv")
-    pooled = classifier[classifier["scope"] == "pooled"].sort_values(["noise_model", "optimizer", "estimate"])
-    per_shape = classifier[
-        (classifier["scope"] != "pooled") & (classifier["estimate"] == params["claims"]["estimate"])
-    ].sort_values(["noise_model", "optimizer", "scope"])
-    runs = pd.read_csv(results / "runs.csv", usecols=["noise_model", "optimizer", "adapts"])
-    sigmas = {name: sigma_grid(params["sigma"][name]) for name in params["noise_models"]}
-    return {
-        "params": params,
-        "sigma_ranges": {
-            k: {"min": float(v.min()), "max": float(v.max()), "num": len(v)} for k, v in sigmas.items()
-        },
-        "n_runs": len(runs),
-        "adapts_fraction": _records(
-            runs.groupby(["noise_model", "optimizer"], as_index=False)["adapts"].mean()
-        ),
-        "classifier_pooled": _records(pooled),
-        "classifier_per_shape": _records(per_shape),
-        "claims": io.read_json(results / "claims.json"),
-        "plugin_floor": float(estimators.gsnr_plugin_floor(params["gsnr_draws"])),
-    }
-
-
-def minimal_model_section(results: Path, config: dict) -> dict:
-    """Study 001: parameters, headline equilibrium values, fitted exponents, claims."""
-    params = config["minimal_model"]
-    eq = pd.read_csv(results / "equilibrium.csv")
-    headline = eq[eq["sweep"] == "dynamics"]
-    slopes = pd.read_csv(results / "slopes.csv")
-    snrs = ["snr_exact_w", "snr_exact_gamma", "snr_exact_ratio", "snr_w", "snr_gamma", "snr_ratio"]
-    slopes = slopes[slopes["metric"].isin([*snrs, "w_norm", "gamma_norm"])]
-    k = params["measure"]["snr_draws"]
-    return {
-        "params": params,
-        "snr_floor": estimators.snr_floor(k),
-        "snr2_floor": estimators.snr_floor(k, squared=True),
-        "equilibrium_reference": float(headline.loc[headline["metric"] == "w_rms", "reference"].iloc[0]),
-        "headline": _records(headline),
-        "slopes": _records(slopes),
-        "claims": io.read_json(results / "claims.json"),
-    }
-
-
-def llm_section(results: Path, config: dict) -> dict:
-    """Study 002: corpus, model sizes and parameter counts, per-variant table, blocked comparisons, the
-    decay and final evaluation of each size, claims."""
-    params = config["llm"]
-    runs = pd.read_csv(results / "runs.csv")
-    diverged = runs[runs["diverged"].astype(bool)]
-    deltas = pd.read_csv(results / "deltas.csv", dtype={"seeds": str, "dropped_seeds": str})
-    per_size = runs.groupby("size", as_index=False).agg(
-        lr=("lr", "first"),
-        lr_sum=("lr_sum", "first"),
-        weight_decay=("weight_decay", "first"),
-        decay_timescales=("decay_timescales", "first"),
-        final_val_tokens=("final_val_tokens", "max"),
-        final_val_se=("final_val_se", "median"),
-        final_eval_s=("final_eval_s", "median"),
-        wall_s=("wall_s", "median"),
-    )
-    return {
-        "params": params,
-        "corpus": io.read_json(results / "data" / "meta.json"),
-        "sizes": {name: params["sizes"][name] for name in params["run_sizes"]},
-        "n_runs": len(runs),
-        "diverged": _records(
-            diverged[["size", "arch", "variant", "seed", "diverged_step", "diverged_reason"]]
-        ),
-        "steps": _records(
-            runs.groupby("size", as_index=False).agg(steps=("steps_planned", "max"), tokens=("tokens", "max"))
-        ),
-        "variants": _records(pd.read_csv(results / "variants.csv")),
-        "deltas": _records(deltas),
-        "designs": _records(deltas[deltas["family"] == "reference"].drop_duplicates(["size", "arch"])),
-        "per_size": _records(per_size),
-        "grads": _records(pd.read_csv(results / "grads.csv")),
-        "device": sorted(set(runs["device"].astype(str))),
-        "claims": io.read_json(results / "claims.json"),
-        "plan": io.read_json(results / "plan.json") if (results / "plan.json").exists() else None,
-    }
+from scaledyn.studies import CONTRACTS
 
 
 def comparison(study_dirs: dict[str, Path], config: dict) -> list[dict] | None:
@@ -172,11 +84,11 @@ def _gap_row(study: str, what: str, c: dict) -> dict:
     }
 
 
-SECTIONS: dict[str, Callable[[Path, dict], dict]] = {
-    "gsnr": gsnr_section,
-    "minimal_model": minimal_model_section,
-    "llm": llm_section,
-}
+def study_section(name: str, results: Path, config: dict) -> dict:
+    """Study ``name``'s part of the context: ``section(results, config)`` of the module its contract names
+    (``Contract.report``), imported here only."""
+    module = importlib.import_module(f"scaledyn.{name}.{CONTRACTS[name].report}")
+    return module.section(results, config)
 
 
 def wall_times(benchmark_files: Iterable[str | Path]) -> list[dict]:
@@ -217,7 +129,7 @@ def claims_of(claims_file: str | Path | None, sections: dict[str, dict], config:
     counted = df[df["counted"].astype(bool)]
     sized = counted[(counted["verdict_adjusted"] == claims_table.INCONCLUSIVE) & counted["effect"].notna()]
     return {
-        "claims": _records(df),
+        "claims": io.records(df),
         "claims_glance": claims_table.glance(df),
         "claims_summary": {
             "rows": len(df),
@@ -230,7 +142,7 @@ def claims_of(claims_file: str | Path | None, sections: dict[str, dict], config:
             "downgraded": int((counted["verdict"] != counted["verdict_adjusted"]).sum()),
             "inconclusive_sized": len(sized),
             "family_size": {str(p): int(g["family_size"].iloc[0]) for p, g in df.groupby("paper")},
-            "sizing": _records(sizing(counted)),
+            "sizing": io.records(sizing(counted)),
         },
         "multiplicity": {
             "adjust": stats["adjust"],
@@ -317,7 +229,7 @@ def build(
     )
     figure_files = list(figure_files)
     sections = {
-        name: {**SECTIONS[name](d, config), "figures": figures_of(name, figure_files)}
+        name: {**study_section(name, d, config), "figures": figures_of(name, figure_files)}
         for name, d in study_dirs.items()
     }
     return {
@@ -329,7 +241,7 @@ def build(
         "claims_figures": figures_of("claims", figure_files),
         "links": links_of(sources, figure_files, study_dirs, sections, claims_file) if sources else None,
         "stats": config["stats"],
-        "calibration": _records(pd.read_csv(calibration_file)) if calibration_file else [],
+        "calibration": io.records(pd.read_csv(calibration_file)) if calibration_file else [],
         "seed": config["seed"],
         "provenance": {
             "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -337,7 +249,7 @@ def build(
             "config_hash": io.config_hash(config),
             "versions": io.package_versions(),
             "machine": io.machine(),
-            "rules": _records(rule_totals[rule_totals["rule"] != ""]),
+            "rules": io.records(rule_totals[rule_totals["rule"] != ""]),
             "jobs": walls,
         },
     }
