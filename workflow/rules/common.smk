@@ -60,7 +60,8 @@ def code(*modules):
 
 def study_report_modules():
     """The modules of the configured studies' parts of the report context (Contract.report), which
-    scaledyn.report.context imports by name: code() cannot see them in its import graph."""
+    scaledyn.report.context imports by name: code() cannot see them in its import graph.
+    """
     contracts = scaledyn_studies.CONTRACTS
     return [f"{name}.{contracts[name].report}" for name in STUDIES]
 
