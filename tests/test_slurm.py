@@ -9,8 +9,8 @@ The cluster is started once for the module and shaped like a GPU node of workflo
 GPUs of type `fakegpu` (gres.conf on /dev/null, ...), the node in a `debug` and a `gpu` partition, and at
 least the CPUs and memory the profile asks for llm_train (declared, not real:
 SlurmdParameters=config_overrides), so the profile's GPU jobs are accepted and really run -- on the CPU, as
-no CUDA device is visible. The other tests' jobs see the declared CPUs too:
-up to --jobs 4 one-CPU jobs run side by side on the real cores.
+no CUDA device is visible. The other tests' jobs see the declared CPUs too: up to `--jobs` one-CPU jobs (4;
+the smoke test's one wave of 16) run side by side on the real cores.
 """
 
 from __future__ import annotations
