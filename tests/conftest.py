@@ -64,12 +64,20 @@ def smoke(tmp_path_factory) -> Path:
     """The whole smoke DAG, run once per test session in a copy of the repository (its console output in
     ``console.log``), shared by the tests of the DAG's behaviour, of provenance and of the lab cache: a test
     that edits the copy restores it. It runs as the first clone of a lab: with ``--cache`` and the shared
-    cache :func:`lab_cache` (``SNAKEMAKE_OUTPUT_CACHE``), where its simulations and training runs are stored
-    (its outputs of those rules are symlinks into it)."""
+    cache of :func:`lab_env` (``SNAKEMAKE_OUTPUT_CACHE``), where its simulations and training runs are stored
+    (its outputs of those rules are symlinks into it). A test that would rerun one of those rules here runs in
+    a copy instead (test_cache.py checks every output is still the cache's)."""
     repo = copy_repo(tmp_path_factory.mktemp("smoke") / "repo")
     proc = snakemake(repo, "--cores", "2", *SMOKE, *CACHED, env=lab_env(repo))
     (repo / "console.log").write_text(proc.stdout)
     return repo
+
+
+def cached_outputs(repo: Path) -> list[Path]:
+    """One result file per job of a cached rule, its first declared output (what a dry run names): the
+    simulations' tables and the training runs' metrics."""
+    patterns = ("gsnr/runs/*.csv", "minimal_model/sweeps/*.csv", "llm/runs/*/*/*/seed*/metrics.csv")
+    return sorted(p for pattern in patterns for p in (repo / "results").glob(pattern))
 
 
 def lab_env(smoke_repo: Path) -> dict[str, str]:

@@ -18,20 +18,10 @@ import pandas as pd
 import pytest
 
 from scaledyn import timed
-from tests.conftest import CACHED, SMOKE, copy_repo, lab_env, snakemake
+from tests.conftest import CACHED, SMOKE, cached_outputs, copy_repo, lab_env, snakemake
 
 CACHED_RULES = ("gsnr_simulate", "minimal_model_simulate", "llm_train")
 RUN = ("results/claims/claims.csv", "results/report/report.tex", *SMOKE, *CACHED)
-
-
-def simulate_outputs(repo: Path) -> list[Path]:
-    """One result file per cached job, its first declared output (what a dry run names): the simulations'
-    tables and the training runs' metrics."""
-    results = repo / "results"
-    return sorted(
-        [*results.glob("gsnr/runs/*.csv"), *results.glob("minimal_model/sweeps/*.csv")]
-        + [*results.glob("llm/runs/*/*/*/seed*/metrics.csv")]
-    )
 
 
 def job_logs(repo: Path) -> list[Path]:
@@ -72,7 +62,7 @@ def clones(smoke, tmp_path_factory) -> tuple[Path, Path, Path]:
 @pytest.mark.slow
 def test_first_clone_stores_every_simulation_in_the_cache(clones):
     a, _, cache = clones
-    jobs = simulate_outputs(a)
+    jobs = cached_outputs(a)
     # smoke: 3 noise models x 2 optimisers, 4 minimal-model sweeps, 3 arms x 2 seeds of the LM
     assert len(jobs) == 6 + 4 + 6
     # one cache entry per output and job: a simulation's result, timing and provenance; a training run's 5
@@ -88,9 +78,9 @@ def test_second_clone_runs_no_simulation(clones):
     a, b, cache = clones
     dry = (b / "dry.log").read_text()
     fetched = re.findall(r"^Output file (\S+) will be obtained from global between-workflow cache", dry, re.M)
-    assert sorted(fetched) == sorted(str(p.relative_to(a)) for p in simulate_outputs(a))
+    assert sorted(fetched) == sorted(str(p.relative_to(a)) for p in cached_outputs(a))
     assert "written to global between-workflow cache" not in dry
-    for out in simulate_outputs(b):
+    for out in cached_outputs(b):
         assert out.is_symlink() and out.resolve().parent == cache.resolve(), out
         assert out.resolve() == (a / out.relative_to(b)).resolve()  # the very result clone A computed
     logs = job_logs(b)

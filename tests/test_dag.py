@@ -141,11 +141,13 @@ def test_changing_one_noise_sweep_reruns_only_its_jobs(smoke):
         "all": 1,
     }
     # the same through a config file
-    (smoke / "entry.yaml").write_text("gsnr:\n  sigma:\n    entry: {min: 0.02, max: 100.0, num: 5}\n")
-    assert (
-        planned_jobs(smoke, "--configfile", "config/smoke.yaml", "entry.yaml", smoke=False)["gsnr_simulate"]
-        == 2
-    )
+    entry = smoke / "entry.yaml"
+    entry.write_text("gsnr:\n  sigma:\n    entry: {min: 0.02, max: 100.0, num: 5}\n")
+    try:
+        jobs = planned_jobs(smoke, "--configfile", "config/smoke.yaml", entry.name, smoke=False)
+    finally:
+        entry.unlink()
+    assert jobs["gsnr_simulate"] == 2
 
 
 def test_changing_one_minimal_model_sweep_reruns_only_it(smoke):
@@ -237,6 +239,7 @@ def rules_with_input(repo: Path, rel: str) -> set[str]:
         ("llm/analysis.py", {"llm_analyse"}, {"llm_train"}),
         ("gsnr/classify.py", {"gsnr_analyse", "gsnr_claims"}, {"gsnr_simulate"}),
         ("plots/gsnr.py", {"gsnr_figure"}, {"gsnr_simulate", "gsnr_analyse", "report_context"}),
+        ("gsnr/report.py", {"report_context"}, {"gsnr_simulate", "gsnr_analyse", "gsnr_claims"}),
     ],
 )
 def test_editing_a_module_reruns_the_jobs_that_import_it_and_no_other(smoke, module, reruns, keeps):

@@ -3,8 +3,10 @@ generates the study's analyse, claims and figure rules and :mod:`scaledyn.studie
 
 A study is a package ``scaledyn.<name>`` with a command line ``python -m scaledyn.<name> <step>`` (``steps``:
 ``analyse`` and ``claims`` at least, each step a module with ``main(argv)``), a schema section ``<name>``, a
-report partial and, if it simulates or trains, one hand-written rule that makes the files its analysis
-reads. Its figures are declared with the drawing code (:data:`scaledyn.plots.FIGURES`).
+report partial with its context from the package's ``report`` module, and a rules file
+``workflow/rules/<name>.smk`` registering the files its analysis reads (with, if it simulates or trains, the
+one hand-written rule that makes them). Its figures are declared with the drawing code
+(:data:`scaledyn.plots.FIGURES`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ class Contract:
     reads: dict[str, tuple[str, ...] | None]
     # the analysis tables the claims step reads; None: the files the analysis reads (the runs themselves)
     claims_tables: tuple[str, ...] | None
-    # module of the package whose section(results, config) is the study's part of the report's context
-    report: str
     # one simulation or training job's part of the section (what its rule hashes as params)
     job_params: Callable[..., dict[str, Any]] | None = None
     # the section's cross-key rules: check(section, *, runs) raises scaledyn.config.ConfigError
     check: Callable[..., None] | None = None
+    # module of the package whose section(results, config) is the study's part of the report's context
+    report: str = "report"

@@ -47,7 +47,6 @@ CONTRACT = Contract(
     steps=STEPS,
     reads={"analyse": (), "claims": None},
     claims_tables=("runs",),
-    report="report",
     job_params=job_params,
     check=check,
 )

@@ -176,7 +176,6 @@ CONTRACT = Contract(
     steps=STEPS,
     reads={"analyse": ("claims", "seeds"), "claims": ("claims",)},  # seeds: a pilot's variance
     claims_tables=TABLES,
-    report="report",
     job_params=job_params,
     check=check,
 )

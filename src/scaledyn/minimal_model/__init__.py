@@ -32,6 +32,5 @@ CONTRACT = Contract(
     steps=STEPS,
     reads={"analyse": None, "claims": None},
     claims_tables=None,
-    report="report",
     job_params=job_params,
 )

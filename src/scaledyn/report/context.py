@@ -1,7 +1,8 @@
 """Build the report's JSON context from result files.
 
-Every number the report quotes is read here from a results file of the DAG (claims, classifier tables,
-benchmark files) or from the validated config; the template only formats what it is given.
+Every number the report quotes is read from a results file of the DAG (claims, benchmark files) or from the
+validated config, here or, for a study's own section, in its package (``scaledyn.<study>.report.section``,
+named by its contract); the template only formats what it is given.
 """
 
 from __future__ import annotations
