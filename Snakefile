@@ -16,8 +16,8 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 
 
-# Each study's own rules (what makes the files its analysis reads), where it has any; then the rules every
-# study shares, generated from the contracts (scaledyn.studies.CONTRACTS).
+# Each study's own rules (what makes the files its analysis reads); then the rules every study shares,
+# generated from the contracts (scaledyn.studies.CONTRACTS).
 for _rules in study_rule_files():
 
     include: _rules

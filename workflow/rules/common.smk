@@ -35,9 +35,8 @@ except (
     sys.exit(1)
 config.clear()
 config.update(_validated)
-STUDIES = [
-    s for s in scaledyn_studies.CONTRACTS if s in config["studies"]
-]  # the report's order
+# the configured studies, in the report's order (that of the contracts)
+STUDIES = [s for s in scaledyn_studies.CONTRACTS if s in config["studies"]]
 
 
 def study_rule_files():
@@ -66,6 +65,13 @@ def study_report_modules():
     """
     contracts = scaledyn_studies.CONTRACTS
     return [f"{name}.{contracts[name].report}" for name in STUDIES]
+
+
+def job_json(study, key):
+    """One simulation or training job's part of the study's section (Contract.job_params), as JSON: the
+    params its rule hashes, so a change elsewhere in the section reruns none of its jobs.
+    """
+    return as_json(scaledyn_studies.CONTRACTS[study].job_params(config[study], key))
 
 
 def step_code(study, step):

@@ -58,9 +58,7 @@ rule gsnr_simulate:
         runtime=lambda wildcards, attempt: 10 * attempt,  # minutes; measured ~10-25 s on 2 vCPUs
     params:
         **CACHED,
-        job=lambda wildcards: as_json(
-            scaledyn_studies.CONTRACTS["gsnr"].job_params(GSNR, wildcards.noise)
-        ),
+        job=lambda wildcards: job_json("gsnr", wildcards.noise),
         seed=config["seed"],
     message:
         "gsnr: simulate {wildcards.noise} noise x {wildcards.optimizer} -> {output.runs}"

@@ -215,9 +215,7 @@ rule llm_train:
         runtime=lambda wildcards, attempt: 60 * attempt,  # minutes; tiny on CPU: ~2 min
     params:
         **CACHED,
-        job=lambda wildcards: as_json(
-            scaledyn_studies.CONTRACTS["llm"].job_params(LLM, wildcards.size)
-        ),
+        job=lambda wildcards: job_json("llm", wildcards.size),
         seed=config["seed"],
         device=LLM["device"],
         launch=LLM_LAUNCH,

@@ -53,9 +53,7 @@ rule minimal_model_simulate:
         runtime=lambda wildcards, attempt: 15 * attempt,  # minutes; measured 12-25 s on 2 vCPUs
     params:
         **CACHED,
-        job=lambda wildcards: as_json(
-            scaledyn_studies.CONTRACTS["minimal_model"].job_params(MM, wildcards.sweep)
-        ),
+        job=lambda wildcards: job_json("minimal_model", wildcards.sweep),
         seed=config["seed"],
     message:
         "minimal_model: simulate the {wildcards.sweep} sweep -> {output.sweep}"

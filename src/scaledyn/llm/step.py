@@ -33,12 +33,13 @@ from scaledyn.llm.batches import tile_starts, window_batch
 from scaledyn.llm.device import autocast
 from scaledyn.llm.run_config import RunConfig
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# the model, or its DDP / compiled wrapper: (inputs, targets) -> the mean loss; (inputs) -> the logits
+ModelFn = Callable[..., torch.Tensor]
 SyncSkip = Callable[[], contextlib.AbstractContextManager]  # DDP's no_sync, or nullcontext with one rank
 
 
 def forward_backward(
-    loss_fn: LossFn, xy: torch.Tensor, run: RunConfig, skip_sync: SyncSkip = contextlib.nullcontext
+    loss_fn: ModelFn, xy: torch.Tensor, run: RunConfig, skip_sync: SyncSkip = contextlib.nullcontext
 ) -> float:
     """Accumulate the gradient of this rank's slice ``xy`` of the batch over its micro-batches; the mean
     train loss of the slice. With several ranks ``skip_sync`` (DDP's ``no_sync``) keeps every micro-batch
@@ -56,7 +57,7 @@ def forward_backward(
 
 
 def gradient(
-    loss_fn: LossFn,
+    loss_fn: ModelFn,
     model: torch.nn.Module,
     xy: torch.Tensor,
     run: RunConfig,
@@ -84,7 +85,7 @@ def divergence(loss: float, grad_norm: float, limit: float | None) -> str | None
 
 
 @torch.no_grad()
-def evaluate(loss_fn: LossFn, val_tokens: np.ndarray, starts: torch.Tensor, run: RunConfig) -> float:
+def evaluate(loss_fn: ModelFn, val_tokens: np.ndarray, starts: torch.Tensor, run: RunConfig) -> float:
     """Mean loss over the fixed held-out windows (batches of ``micro_batch_size`` windows)."""
     losses, micro, dev = [], run.micro_batch_size, run.device
     for i in range(0, len(starts), micro):
@@ -95,7 +96,7 @@ def evaluate(loss_fn: LossFn, val_tokens: np.ndarray, starts: torch.Tensor, run:
 
 
 @torch.no_grad()
-def evaluate_split(loss_fn: LossFn, tokens: np.ndarray, run: RunConfig) -> dict[str, float]:
+def evaluate_split(model_fn: ModelFn, tokens: np.ndarray, run: RunConfig) -> dict[str, float]:
     """The loss over the whole split (or ``final_eval_fraction`` of its windows): every window of
     :func:`~scaledyn.llm.batches.tile_starts` once (batches of ``micro_batch_size`` windows). ``loss``: the
     mean over windows (= over tokens: equal windows), ``se``: its standard error over windows
@@ -106,7 +107,7 @@ def evaluate_split(loss_fn: LossFn, tokens: np.ndarray, run: RunConfig) -> dict[
     for i in range(0, len(starts), micro):
         xy = window_batch(tokens, starts[i : i + micro], context).to(dev, non_blocking=True)
         with autocast(dev, run.dtype):
-            logits = loss_fn(xy[:, :-1])  # the model without targets: (windows, context, vocab) logits
+            logits = model_fn(xy[:, :-1])  # without targets: (windows, context, vocab) logits
         ce = F.cross_entropy(logits.float().flatten(0, 1), xy[:, 1:].flatten(), reduction="none")
         per_window.append(ce.view(len(xy), context).mean(1).double())
     losses = torch.cat(per_window).cpu()

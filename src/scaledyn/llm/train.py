@@ -91,7 +91,7 @@ from scaledyn.llm.model import build, init_seed_for
 from scaledyn.llm.optim import make_optimizer
 from scaledyn.llm.run_config import InputError, RunConfig
 from scaledyn.llm.run_config import build as build_run
-from scaledyn.llm.step import LossFn, SyncSkip, divergence, evaluate, evaluate_split, gradient
+from scaledyn.llm.step import ModelFn, SyncSkip, divergence, evaluate, evaluate_split, gradient
 from scaledyn.llm.variants import ARCHS, VARIANTS
 
 
@@ -188,8 +188,8 @@ class Training:
         self.progress = self.resume()
         ddp = distributed.wrap(self.model, world, dev)
         self.skip_sync: SyncSkip = ddp.no_sync if world.parallel else contextlib.nullcontext  # type: ignore[assignment]
-        self.loss_fn: LossFn = torch.compile(ddp) if run.compile else ddp  # type: ignore[assignment]
-        self.eval_fn: LossFn = self.loss_fn
+        self.loss_fn: ModelFn = torch.compile(ddp) if run.compile else ddp  # type: ignore[assignment]
+        self.eval_fn: ModelFn = self.loss_fn
         if world.parallel:  # rank 0 evaluates alone: the plain model, not DDP
             self.eval_fn = torch.compile(self.model) if run.compile else self.model  # type: ignore[assignment]
         self.flop_per_token = self.model.flop_per_token()
