@@ -75,14 +75,19 @@ def slurm_env():
         assert status.returncode == 3, f"Slurm daemons still running after stop:\n{status.stdout}"
 
 
+def slurm_command(*args: str, limit: int = 420, jobs: int = 4) -> list[str]:
+    """snakemake through the test profile, bounded by ``timeout -s INT`` (see the module docstring)."""
+    return ["timeout", "-s", "INT", "-k", "20", str(limit), str(BIN / "snakemake"),
+            "--workflow-profile", str(PROFILE), "--cores", "2", "--jobs", str(jobs), *args]  # fmt: skip
+
+
 def run_slurm(
     workdir: Path, env: dict, *args: str, limit: int = 420, jobs: int = 4
 ) -> subprocess.CompletedProcess:
-    cmd = ["timeout", "-s", "INT", "-k", "20", str(limit), str(BIN / "snakemake"),
-           "--workflow-profile", str(PROFILE), "--cores", "2", "--jobs", str(jobs), *args]  # fmt: skip
     return subprocess.run(
-        cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+        slurm_command(*args, limit=limit, jobs=jobs), cwd=workdir, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
 
 
 def job_stats(log: str) -> dict[str, int]:
@@ -241,10 +246,8 @@ def test_failing_job_is_reported_and_retried(slurm_env, tmp_path):
 
 def test_cancelled_job_stops_the_run_and_a_rerun_completes(slurm_env, tmp_path):
     (tmp_path / "Snakefile").write_text(SLOW)
-    cmd = ["timeout", "-s", "INT", "-k", "20", "300", str(BIN / "snakemake"),
-           "--workflow-profile", str(PROFILE), "--cores", "2", "--jobs", "4"]  # fmt: skip
-    out = subprocess.PIPE
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=slurm_env, stdout=out, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(slurm_command(limit=300), cwd=tmp_path, env=slurm_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
     job_id = ""
     deadline = time.time() + 120
     while not (job_id and (tmp_path / "started").exists()) and time.time() < deadline:
